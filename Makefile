@@ -1,0 +1,59 @@
+# Knowledge-base site. `make html` builds it, `make test` tests it; both set everything up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SPHINXBUILD := $(VENV)/bin/sphinx-build
+SOURCEDIR := .
+BUILDDIR := _build
+# Strict: every warning (bad front matter, formula, dangling reference) fails the build.
+SPHINXOPTS ?= -W --keep-going -n
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v node >/dev/null || { echo "Node.js >= 18 is required (KaTeX renders formulas at build time)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules
+
+.PHONY: html
+html: install ## build the site into _build/html (strict)
+	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)
+
+.PHONY: livehtml
+livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on every change
+	$(VENV)/bin/sphinx-autobuild $(SOURCEDIR) $(BUILDDIR)/html $(SPHINXOPTS) \
+		--ignore '*/.venv/*' --ignore '*/node_modules/*' --ignore '*/_build/*' \
+		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
+		--watch _ext --port 8000
+
+.PHONY: test
+test: install ## run the whole test suite (builds the site, runs article code, browser tests)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: post
+post: install ## scaffold a post: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2"
+	$(PY) scripts/new_post.py --slug "$(SLUG)" --title "$(TITLE)" --category "$(CATEGORY)" --tags "$(TAGS)"
+
+.PHONY: clean
+clean: ## remove the build output
+	rm -rf $(BUILDDIR)
+
+# Any other Sphinx builder: make linkcheck, make dirhtml, ...
+%: install
+	$(SPHINXBUILD) -M $@ $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)

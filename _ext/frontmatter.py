@@ -1,0 +1,245 @@
+"""Validate the front matter of every blog post and report problems as ``file:line``.
+
+A post is ``posts/<slug>/index.md`` (grouping folders in between are allowed) whose MyST
+front matter declares ``blogpost: true``, a ``date``, exactly one ``category`` from
+``kb_categories``, ``tags`` and an ``author`` from ``blog_authors``, followed by one
+level-1 heading that is the title. ABlog would accept much less, and a mistake there silently
+hides a post (a future or unparsable date makes it a draft, a typo in a key drops the field),
+so every deviation is a warning, which ``-W`` turns into a failed build.
+
+Tags may be written as a comma-separated string or as a YAML list. myst-parser json-dumps
+non-string front matter into the docinfo, which turns a list of Chinese tags into
+``\\u6269…`` escapes before ABlog reads it; the list is rewritten to the string form here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+POSTS_DIR = "posts"
+DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+REQUIRED = ("blogpost", "date", "category", "tags", "author")
+# Keys ABlog or Sphinx understand; anything else in a post is most likely a typo.
+KNOWN_KEYS = frozenset(REQUIRED) | {
+    "title", "excerpt", "image", "language", "location", "redirect", "nocomments",
+    "external_link", "exclude", "canonical_link", "orphan", "nosearch", "html_meta",
+    "myst", "description", "series", "series_order", "updated",
+}
+
+
+class FrontMatter:
+    """The YAML front matter of a Markdown file, every scalar kept as text, with line numbers."""
+
+    def __init__(self, values: dict[str, Any], lines: dict[str, int], end_line: int):
+        self.values = values
+        self.lines = lines
+        self.end_line = end_line
+
+    @classmethod
+    def parse(cls, text: str) -> FrontMatter | None:
+        """Return the front matter, ``None`` when the file has none; raise ``ValueError``
+        with a 1-based line number in ``args[1]`` when it cannot be read."""
+        lines = text.splitlines()
+        if not lines or lines[0].strip() != "---":
+            return None
+        try:
+            end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
+        except StopIteration:
+            raise ValueError("front matter starts with '---' but is never closed", 1) from None
+        block = "\n".join(lines[1:end])
+        try:
+            root = yaml.compose(block, Loader=yaml.BaseLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 1
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ValueError(f"front matter is not valid YAML: {problem}", line) from None
+        if root is None:
+            return cls({}, {}, end + 1)
+        if not isinstance(root, yaml.MappingNode):
+            raise ValueError("front matter must be a mapping of 'key: value' lines", 2)
+        values: dict[str, Any] = {}
+        line_of: dict[str, int] = {}
+        for key_node, value_node in root.value:
+            key = key_node.value
+            line_of[key] = key_node.start_mark.line + 2
+            if isinstance(value_node, yaml.ScalarNode):
+                values[key] = value_node.value
+            elif isinstance(value_node, yaml.SequenceNode):
+                values[key] = [
+                    item.value if isinstance(item, yaml.ScalarNode) else None
+                    for item in value_node.value
+                ]
+            else:
+                values[key] = {k.value: v for k, v in value_node.value}
+        return cls(values, line_of, end + 1)
+
+
+def split_tags(value: Any) -> list[str] | None:
+    """Tags as a list, from ``"a, b"`` or ``[a, b]``; ``None`` when the value is unusable."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = value
+    else:
+        return None
+    return [item.strip() for item in items]
+
+
+def parse_date(value: str) -> datetime | None:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(value.strip(), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def post_slug(docname: str) -> str | None:
+    """``posts/<...>/<slug>/index`` -> slug; ``None`` when the path has another shape."""
+    parts = docname.split("/")
+    if len(parts) >= 3 and parts[0] == POSTS_DIR and parts[-1] == "index":
+        return parts[-2]
+    return None
+
+
+def is_post_source(docname: str) -> bool:
+    return docname.startswith(POSTS_DIR + "/")
+
+
+class ValidatePostFrontMatter(SphinxTransform):
+    """Check a post's front matter before ABlog reads it (ABlog's transform has priority 800)."""
+
+    default_priority = 790
+
+    def apply(self, **kwargs: Any) -> None:
+        docname = self.env.docname
+        source = Path(self.document["source"])
+        if not is_post_source(docname) or source.suffix != ".md":
+            return
+        checker = _Checker(docname, self.config)
+        try:
+            front = FrontMatter.parse(source.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            message, line = exc.args
+            checker.error(message, line)
+            return
+        if front is None:
+            checker.error(
+                "post has no front matter; start the file with a '---' block "
+                f"declaring {', '.join(REQUIRED)}", 1,
+            )
+            return
+        tags = checker.check(front)
+        if tags is not None:
+            _rewrite_docinfo_field(self.document, "tags", ", ".join(tags))
+        if not any(isinstance(n, nodes.section) for n in self.document.children):
+            checker.error("post has no title: add one '# 标题' line after the front matter",
+                          front.end_line)
+
+
+class _Checker:
+    def __init__(self, docname: str, config: Any):
+        self.docname = docname
+        self.config = config
+
+    def error(self, message: str, line: int) -> None:
+        logger.warning(message, location=(self.docname, line), type="kb", subtype="frontmatter")
+
+    def check(self, front: FrontMatter) -> list[str] | None:
+        """Report every problem; return the normalised tags when they are valid."""
+        values, lines = front.values, front.lines
+        if post_slug(self.docname) is None:
+            self.error(f"a post must be a file named posts/<slug>/index.md, "
+                       f"not {self.docname}.md", 1)
+        elif not SLUG.match(post_slug(self.docname) or ""):
+            self.error(f"slug {post_slug(self.docname)!r} must be lowercase ASCII words joined "
+                       "by '-' (it becomes the URL)", 1)
+        for key in REQUIRED:
+            if key not in values or values[key] in ("", None, []):
+                self.error(f"front matter is missing {key!r}", lines.get(key, front.end_line))
+        for key in values:
+            if key not in KNOWN_KEYS:
+                self.error(f"unknown front matter key {key!r} (known: "
+                           f"{', '.join(sorted(KNOWN_KEYS))})", lines[key])
+
+        if "blogpost" in values and values["blogpost"] != "true":
+            self.error("'blogpost' must be true for every file under posts/", lines["blogpost"])
+
+        date = values.get("date")
+        if date:
+            parsed = parse_date(date) if isinstance(date, str) else None
+            if parsed is None:
+                self.error(f"date {date!r} is not a date: write YYYY-MM-DD or YYYY-MM-DD HH:MM",
+                           lines["date"])
+            elif parsed > datetime.now():
+                self.error(f"date {date} is in the future: ABlog would hide the post as a "
+                           "draft", lines["date"])
+
+        category = values.get("category")
+        if category:
+            vocabulary = self.config.kb_categories
+            if not isinstance(category, str) or "," in category:
+                self.error("exactly one category is allowed", lines["category"])
+            elif category not in vocabulary:
+                self.error(f"unknown category {category!r}; choose one of: "
+                           f"{', '.join(vocabulary)}", lines["category"])
+
+        author = values.get("author")
+        if author and author not in self.config.blog_authors:
+            self.error(f"unknown author {author!r}; authors are declared in blog_authors: "
+                       f"{', '.join(self.config.blog_authors)}", lines["author"])
+
+        if "tags" not in values or not values["tags"]:
+            return None
+        tags = split_tags(values["tags"])
+        if tags is None or not all(tags):
+            self.error("tags must be a comma-separated string or a list of non-empty names",
+                       lines["tags"])
+            return None
+        if len(set(tags)) != len(tags):
+            self.error(f"duplicate tags in {', '.join(tags)}", lines["tags"])
+        return tags
+
+
+def _rewrite_docinfo_field(document: nodes.document, name: str, text: str) -> None:
+    for field in document.findall(nodes.field):
+        if field[0].astext() == name:
+            field[1].children = []
+            field[1] += nodes.paragraph(text, text)
+
+
+def check_duplicate_slugs(app: Sphinx, env: BuildEnvironment) -> None:
+    """Two posts with the same slug would share ABlog's label and confuse every link."""
+    seen: dict[str, str] = {}
+    for docname in sorted(env.found_docs):
+        slug = post_slug(docname)
+        if slug is None:
+            continue
+        if slug in seen:
+            logger.warning(
+                "duplicate slug %r: %s uses it too", slug, env.doc2path(seen[slug]),
+                location=(docname, 1), type="kb", subtype="frontmatter",
+            )
+        else:
+            seen[slug] = docname
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("kb_categories", [], "env", types=[list])
+    app.add_transform(ValidatePostFrontMatter)
+    app.connect("env-check-consistency", check_duplicate_slugs)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,70 @@
+"""Chinese full-text search that works in the browser.
+
+Sphinx's own Chinese search language indexes jieba words, but
+
+* on Sphinx 9.0 its ``language_data.js`` sets ``window.Stemmer = ChineseStemmer``, which does
+  not exist, so the search page never returns (sphinx-doc/sphinx#14229, fixed in 9.1.1);
+* the browser splits a query only on non-letters, so ``扩散模型`` or ``DDIM采样`` is one
+  "word" that is not in the index and nothing is found.
+
+This module replaces the ``zh`` search language with one that
+
+* indexes with jieba's search-engine mode as before, plus the site's own dictionary of
+  domain terms (``kb_search_dictionary``); passing it as the ``dict`` option also stops
+  Sphinx from loading jieba's big default dictionary a second time;
+* ships the English Snowball stemmer that the index was built with;
+* segments the query in the browser (``zh_splitter.js``): Latin runs stay words, and each
+  run of Chinese characters is cut into the words the index really holds, choosing the cut
+  with the fewest pieces by dynamic programming, so a mixed query such as ``DDIM采样`` or
+  ``扩散模型 ODE`` becomes ``ddim`` + ``采样`` or ``扩散模型`` + ``ode``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sphinx.search
+from sphinx.application import Sphinx
+from sphinx.search.zh import SearchChinese
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+SPLITTER_JS = Path(__file__).with_name("zh_splitter.js")
+STEMMER_JS = Path(sphinx.search.__file__).parent / "minified-js"
+
+
+class SearchChineseSegmented(SearchChinese):
+    """Sphinx's Chinese search with a query splitter that matches its index."""
+
+    # Sphinx 9.0 ends language_data.js with `window.Stemmer = ChineseStemmer`, a class that
+    # does not exist (sphinx-doc/sphinx#14229); ship the English stemmer the index was built with.
+    js_stemmer_rawcode = ""
+    js_stemmer_code = "\n".join((
+        (STEMMER_JS / "base-stemmer.js").read_text(encoding="utf-8"),
+        (STEMMER_JS / "english-stemmer.js").read_text(encoding="utf-8"),
+        "window.Stemmer = EnglishStemmer;",
+    ))
+    js_splitter_code = SPLITTER_JS.read_text(encoding="utf-8")
+    # Set at builder-inited: the ``dict`` option is relative to the configuration directory.
+    confdir: Path = Path()
+
+    def __init__(self, options: dict[str, str]) -> None:
+        if options.get("dict"):
+            options = {**options, "dict": str(self.confdir / options["dict"])}
+        super().__init__(options)
+
+
+def check_dictionary(app: Sphinx) -> None:
+    SearchChineseSegmented.confdir = Path(app.confdir)
+    dictionary = app.config.html_search_options.get("dict")
+    if dictionary and not Path(app.confdir, dictionary).is_file():
+        logger.warning("search dictionary %s does not exist", dictionary,
+                       type="kb", subtype="search")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_search_language(SearchChineseSegmented)
+    app.connect("builder-inited", check_dictionary)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

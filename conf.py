@@ -1,0 +1,140 @@
+"""Sphinx configuration of the knowledge base. Declarative only: logic lives in _ext/."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
+
+# -- Project -----------------------------------------------------------------------------------
+
+project = "机器学习知识库"
+author = "站长"
+copyright = "2026, 站长"
+language = "zh_CN"
+locale_dirs = ["locales"]  # Chinese UI strings for ABlog
+# Canonical address of the site: Read the Docs provides it; the feed needs absolute links.
+site_url = os.environ.get("READTHEDOCS_CANONICAL_URL", "https://ml-kb.readthedocs.io/zh-cn/latest/")
+
+# -- General -----------------------------------------------------------------------------------
+
+extensions = [
+    "myst_parser",
+    "ablog",
+    "sphinx_copybutton",
+    "sphinxcontrib.katex",
+    # local extensions (_ext/)
+    "frontmatter",
+    "katex_prerender",
+    "post_meta",
+    "search_zh",
+]
+source_suffix = {".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build", ".venv", "node_modules", "README.md", "tests", "benchmarks",
+    "**/__pycache__", "**/.pytest_cache",
+]
+nitpicky = True
+suppress_warnings = []
+
+# -- MyST --------------------------------------------------------------------------------------
+
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_dmath_double_inline = True
+myst_heading_anchors = 3
+
+# -- Math (KaTeX, rendered at build time by _ext/katex_prerender.py) ---------------------------
+
+html_math_renderer = "katex_prerendered"
+katex_prerender = True
+katex_css_path = "katex/katex.min.css"  # copied from node_modules/katex, never a CDN
+# Macros shared by every article; KaTeX itself provides \bm.
+katex_macros = {
+    r"\E": r"\mathbb{E}",
+    r"\Var": r"\operatorname{Var}",
+    r"\Cov": r"\operatorname{Cov}",
+    r"\KL": r"D_{\mathrm{KL}}",
+    r"\R": r"\mathbb{R}",
+    r"\N": r"\mathcal{N}",
+    r"\dd": r"\mathrm{d}",
+    r"\I": r"\mathbf{I}",
+    r"\tr": r"\operatorname{tr}",
+    r"\diag": r"\operatorname{diag}",
+    r"\argmin": r"\operatorname*{arg\,min}",
+    r"\argmax": r"\operatorname*{arg\,max}",
+    r"\norm": r"\left\lVert #1 \right\rVert",
+    r"\abs": r"\left\lvert #1 \right\rvert",
+}
+
+# -- Blog (ABlog) ------------------------------------------------------------------------------
+
+blog_title = project
+blog_baseurl = site_url
+blog_path = "blog"
+blog_authors = {"站长": ("站长", None)}
+blog_default_author = "站长"
+blog_feed_fulltext = True
+blog_feed_archives = True  # one Atom feed per category, tag and year
+blog_feed_subtitle = "生成模型、深度学习、机器学习、强化学习与工程实践的推导与代码"
+post_date_format = "%Y-%m-%d"
+post_date_format_short = "%Y-%m-%d"  # ABlog's default prints English month names
+post_auto_excerpt = 1
+post_show_prev_next = True
+# pydata-sphinx-theme sets this at run time, which ABlog treats as a config change that
+# re-reads every document on every build; fixing it here keeps incremental builds incremental.
+fontawesome_included = True
+# The category vocabulary: a post names exactly one of these (checked by _ext/frontmatter.py).
+kb_categories = [
+    "Generative Model",
+    "Deep Learning",
+    "Machine Learning",
+    "Reinforcement Learning",
+    "LLM",
+    "Python",
+    "Java",
+    "Algorithm",
+]
+
+# -- HTML output -------------------------------------------------------------------------------
+
+html_theme = "sphinx_book_theme"
+html_title = project
+html_baseurl = site_url
+html_static_path = ["_static"]
+html_css_files = ["kb.css"]
+html_last_updated_fmt = None
+html_copy_source = False
+html_show_sourcelink = False
+html_search_language = "zh"
+html_search_options = {"dict": "_ext/search_dict.txt"}
+html_theme_options = {
+    "search_bar_text": "搜索文章……",
+    "show_toc_level": 2,
+    "use_download_button": False,
+    "use_fullscreen_button": False,
+    "home_page_in_toc": False,
+    "navigation_with_keys": False,
+}
+_blog_sidebars = [
+    "navbar-logo.html",
+    "search-button-field.html",
+    "kb-nav.html",
+    "ablog/postcard.html",
+    "ablog/recentposts.html",
+    "ablog/categories.html",
+    "ablog/tagcloud.html",
+    "ablog/archives.html",
+]
+html_sidebars = {
+    "**": _blog_sidebars,
+}
+
+# -- Copy button -------------------------------------------------------------------------------
+
+# Copy only the code: drop shell/Python prompts, and with them the output lines.
+copybutton_prompt_text = r">>> |\.\.\. |\$ |In \[\d*\]: | {2,5}\.\.\.: "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_exclude = ".linenos, .gp, .go"
