@@ -179,12 +179,12 @@ def render_nodes(app: Sphinx, math_nodes: list[nodes.Element]) -> None:
             formula = formula[:57] + "..."
         for warning in answer.get("warnings", []):
             logger.warning(
-                "KaTeX: %s in formula %r", warning, formula,
+                'KaTeX: %s in formula "%s"', warning, formula,
                 location=node, type="katex", subtype="strict",
             )
         if "error" in answer:
             logger.warning(
-                "invalid formula %r: %s", formula, answer["error"],
+                'invalid formula "%s": %s', formula, answer["error"],
                 location=node, type="katex", subtype="error",
             )
             node["katex_html"] = f'<span class="katex-error">{html.escape(key[0])}</span>'

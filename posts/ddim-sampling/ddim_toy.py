@@ -214,6 +214,11 @@ def main(n=10_000, seed=0):
         r = summarize(gm, x)
         print(f"{name:<16}{nfe:>5}{r['mean']:>9.4f}{r['var']:>8.4f}  "
               f"{str(np.round(r['props'], 4)):<24}{r['w1']:>8.4f}")
+    base = make_tau(20)                                   # 把 20 步线性子序列的某一段加密
+    for lo, hi in ((0, 150), (300, 450)):
+        tau = np.union1d(base, np.round(np.linspace(lo, hi, 12)).astype(int))
+        x = ddim_sample(gm, x_T, tau, 0.0, np.random.default_rng(seed + 3))
+        print(f"20 步线性 τ，在 t∈[{lo},{hi}] 加密后 NFE={len(tau) - 1}: W1={summarize(gm, x)['w1']:.4f}")
     x0, _ = gm.sample(1000, np.random.default_rng(seed + 4))
     for S in (20, 100, 1000):
         tau = make_tau(S)

@@ -173,6 +173,12 @@ def pf_ode_solve(x, t_start, t_end, n_steps, method="rk4", score_fn=score):
             k3 = f(x + 0.5 * h * k2, t + 0.5 * h)
             k4 = f(x + h * k3, t + h)
             x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        elif method == "ddim":
+            # DDIM (eta = 0): Euler in the variables xbar = x / m_t, sigmabar = sigma_t / m_t,
+            # where the VP PF-ODE reads d xbar / d sigmabar = eps(x, t) = -sigma_t * score(x, t).
+            (m0, v0), (m1, v1) = kernel(t), kernel(t + h)
+            eps = -math.sqrt(v0) * score_fn(x, t)
+            x = m1 * (x / m0 + (math.sqrt(v1) / m1 - math.sqrt(v0) / m0) * eps)
         else:
             raise ValueError(method)
     return x
@@ -256,6 +262,7 @@ def _demo():
         ("PC, 200 steps + 1 Langevin", lambda: pc_sampler(n, 200, np.random.default_rng(2))),
         ("PF-ODE, RK4 50 steps", lambda: pf_ode_sample(n, 50, np.random.default_rng(3))),
         ("PF-ODE, Euler 100 steps", lambda: pf_ode_sample(n, 100, np.random.default_rng(3), "euler")),
+        ("PF-ODE, DDIM 100 steps", lambda: pf_ode_sample(n, 100, np.random.default_rng(3), "ddim")),
     ]:
         x = fn()
         print(f"  {name:28s} mean={x.mean():.4f} var={x.var():.4f} "
@@ -269,10 +276,11 @@ def _demo():
     # order of the ODE solvers, against an RK4 solution with 1000 steps
     x1 = np.random.default_rng(0).standard_normal(2000)
     ref = pf_ode_solve(x1, 1.0, T_EPS, 1000)
-    for method in ("euler", "heun", "rk4"):
+    print("PF-ODE solvers, RMS error vs RK4 with 1000 steps, at 10/25/50/100/200 steps:")
+    for method in ("euler", "ddim", "heun", "rk4"):
         errs = [np.sqrt(np.mean((pf_ode_solve(x1, 1.0, T_EPS, k, method) - ref) ** 2))
-                for k in (25, 50, 100, 200)]
-        print(f"  {method:5s} RMS error at 25/50/100/200 steps: " + " ".join(f"{e:.2e}" for e in errs))
+                for k in (10, 25, 50, 100, 200)]
+        print(f"  {method:5s} " + " ".join(f"{e:.2e}" for e in errs))
 
     # likelihood through the instantaneous change of variables
     xs = np.array([-2.0, 0.0, 0.5, 2.5])

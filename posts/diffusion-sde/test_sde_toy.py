@@ -125,10 +125,10 @@ def test_pf_ode_is_deterministic_and_invertible():
 
 
 def test_solver_orders():
-    # Euler (like DDIM with eta = 0) is first order, Heun second, RK4 fourth.
+    # Euler in t and DDIM (Euler in sigmabar) are first order, Heun second, RK4 fourth.
     x1 = np.random.default_rng(0).standard_normal(500)
     ref = pf_ode_solve(x1, 1.0, T_EPS, 400)
-    for method, order in (("euler", 1), ("heun", 2), ("rk4", 4)):
+    for method, order in (("euler", 1), ("ddim", 1), ("heun", 2), ("rk4", 4)):
         err = [np.sqrt(np.mean((pf_ode_solve(x1, 1.0, T_EPS, k, method) - ref) ** 2)) for k in (50, 100)]
         assert math.log2(err[0] / err[1]) == pytest.approx(order, abs=0.3)
 

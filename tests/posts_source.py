@@ -1,0 +1,44 @@
+"""What the sources say the site must contain: every post with its front matter."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sitebuild import ROOT
+
+sys.path.insert(0, str(ROOT / "_ext"))
+from frontmatter import FrontMatter, parse_date, split_tags  # noqa: E402
+
+
+@dataclass(frozen=True)
+class SourcePost:
+    slug: str
+    title: str
+    date: datetime
+    category: str
+    tags: tuple[str, ...]
+    author: str
+
+    @property
+    def url(self) -> str:
+        return f"posts/{self.slug}/index.html"
+
+
+def source_posts(root: Path = ROOT) -> list[SourcePost]:
+    posts = []
+    for path in sorted((root / "posts").glob("*/index.md")):
+        text = path.read_text(encoding="utf-8")
+        front = FrontMatter.parse(text)
+        assert front is not None, path
+        title = re.search(r"^# (.+)$", text, re.MULTILINE)
+        assert title, path
+        posts.append(SourcePost(
+            slug=path.parent.name, title=title[1].strip(),
+            date=parse_date(front.values["date"]), category=front.values["category"],
+            tags=tuple(split_tags(front.values["tags"])), author=front.values["author"],
+        ))
+    return sorted(posts, key=lambda p: p.date, reverse=True)

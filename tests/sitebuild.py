@@ -1,0 +1,55 @@
+"""Build the real site, or a tiny site made of the real configuration plus a test root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOTS = Path(__file__).resolve().parent / "roots"
+# What a tiny test site shares with the real one; posts come from the test root.
+SHARED = ["conf.py", "_ext", "_templates", "_static", "locales"]
+BUILD_TIMEOUT = 600
+
+
+@dataclass
+class Build:
+    srcdir: Path
+    outdir: Path
+    returncode: int
+    output: str
+
+    @property
+    def warnings(self) -> list[str]:
+        return [line for line in self.output.splitlines() if "WARNING:" in line or "ERROR:" in line]
+
+
+def sphinx_build(srcdir: Path, outdir: Path, *extra: str) -> Build:
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n",
+               "-d", str(outdir / ".doctrees"), *extra, str(srcdir), str(outdir)]
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    result = subprocess.run(command, capture_output=True, text=True, env=env,
+                            timeout=BUILD_TIMEOUT, cwd=srcdir)
+    return Build(srcdir, outdir, result.returncode, result.stdout + result.stderr)
+
+
+def make_site(destination: Path, testroot: str | None = None) -> Path:
+    """A site with the real configuration, a minimal homepage and the test root's files."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in SHARED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+        else:
+            shutil.copy2(source, destination / name)
+    (destination / "node_modules").symlink_to(ROOT / "node_modules")
+    (destination / "index.md").write_text(
+        "# 测试站点\n\n## 最新更新\n\n```{postlist} 10\n:excerpts:\n```\n", encoding="utf-8")
+    if testroot is not None:
+        shutil.copytree(ROOTS / f"test-{testroot}", destination, dirs_exist_ok=True)
+    return destination

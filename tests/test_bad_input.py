@@ -1,0 +1,84 @@
+"""Every kind of bad input fails the strict build and names the file and line.
+
+Each case is a tiny site: the real configuration plus the files in ``tests/roots/test-<case>``.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from sitebuild import ROOTS, Build, make_site, sphinx_build
+
+# case -> (file, line, message pattern)
+BAD_INPUT = {
+    "missing-date": ("posts/no-date/index.md", 6, r"front matter is missing 'date'"),
+    "bad-date": ("posts/bad-date/index.md", 3, r"date '2026-13-45' is not a date"),
+    "future-date": ("posts/future-date/index.md", 3, r"date 2999-01-01 is in the future"),
+    "unknown-category": ("posts/unknown-category/index.md", 4,
+                         r"unknown category 'Cooking'; choose one of: Generative Model"),
+    "two-categories": ("posts/two-categories/index.md", 4, r"exactly one category is allowed"),
+    "missing-title": ("posts/missing-title/index.md", 7, r"post has no title"),
+    "missing-tags": ("posts/missing-tags/index.md", 6, r"front matter is missing 'tags'"),
+    "unknown-author": ("posts/unknown-author/index.md", 6, r"unknown author '路人'"),
+    "misspelt-key": ("posts/misspelt-key/index.md", 7, r"unknown front matter key 'catgory'"),
+    "broken-yaml": ("posts/broken-yaml/index.md", 5, r"front matter is not valid YAML"),
+    "no-front-matter": ("posts/no-front-matter/index.md", 1, r"post has no front matter"),
+    "bad-slug": ("posts/Bad_Slug/index.md", 1, r"slug 'Bad_Slug' must be lowercase ASCII"),
+    "not-index": ("posts/loose-file.md", 1, r"a post must be a file named posts/<slug>/index.md"),
+    "duplicate-slug": ("posts/ml/same-name/index.md", 1,
+                       r"duplicate slug 'same-name': posts/dl/same-name/index.md uses it too"),
+    "invalid-formula": ("posts/invalid-formula/index.md", 19,
+                        r'invalid formula "\\frac\{1\}\{2": KaTeX parse error'),
+    "undefined-macro": ("posts/undefined-macro/index.md", 17,
+                        r"Undefined control sequence: \\foo"),
+    "dangling-ref": ("posts/dangling-ref/index.md", 17, r"undefined label: 'sec-does-not-exist'"),
+    "dangling-doc": ("posts/dangling-doc/index.md", 17,
+                     r"unknown document: '\.\./no-such-post/index'"),
+}
+GOOD_INPUT = ["tags-list"]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Build]:
+    """Build every test root, two at a time (each build is one process)."""
+    cases = sorted(BAD_INPUT) + GOOD_INPUT
+
+    def build(case: str) -> Build:
+        base = tmp_path_factory.mktemp(case)
+        return sphinx_build(make_site(base / "src", case), base / "html")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(cases, pool.map(build, cases)))
+
+
+def test_every_root_is_tested():
+    roots = {path.name.removeprefix("test-") for path in ROOTS.iterdir() if path.is_dir()}
+    assert roots == set(BAD_INPUT) | set(GOOD_INPUT)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_fails_with_file_line_message(builds: dict[str, Build], case: str):
+    build = builds[case]
+    file, line, message = BAD_INPUT[case]
+    assert build.returncode != 0, f"{case} built without error"
+    expected = re.compile(re.escape(f"{build.srcdir}/{file}:{line}: WARNING: ") + message)
+    assert any(expected.match(w) for w in build.warnings), "\n".join(build.warnings)
+
+
+def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build]):
+    build = builds["tags-list"]
+    assert build.returncode == 0, build.output[-3000:]
+    html = Path(build.outdir)
+    for tag in ["扩散模型", "采样加速", "强化学习", "策略梯度"]:
+        page = html / "blog" / "tag" / f"{tag}.html"
+        assert page.is_file(), tag
+        assert tag in BeautifulSoup(page.read_text(encoding="utf-8"), "lxml").h1.get_text()
+    post = (html / "posts/tags-list/index.html").read_text(encoding="utf-8")
+    tags = [a.get_text() for a in BeautifulSoup(post, "lxml").select(".post-meta-tags a")]
+    assert tags == ["扩散模型", "采样加速"]
+    assert "\\u" not in post

@@ -1,0 +1,174 @@
+"""Browser tests in Debian's Chromium: Chinese/English search, copy button, math, themes."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+DDIM = "posts/ddim-sampling/index.html"
+SDE = "posts/diffusion-sde/index.html"
+SWM = "posts/sliding-window-maximum/index.html"
+
+# (query, the article that must be among the first three results)
+QUERIES = [
+    # Chinese, no spaces
+    ("扩散模型", DDIM),
+    ("非马尔可夫", DDIM),
+    ("加速采样", DDIM),
+    ("确定性采样", DDIM),
+    ("隐式模型", DDIM),
+    ("随机微分方程", SDE),
+    ("逆向时间", SDE),
+    ("概率流", SDE),
+    ("福克普朗克方程", SDE),
+    ("朗之万修正", SDE),
+    ("滑动窗口最大值", SWM),
+    ("单调队列", SWM),
+    ("双端队列", SWM),
+    ("均摊分析", SWM),
+    ("循环不变式", SWM),
+    ("懒删除", SWM),
+    # Chinese with spaces
+    ("单调 队列 最大值", SWM),
+    ("扩散 概率流 常微分方程", SDE),
+    ("最大堆 懒删除", SWM),
+    # English and LaTeX-ish terms
+    ("DDIM", DDIM),
+    ("inversion", DDIM),
+    ("Fokker-Planck", SDE),
+    ("Euler-Maruyama", SDE),
+    ("Anderson", SDE),
+    ("predictor corrector", SDE),
+    ("monotonic deque", SWM),
+    ("heapq", SWM),
+    ("van Herk", SWM),
+    # Mixed Chinese/English, with and without spaces
+    ("DDIM采样", DDIM),
+    ("DDIM 反演", DDIM),
+    ("VP SDE", SDE),
+    ("反向SDE", SDE),
+    ("概率流ODE", SDE),
+    ("SDE 数值求解", SDE),
+    ("单调队列O(n)", SWM),
+    ("deque 滑动窗口", SWM),
+]
+
+
+def search(page, server: str, query: str) -> list[str]:
+    page.goto(f"{server}/search.html?q={quote(query)}")
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#search-results .search-summary');"
+        " return s && s.textContent.trim().length > 0; }",
+        timeout=20_000,
+    )
+    hrefs = page.eval_on_selector_all(
+        "#search-results ul.search li a", "links => links.map(a => a.getAttribute('href'))")
+    seen: list[str] = []
+    for href in hrefs:
+        target = href.split("#")[0].split("?")[0]
+        if target not in seen:
+            seen.append(target)
+    return seen
+
+
+def test_queries_cover_every_article_and_kind():
+    assert len(QUERIES) >= 30
+    assert {expected for _q, expected in QUERIES} == {DDIM, SDE, SWM}
+
+
+@pytest.mark.parametrize("query,expected", QUERIES, ids=[q for q, _e in QUERIES])
+def test_search_finds_the_article(page, server, query, expected):
+    results = search(page, server, query)
+    assert expected in results[:3], f"{query!r} -> {results}"
+
+
+def test_search_ranks_title_match_first(page, server):
+    assert search(page, server, "滑动窗口最大值")[0] == SWM
+    assert search(page, server, "从随机微分方程看扩散模型")[0] == SDE
+
+
+def test_search_shows_excerpt_with_the_query(page, server):
+    search(page, server, "单调队列")
+    summaries = page.eval_on_selector_all(
+        "#search-results ul.search li p.context", "ps => ps.map(p => p.textContent)")
+    assert summaries and any("单调队列" in s for s in summaries)
+
+
+def test_search_without_match_says_so(page, server):
+    assert search(page, server, "量子色动力学") == []
+
+
+def test_copy_button_copies_code_without_prompts_or_output(browser, server):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(f"{server}/{SWM}")
+    block = page.locator("div.highlight-pycon").first
+    block.hover()
+    block.locator("button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    context.close()
+    assert copied == (
+        "from sliding_window import max_monotonic_deque\n"
+        "max_monotonic_deque([2, 7, 3, 3, 5, -1, 4, 4, 1], 3)"
+    )
+
+
+def test_copy_button_copies_a_whole_source_file(browser, server):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    block = page.locator("div.highlight-python").first
+    expected = block.locator("pre").inner_text()
+    block.hover()
+    block.locator("button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    context.close()
+    assert copied.strip() == expected.strip() and "def " in copied
+
+
+def test_math_is_rendered_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/{SDE}")
+    assert page.locator(".katex").count() > 20
+    # KaTeX's fonts load from the site and lay formulas out (a rendered fraction has height).
+    assert page.locator(".katex-display").first.bounding_box()["height"] > 10
+    context.close()
+
+
+def test_katex_fonts_load(page, server):
+    page.goto(f"{server}/{DDIM}")
+    page.wait_for_load_state("networkidle")
+    loaded = page.evaluate(
+        "async () => { await document.fonts.ready;"
+        " return [...document.fonts].filter(f => f.family.includes('KaTeX') && f.status === 'loaded')"
+        ".map(f => f.family); }")
+    assert "KaTeX_Main" in loaded
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_light_and_dark_mode(browser, server, scheme):
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server}/{DDIM}")
+    theme = page.evaluate("document.documentElement.dataset.theme")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    context.close()
+    assert theme == scheme
+    channels = [int(c) for c in background[background.index("(") + 1:-1].split(",")[:3]]
+    assert (sum(channels) / 3 > 128) == (scheme == "light"), background
+    assert not errors
+
+
+def test_pages_make_no_outside_requests_and_no_script_errors(page, server):
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    for path in ["index.html", DDIM, "blog/archive.html", "search.html?q=DDIM"]:
+        page.goto(f"{server}/{path}")
+        page.wait_for_load_state("networkidle")
+    assert not errors

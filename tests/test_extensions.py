@@ -1,0 +1,201 @@
+"""Unit tests of the local extensions in _ext/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from docutils import nodes
+from sphinx.errors import ExtensionError
+
+from sitebuild import ROOT
+
+sys.path.insert(0, str(ROOT / "_ext"))
+import frontmatter  # noqa: E402
+import katex_prerender  # noqa: E402
+import post_meta  # noqa: E402
+
+KATEX = ROOT / "node_modules" / "katex"
+
+
+# -- frontmatter -------------------------------------------------------------------------------
+
+def test_front_matter_keeps_text_and_line_numbers():
+    front = frontmatter.FrontMatter.parse(textwrap.dedent("""\
+        ---
+        blogpost: true
+        date: 2026-01-10
+        tags: [扩散模型, DDIM]
+        category: Generative Model
+        ---
+        # 标题
+        """))
+    assert front.values == {"blogpost": "true", "date": "2026-01-10",
+                            "tags": ["扩散模型", "DDIM"], "category": "Generative Model"}
+    assert front.lines == {"blogpost": 2, "date": 3, "tags": 4, "category": 5}
+    assert front.end_line == 6
+
+
+def test_front_matter_absent_or_unclosed():
+    assert frontmatter.FrontMatter.parse("# 只有标题\n") is None
+    with pytest.raises(ValueError) as error:
+        frontmatter.FrontMatter.parse("---\ndate: 2026-01-01\n# 标题\n")
+    assert error.value.args == ("front matter starts with '---' but is never closed", 1)
+
+
+def test_front_matter_yaml_error_has_the_right_line():
+    with pytest.raises(ValueError) as error:
+        frontmatter.FrontMatter.parse("---\na: 1\nb: [1\nc: 2\n---\n")
+    assert error.value.args[1] == 4
+
+
+@pytest.mark.parametrize("value,tags", [
+    ("扩散模型, DDIM", ["扩散模型", "DDIM"]),
+    (["扩散模型", "DDIM"], ["扩散模型", "DDIM"]),
+    ("单个", ["单个"]),
+    ("a,,b", ["a", "", "b"]),
+    ({"a": 1}, None),
+])
+def test_split_tags(value, tags):
+    assert frontmatter.split_tags(value) == tags
+
+
+@pytest.mark.parametrize("docname,slug", [
+    ("posts/ddim-sampling/index", "ddim-sampling"),
+    ("posts/ml/ddim-sampling/index", "ddim-sampling"),
+    ("posts/ddim-sampling", None),
+    ("index", None),
+])
+def test_post_slug(docname, slug):
+    assert frontmatter.post_slug(docname) == slug
+
+
+def test_dates():
+    assert frontmatter.parse_date("2026-01-10 09:30").hour == 9
+    assert frontmatter.parse_date("2026-01-10").day == 10
+    assert frontmatter.parse_date("10/01/2026") is None
+
+
+# -- search splitter ---------------------------------------------------------------------------
+
+def split_queries(queries: list[str], terms: list[str]) -> list[list[str]]:
+    script = (ROOT / "_ext" / "zh_splitter.js").read_text(encoding="utf-8") + textwrap.dedent(f"""
+        var Search = {{_index: {{terms: Object.fromEntries({json.dumps(terms)}.map(t => [t, 0])),
+                                titleterms: {{}}}}}};
+        console.log(JSON.stringify({json.dumps(queries)}.map(splitQuery)));
+        """)
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_splitter_segments_chinese_against_the_index():
+    terms = ["扩散", "模型", "扩散模型", "采样", "ddim", "研究", "生命", "研究生", "起源", "单调",
+             "队列", "单调队列"]
+    assert split_queries(
+        ["扩散模型", "DDIM采样", "扩散模型的采样", "研究生命起源", "单调队列 O(n)", "量子"],
+        terms,
+    ) == [
+        ["扩散模型"],
+        ["DDIM", "采样"],
+        ["扩散模型", "采样"],  # 的 starts no indexed word and is dropped
+        ["研究", "生命", "起源"],  # no characters dropped beats fewer pieces
+        ["单调队列", "O", "n"],
+        [],
+    ]
+
+
+def test_splitter_keeps_chinese_whole_before_the_index_loads():
+    script = (ROOT / "_ext" / "zh_splitter.js").read_text(encoding="utf-8") + \
+        "\nconsole.log(JSON.stringify(splitQuery('扩散模型 SDE')));"
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == ["扩散模型", "SDE"]
+
+
+# -- KaTeX renderer ----------------------------------------------------------------------------
+
+def test_renderer_renders_macros_and_reports_errors():
+    renderer = katex_prerender.KatexRenderer("node", KATEX, {r"\E": r"\mathbb{E}"}, timeout=30)
+    try:
+        ok, bad, loose = renderer.render_many([
+            {"latex": r"\E[x]", "display": False},
+            {"latex": r"\frac{1}{", "display": True},
+            {"latex": "x 为 y", "display": False},
+        ])
+    finally:
+        renderer.close()
+    assert 'mathvariant="double-struck"' in ok["html"] and not ok["warnings"]
+    assert "Unexpected end of input" in bad["error"]
+    assert loose["warnings"] and "unicodeTextInMathMode" in loose["warnings"][0]
+
+
+def test_renderer_without_node_is_a_clear_error():
+    with pytest.raises(ExtensionError, match="cannot start Node.js"):
+        katex_prerender.KatexRenderer("/nonexistent/node", KATEX, {}, timeout=5)
+
+
+def test_silent_renderer_times_out_instead_of_hanging(tmp_path: Path):
+    silent = tmp_path / "node"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    start = time.monotonic()
+    with pytest.raises(ExtensionError, match="no answer within 1 s"):
+        katex_prerender.KatexRenderer(str(silent), KATEX, {}, timeout=1)
+    assert time.monotonic() - start < 10
+
+
+def test_crashing_renderer_is_a_clear_error(tmp_path: Path):
+    crash = tmp_path / "node"
+    crash.write_text("#!/bin/sh\necho 'katex exploded' >&2\nexit 3\n")
+    crash.chmod(0o755)
+    with pytest.raises(ExtensionError, match="exited with code 3: katex exploded"):
+        katex_prerender.KatexRenderer(str(crash), KATEX, {}, timeout=5)
+
+
+def test_renderer_exits_when_the_build_goes_away():
+    renderer = katex_prerender.KatexRenderer("node", KATEX, {}, timeout=30)
+    process = renderer.process
+    process.stdin.close()  # what the OS does when the Python process dies
+    assert process.wait(timeout=5) == 0
+
+
+def test_numbered_amsmath_environments_are_left_to_sphinx():
+    block = nodes.math_block("", "\\begin{align}a &= b\\\\ c &= d\\end{align}", nowrap=True)
+    assert katex_prerender.latex_for_katex(block) == "\\begin{align*}a &= b\\\\ c &= d\\end{align*}"
+    plain = nodes.math_block("", "\\begin{aligned}a\\end{aligned}", nowrap=False)
+    assert katex_prerender.latex_for_katex(plain) == "\\begin{aligned}a\\end{aligned}"
+
+
+# -- reading time ------------------------------------------------------------------------------
+
+CONFIG = SimpleNamespace(
+    kb_reading_cjk_per_minute=400, kb_reading_words_per_minute=200,
+    kb_reading_seconds_per_code_line=0.5, kb_reading_seconds_per_math_char=0.25,
+    kb_reading_seconds_per_display_math=5.0,
+)
+
+
+def doc(*children: nodes.Node) -> nodes.document:
+    document = nodes.section()
+    document.extend(children)
+    return document
+
+
+def test_reading_time_counts_chinese_characters():
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 400)), CONFIG) == 1
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 4000)), CONFIG) == 10
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="word " * 1000)), CONFIG) == 5
+
+
+def test_reading_time_weighs_code_and_math():
+    text = nodes.paragraph(text="字" * 2000)  # 5 minutes
+    code = nodes.literal_block(text="\n".join(["x = 1"] * 240))  # 2 minutes
+    formulas = [nodes.math_block(text="x" * 20) for _ in range(20)]  # 20 * (5 + 5) s
+    assert post_meta.reading_minutes(doc(text.deepcopy()), CONFIG) == 5
+    assert post_meta.reading_minutes(doc(text.deepcopy(), code), CONFIG) == 7
+    assert post_meta.reading_minutes(doc(text.deepcopy(), code.deepcopy(), *formulas), CONFIG) == 11

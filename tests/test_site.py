@@ -1,0 +1,340 @@
+"""Whole-site checks on one clean strict build of the real site."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from lxml import etree
+
+from posts_source import SourcePost, source_posts
+from sitebuild import Build
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+POSTS = source_posts()
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+
+
+def article(html_dir: Path, relpath: str) -> BeautifulSoup:
+    page = soup(html_dir / relpath)
+    node = page.select_one("article.bd-article")
+    assert node is not None, relpath
+    return node
+
+
+def linked_posts(container, page_relpath: str) -> list[str]:
+    """Post URLs (relative to the site root) linked from a container, in document order."""
+    found = []
+    for a in container.select("a[href]"):
+        target = urljoin(page_relpath, a["href"]).split("#")[0]
+        if target.startswith("posts/") and target not in found:
+            found.append(target)
+    return found
+
+
+def test_there_are_posts_in_several_categories():
+    assert len(POSTS) >= 3
+    assert {"Generative Model", "Algorithm"} <= {p.category for p in POSTS}
+
+
+def test_build_has_no_warnings(site: Build):
+    assert site.returncode == 0
+    assert site.warnings == []
+
+
+def test_every_post_has_a_page(html_dir: Path):
+    for post in POSTS:
+        assert (html_dir / post.url).is_file(), post.slug
+
+
+# -- Homepage ----------------------------------------------------------------------------------
+
+def test_homepage_lists_latest_posts_newest_first_with_date_category_excerpt(html_dir: Path):
+    home = article(html_dir, "index.html")
+    assert home.select_one("h1").get_text(strip=True).startswith("机器学习知识库")
+    heading = [h for h in home.select("h2") if "最新更新" in h.get_text()]
+    assert heading, "the homepage has a 最新更新 section"
+    items = home.select("ul.postlist > li.ablog-post")
+    expected = POSTS[:10]
+    assert len(items) == len(expected)
+    for item, post in zip(items, expected):
+        title = item.select_one("p.ablog-post-title")
+        assert title.select_one("a").get_text(strip=True) == post.title
+        text = title.get_text(" ", strip=True)
+        assert post.date.strftime("%Y-%m-%d") in text
+        assert post.category in text
+        excerpt = item.select_one(".ablog-post-excerpt")
+        assert excerpt is not None and len(excerpt.get_text(strip=True)) > 40, post.slug
+
+
+def test_homepage_links_to_collections_archive_and_feed(html_dir: Path):
+    home = article(html_dir, "index.html")
+    hrefs = {urljoin("index.html", a["href"]) for a in home.select("a[href]")}
+    for target in ["blog.html", "blog/category.html", "blog/tag.html", "blog/archive.html",
+                   "blog/atom.xml"]:
+        assert target in hrefs, target
+
+
+# -- Post pages --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("post", POSTS, ids=lambda p: p.slug)
+def test_post_page_shows_metadata(html_dir: Path, post: SourcePost):
+    page = article(html_dir, post.url)
+    assert page.select_one("h1").get_text(strip=True).rstrip("#") == post.title
+    meta = page.select_one("div.post-meta")
+    assert meta is not None
+    assert meta.select_one(".post-meta-date").get_text().endswith(post.date.strftime("%Y-%m-%d"))
+    category = meta.select_one(".post-meta-category a")
+    assert category.get_text(strip=True) == post.category
+    tags = [a.get_text(strip=True) for a in meta.select(".post-meta-tags a")]
+    assert tags == list(post.tags)
+    assert re.search(r"约 \d+ 分钟", meta.select_one(".post-meta-reading-time").get_text())
+    # The links go to the collection pages ABlog wrote.
+    for a in meta.select("a[href]"):
+        assert (html_dir / unquote(urljoin(post.url, a["href"]))).is_file(), a["href"]
+
+
+@pytest.mark.parametrize("post", POSTS, ids=lambda p: p.slug)
+def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourcePost):
+    page = soup(html_dir / post.url)
+    sidebar = page.select_one(".bd-sidebar-primary")
+    for css in [".ablog__recentposts", ".ablog__categories", ".ablog__tagcloud",
+                ".ablog__archives", ".kb-nav"]:
+        assert sidebar.select_one(css) is not None, css
+    assert "最新文章" in sidebar.select_one(".ablog__recentposts").get_text()
+    nav = page.select_one(".ablog__prev-next")
+    index = POSTS.index(post)
+    older = POSTS[index + 1] if index + 1 < len(POSTS) else None
+    newer = POSTS[index - 1] if index > 0 else None
+    linked = linked_posts(nav, post.url)
+    assert linked == [p.url for p in (older, newer) if p is not None]
+
+
+# -- Collections -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
+def test_category_page_lists_exactly_its_posts(html_dir: Path, category: str):
+    slug = category.lower().replace(" ", "-")
+    relpath = f"blog/category/{slug}.html"
+    page = article(html_dir, relpath)
+    titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
+    assert {urljoin(relpath, a["href"]) for a in titles} == {
+        p.url for p in POSTS if p.category == category}
+    assert category in page.select_one("h1").get_text()
+
+
+@pytest.mark.parametrize("tag", sorted({t for p in POSTS for t in p.tags}))
+def test_tag_page_lists_exactly_its_posts_with_chinese_name_intact(html_dir: Path, tag: str):
+    relpath = f"blog/tag/{tag.lower().replace(' ', '-')}.html"
+    assert (html_dir / relpath).is_file(), relpath
+    page = article(html_dir, relpath)
+    assert tag in page.select_one("h1").get_text()
+    titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
+    assert {urljoin(relpath, a["href"]) for a in titles} == {p.url for p in POSTS if tag in p.tags}
+
+
+def test_no_escaped_unicode_anywhere(html_dir: Path):
+    for path in html_dir.rglob("*.html"):
+        assert "\\u" not in path.read_text(encoding="utf-8").replace("\\u00", ""), path
+
+
+def test_archive_lists_every_post_once_by_year(html_dir: Path):
+    page = article(html_dir, "blog/archive.html")
+    linked = [urljoin("blog/archive.html", a["href"])
+              for a in page.select(".ablog__catalog_post a[href]")]
+    assert sorted(linked) == sorted(p.url for p in POSTS)
+    years = [h.get_text(strip=True) for h in page.select(".ablog__catalog_header h2")]
+    assert years == sorted(years, reverse=True)
+
+
+def test_tag_and_category_indexes_cover_everything(html_dir: Path):
+    tag_index = article(html_dir, "blog/tag.html").get_text()
+    for tag in {t for p in POSTS for t in p.tags}:
+        assert tag in tag_index
+    category_index = article(html_dir, "blog/category.html").get_text()
+    for category in {p.category for p in POSTS}:
+        assert category in category_index
+
+
+# -- Feeds -------------------------------------------------------------------------------------
+
+def parse_feed(path: Path) -> list[etree._Element]:
+    tree = etree.parse(str(path))
+    assert tree.getroot().tag == f"{ATOM}feed"
+    return tree.getroot().findall(f"{ATOM}entry")
+
+
+def entry_slug(entry: etree._Element) -> str:
+    link = entry.find(f"{ATOM}link").get("href")
+    return urlsplit(link).path.rstrip("/").split("/")[-2]
+
+
+def test_site_feed_has_every_post_once_newest_first_full_text(html_dir: Path):
+    entries = parse_feed(html_dir / "blog" / "atom.xml")
+    assert [entry_slug(e) for e in entries] == [p.slug for p in POSTS]
+    for entry, post in zip(entries, POSTS):
+        assert entry.findtext(f"{ATOM}title") == post.title
+        updated = entry.findtext(f"{ATOM}updated")
+        assert updated.startswith(post.date.strftime("%Y-%m-%dT%H:%M"))
+        content = entry.find(f"{ATOM}content")
+        assert content is not None and content.get("type") == "html"
+        body = BeautifulSoup(content.text, "lxml").get_text()
+        # Full text, not the one-paragraph excerpt.
+        assert len(body) > 2000, post.slug
+        categories = [c.get("term") for c in entry.findall(f"{ATOM}category")]
+        assert post.category in categories and set(post.tags) <= set(categories)
+
+
+def test_feed_parses_with_feedparser(html_dir: Path):
+    import feedparser
+
+    feed = feedparser.parse((html_dir / "blog" / "atom.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert len(feed.entries) == len(POSTS)
+    assert all(entry.updated_parsed for entry in feed.entries)
+
+
+@pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
+def test_category_feed(html_dir: Path, category: str):
+    slug = category.lower().replace(" ", "-")
+    entries = parse_feed(html_dir / "blog" / "category" / slug / "atom.xml")
+    assert [entry_slug(e) for e in entries] == [p.slug for p in POSTS if p.category == category]
+
+
+def test_pages_advertise_the_feed(html_dir: Path):
+    head = soup(html_dir / "index.html").select_one('link[type="application/atom+xml"]')
+    assert head is not None and head["href"].endswith("blog/atom.xml")
+
+
+# -- Math, assets, links -----------------------------------------------------------------------
+
+def all_pages(html_dir: Path) -> list[Path]:
+    return sorted(html_dir.rglob("*.html"))
+
+
+def test_math_is_prerendered_and_valid(html_dir: Path):
+    rendered = 0
+    for path in all_pages(html_dir):
+        text = path.read_text(encoding="utf-8")
+        assert "katex-error" not in text, path
+        rendered += text.count('class="katex"')
+    assert rendered > 100
+    ddim = soup(html_dir / "posts/ddim-sampling/index.html")
+    assert ddim.select(".math .katex"), "DDIM formulas are rendered to KaTeX HTML"
+    assert ddim.select("div.math .katex-display")
+    assert not ddim.find(string=re.compile(r"\\\(|\\\[")), "no unrendered delimiters"
+
+
+def test_shared_macros_are_expanded(html_dir: Path):
+    text = (html_dir / "posts/diffusion-sde/index.html").read_text(encoding="utf-8")
+    # \E and \dd are site macros; rendered they leave only their expansion behind.
+    assert "\\E" not in BeautifulSoup(text, "lxml").select_one("article").get_text()
+    assert "mathbb" in text or "double-struck" in text
+
+
+def test_katex_assets_are_served_by_the_site(html_dir: Path):
+    css = html_dir / "_static/katex/katex.min.css"
+    assert css.is_file()
+    for font in re.findall(r"url\((fonts/[^)]+)\)", css.read_text(encoding="utf-8")):
+        assert (css.parent / font).is_file(), font
+
+
+THIRD_PARTY = re.compile(r"^(https?:)?//", re.IGNORECASE)
+
+
+def test_no_third_party_assets(html_dir: Path):
+    for path in all_pages(html_dir):
+        page = soup(path)
+        for tag, attr in [("script", "src"), ("link", "href"), ("img", "src"),
+                          ("iframe", "src"), ("source", "src")]:
+            for node in page.find_all(tag):
+                value = node.get(attr)
+                if not value:
+                    continue
+                if tag == "link" and not set(node.get("rel", [])) & {
+                        "stylesheet", "preload", "icon", "modulepreload", "prefetch"}:
+                    continue
+                assert not THIRD_PARTY.match(value), f"{path}: {tag} {value}"
+    for path in html_dir.rglob("*.css"):
+        for url in re.findall(r"url\(['\"]?([^'\")]+)", path.read_text(encoding="utf-8")):
+            assert not THIRD_PARTY.match(url), f"{path}: {url}"
+
+
+def test_internal_links_and_anchors_resolve(html_dir: Path):
+    ids_cache: dict[Path, set[str]] = {}
+
+    def ids(path: Path) -> set[str]:
+        if path not in ids_cache:
+            ids_cache[path] = {n["id"] for n in soup(path).select("[id]")}
+        return ids_cache[path]
+
+    broken = []
+    checked = 0
+    for path in all_pages(html_dir):
+        for a in soup(path).select("a[href]"):
+            href = a["href"]
+            if THIRD_PARTY.match(href) or href.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            parts = urlsplit(href)
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.exists():
+                broken.append(f"{path.relative_to(html_dir)} -> {href}")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids(target):
+                broken.append(f"{path.relative_to(html_dir)} -> {href} (no such anchor)")
+    assert checked > 200
+    assert not broken, "\n".join(broken[:50])
+
+
+def test_diffusion_articles_link_to_each_other(html_dir: Path):
+    ddim = linked_posts(article(html_dir, "posts/ddim-sampling/index.html"),
+                        "posts/ddim-sampling/index.html")
+    sde = linked_posts(article(html_dir, "posts/diffusion-sde/index.html"),
+                       "posts/diffusion-sde/index.html")
+    assert "posts/diffusion-sde/index.html" in ddim
+    assert "posts/ddim-sampling/index.html" in sde
+
+
+def test_article_code_is_included_from_files(html_dir: Path):
+    for post in POSTS:
+        sources = Path(__file__).resolve().parent.parent / "posts" / post.slug
+        code_files = [p for p in sources.glob("*.py") if not p.name.startswith("test_")]
+        assert code_files, f"{post.slug} has no code file"
+        page = article(html_dir, post.url)
+        blocks = "\n".join(pre.get_text() for pre in page.select("pre"))
+        for code in code_files:
+            first_def = re.search(r"^def (\w+)", code.read_text(encoding="utf-8"), re.MULTILINE)
+            assert first_def and f"def {first_def[1]}" in blocks, f"{code} is not shown on the page"
+
+
+# -- Search index ------------------------------------------------------------------------------
+
+def search_index(html_dir: Path) -> dict:
+    text = (html_dir / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1: text.rindex(")")])
+
+
+def test_search_index_holds_chinese_words_and_every_post(html_dir: Path):
+    index = search_index(html_dir)
+    for word in ["扩散模型", "单调队列", "采样", "随机微分方程", "ddim"]:
+        assert word in index["terms"], word
+    docnames = set(index["docnames"])
+    for post in POSTS:
+        assert f"posts/{post.slug}/index" in docnames
+    assert "index" not in docnames, "the homepage (a list of excerpts) is not indexed"
+
+
+def test_language_data_defines_the_stemmer(html_dir: Path):
+    js = (html_dir / "_static/language_data.js").read_text(encoding="utf-8")
+    assert "ChineseStemmer" not in js
+    assert "window.Stemmer = EnglishStemmer" in js
+    assert "kbSegmentChinese" in js
