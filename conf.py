@@ -26,6 +26,7 @@ extensions = [
     # local extensions (_ext/)
     "frontmatter",
     "katex_prerender",
+    "post_links",
     "post_meta",
     "search_zh",
 ]
@@ -34,7 +35,7 @@ root_doc = "index"
 templates_path = ["_templates"]
 exclude_patterns = [
     "_build", ".venv", "node_modules", "README.md", "tests", "benchmarks",
-    "**/__pycache__", "**/.pytest_cache",
+    "**/__pycache__", ".pytest_cache", "**/.pytest_cache",
 ]
 nitpicky = True
 suppress_warnings = []

@@ -31,11 +31,11 @@ BAD_INPUT = {
     "bad-slug": ("posts/Bad_Slug/index.md", 1, r"slug 'Bad_Slug' must be lowercase ASCII"),
     "not-index": ("posts/loose-file.md", 1, r"a post must be a file named posts/<slug>/index.md"),
     "duplicate-slug": ("posts/ml/same-name/index.md", 1,
-                       r"duplicate slug 'same-name': posts/dl/same-name/index.md uses it too"),
+                       r"duplicate slug 'same-name': \S*posts/dl/same-name/index.md uses it too"),
     "invalid-formula": ("posts/invalid-formula/index.md", 19,
                         r'invalid formula "\\frac\{1\}\{2": KaTeX parse error'),
     "undefined-macro": ("posts/undefined-macro/index.md", 17,
-                        r"Undefined control sequence: \\foo"),
+                        r'invalid formula "\\foo\{x\}": .*Undefined control sequence: \\foo'),
     "dangling-ref": ("posts/dangling-ref/index.md", 17, r"undefined label: 'sec-does-not-exist'"),
     "dangling-doc": ("posts/dangling-doc/index.md", 17,
                      r"unknown document: '\.\./no-such-post/index'"),
@@ -77,7 +77,7 @@ def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build
     for tag in ["扩散模型", "采样加速", "强化学习", "策略梯度"]:
         page = html / "blog" / "tag" / f"{tag}.html"
         assert page.is_file(), tag
-        assert tag in BeautifulSoup(page.read_text(encoding="utf-8"), "lxml").h1.get_text()
+        assert tag in BeautifulSoup(page.read_text(encoding="utf-8"), "lxml").select_one("article h1").get_text()
     post = (html / "posts/tags-list/index.html").read_text(encoding="utf-8")
     tags = [a.get_text() for a in BeautifulSoup(post, "lxml").select(".post-meta-tags a")]
     assert tags == ["扩散模型", "采样加速"]

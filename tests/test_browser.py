@@ -17,14 +17,14 @@ QUERIES = [
     # Chinese, no spaces
     ("扩散模型", DDIM),
     ("非马尔可夫", DDIM),
-    ("加速采样", DDIM),
+    ("采样加速", DDIM),
     ("确定性采样", DDIM),
     ("隐式模型", DDIM),
     ("随机微分方程", SDE),
-    ("逆向时间", SDE),
+    ("反向时间", SDE),
     ("概率流", SDE),
     ("福克普朗克方程", SDE),
-    ("朗之万修正", SDE),
+    ("朗之万校正", SDE),
     ("滑动窗口最大值", SWM),
     ("单调队列", SWM),
     ("双端队列", SWM),
@@ -112,7 +112,7 @@ def test_copy_button_copies_code_without_prompts_or_output(browser, server):
     context.close()
     assert copied == (
         "from sliding_window import max_monotonic_deque\n"
-        "max_monotonic_deque([2, 7, 3, 3, 5, -1, 4, 4, 1], 3)"
+        "max_monotonic_deque([2, 7, 3, 3, 5, -1, 4, 4, 1], 3)\n"
     )
 
 

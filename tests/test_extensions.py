@@ -98,15 +98,19 @@ def test_splitter_segments_chinese_against_the_index():
     terms = ["扩散", "模型", "扩散模型", "采样", "ddim", "研究", "生命", "研究生", "起源", "单调",
              "队列", "单调队列"]
     assert split_queries(
-        ["扩散模型", "DDIM采样", "扩散模型的采样", "研究生命起源", "单调队列 O(n)", "量子"],
+        ["扩散模型", "DDIM采样", "扩散模型的采样", "研究生命起源", "单调队列 O(n)", "量子",
+         "如何用扩散模型", "扩散模型采样吗", "量子色扩散"],
         terms,
     ) == [
         ["扩散模型"],
         ["DDIM", "采样"],
-        ["扩散模型", "采样"],  # 的 starts no indexed word and is dropped
-        ["研究", "生命", "起源"],  # no characters dropped beats fewer pieces
+        ["扩散模型", "采样"],  # 的 is a function word
+        ["研究", "生命", "起源"],  # fewest unknown characters beats fewest pieces
         ["单调队列", "O", "n"],
-        [],
+        ["量子"],  # not on the site: kept, so the search finds nothing
+        ["扩散模型"],
+        ["扩散模型", "采样"],
+        ["量子色", "扩散"],
     ]
 
 
