@@ -22,8 +22,12 @@ def absolutize_doc_links(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
     for ref in doctree.findall(addnodes.pending_xref):
         target = ref.get("reftarget", "")
-        if ref.get("reftype") == "doc" and target and not target.startswith("/"):
-            ref["reftarget"] = "/" + docname_join(docname, target)
+        if ref.get("reftype") != "doc" or not target or target.startswith("/"):
+            continue
+        absolute = docname_join(docname, target)
+        # A link to a missing document keeps its text, so Sphinx's warning quotes the author.
+        if absolute in app.env.found_docs:
+            ref["reftarget"] = "/" + absolute
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -81,4 +81,17 @@ def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build
     post = (html / "posts/tags-list/index.html").read_text(encoding="utf-8")
     tags = [a.get_text() for a in BeautifulSoup(post, "lxml").select(".post-meta-tags a")]
     assert tags == ["扩散模型", "采样加速"]
-    assert "\\u" not in post
+    assert not re.search(r"\\u[0-9a-fA-F]{4}", post)
+
+
+def test_no_katex_renderer_outlives_its_build(builds: dict[str, Build]):
+    """The renderer gets pipes, never the build's own output, and exits with the build."""
+    leftovers = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(argument.endswith(b"katex_render.js") for argument in arguments):
+            leftovers.append(cmdline.parent.name)
+    assert not leftovers, f"katex_render.js still running: pids {leftovers}"
