@@ -54,6 +54,9 @@ post: install ## scaffold a post: make post SLUG=my-topic TITLE="标题" CATEGOR
 clean: ## remove the build output
 	rm -rf $(BUILDDIR)
 
+# Files make must never try to remake through the catch-all rule below.
+Makefile requirements.txt requirements-dev.txt package.json package-lock.json: ;
+
 # Any other Sphinx builder: make linkcheck, make dirhtml, ...
 %: install
 	$(SPHINXBUILD) -M $@ $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)
