@@ -29,7 +29,7 @@ class Build:
 
 
 def sphinx_build(srcdir: Path, outdir: Path, *extra: str) -> Build:
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n",
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "--no-color",
                "-d", str(outdir / ".doctrees"), *extra, str(srcdir), str(outdir)]
     env = dict(os.environ, PYTHONHASHSEED="0")
     result = subprocess.run(command, capture_output=True, text=True, env=env,
