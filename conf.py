@@ -38,7 +38,6 @@ exclude_patterns = [
     "**/__pycache__", ".pytest_cache", "**/.pytest_cache",
 ]
 nitpicky = True
-suppress_warnings = []
 
 # -- MyST --------------------------------------------------------------------------------------
 

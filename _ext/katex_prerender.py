@@ -236,6 +236,7 @@ def stop_renderer(app: Sphinx, exception: Exception | None) -> None:
     if _State.renderer is not None:
         _State.renderer.close()
         _State.renderer = None
+    _State.cache.clear()  # the next build in this process may have other macros
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
