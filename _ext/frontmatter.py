@@ -162,11 +162,12 @@ class _Checker:
     def check(self, front: FrontMatter) -> list[str] | None:
         """Report every problem; return the normalised tags when they are valid."""
         values, lines = front.values, front.lines
-        if post_slug(self.docname) is None:
+        slug = post_slug(self.docname)
+        if slug is None:
             self.error(f"a post must be a file named posts/<slug>/index.md, "
                        f"not {self.docname}.md", 1)
-        elif not SLUG.match(post_slug(self.docname) or ""):
-            self.error(f"slug {post_slug(self.docname)!r} must be lowercase ASCII words joined "
+        elif not SLUG.match(slug):
+            self.error(f"slug {slug!r} must be lowercase ASCII words joined "
                        "by '-' (it becomes the URL)", 1)
         for key in REQUIRED:
             if key not in values or values[key] in ("", None, []):

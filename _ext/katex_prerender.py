@@ -78,7 +78,6 @@ class KatexRenderer:
         ready = self._read_line()
         if "ready" not in ready:
             raise ExtensionError(f"KaTeX: renderer answered {ready!r} instead of its version")
-        self.version = ready["ready"]
 
     def _read_stdout(self) -> None:
         """Reader thread: forward every answer line (and finally EOF as ``None``)."""

@@ -101,15 +101,23 @@ def test_search_without_match_says_so(page, server):
     assert search(page, server, "量子色动力学") == []
 
 
-def test_copy_button_copies_code_without_prompts_or_output(browser, server):
+def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[str, str]:
+    """Click the copy button of the first code block matching ``selector``; return the
+    clipboard text and the block's visible text."""
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    page.goto(f"{server}/{SWM}")
-    block = page.locator("div.highlight-pycon").first
+    page.goto(f"{server}/{path}")
+    block = page.locator(selector).first
+    shown = block.locator("pre").inner_text()
     block.hover()
     block.locator("button.copybtn").click()
     copied = page.evaluate("navigator.clipboard.readText()")
     context.close()
+    return copied, shown
+
+
+def test_copy_button_copies_code_without_prompts_or_output(browser, server):
+    copied, _shown = copy_first_block(browser, server, SWM, "div.highlight-pycon")
     assert copied == (
         "from sliding_window import max_monotonic_deque\n"
         "max_monotonic_deque([2, 7, 3, 3, 5, -1, 4, 4, 1], 3)\n"
@@ -117,16 +125,8 @@ def test_copy_button_copies_code_without_prompts_or_output(browser, server):
 
 
 def test_copy_button_copies_a_whole_source_file(browser, server):
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.goto(f"{server}/{DDIM}")
-    block = page.locator("div.highlight-python").first
-    expected = block.locator("pre").inner_text()
-    block.hover()
-    block.locator("button.copybtn").click()
-    copied = page.evaluate("navigator.clipboard.readText()")
-    context.close()
-    assert copied.strip() == expected.strip() and "def " in copied
+    copied, shown = copy_first_block(browser, server, DDIM, "div.highlight-python")
+    assert copied.strip() == shown.strip() and "def " in copied
 
 
 def test_math_is_rendered_without_javascript(browser, server):

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from ablog.blog import slugify
 from bs4 import BeautifulSoup
 from lxml import etree
 
@@ -121,8 +122,7 @@ def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourceP
 
 @pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
 def test_category_page_lists_exactly_its_posts(html_dir: Path, category: str):
-    slug = category.lower().replace(" ", "-")
-    relpath = f"blog/category/{slug}.html"
+    relpath = f"blog/category/{slugify(category)}.html"
     page = article(html_dir, relpath)
     titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
     assert {urljoin(relpath, a["href"]) for a in titles} == {
@@ -132,7 +132,7 @@ def test_category_page_lists_exactly_its_posts(html_dir: Path, category: str):
 
 @pytest.mark.parametrize("tag", sorted({t for p in POSTS for t in p.tags}))
 def test_tag_page_lists_exactly_its_posts_with_chinese_name_intact(html_dir: Path, tag: str):
-    relpath = f"blog/tag/{tag.lower().replace(' ', '-')}.html"
+    relpath = f"blog/tag/{slugify(tag)}.html"
     assert (html_dir / relpath).is_file(), relpath
     page = article(html_dir, relpath)
     assert tag in page.select_one("h1").get_text()
@@ -204,8 +204,7 @@ def test_feed_parses_with_feedparser(html_dir: Path):
 
 @pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
 def test_category_feed(html_dir: Path, category: str):
-    slug = category.lower().replace(" ", "-")
-    entries = parse_feed(html_dir / "blog" / "category" / slug / "atom.xml")
+    entries = parse_feed(html_dir / "blog" / "category" / slugify(category) / "atom.xml")
     assert [entry_slug(e) for e in entries] == [p.slug for p in POSTS if p.category == category]
 
 
