@@ -48,12 +48,15 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Build]:
     """Build every test root, two at a time (each build is one process)."""
     cases = sorted(BAD_INPUT) + GOOD_INPUT
 
-    def build(case: str) -> Build:
-        base = tmp_path_factory.mktemp(case)
+    # Temporary folders are made here, not in the threads: pytest's first mktemp creates the
+    # base folder and is not thread-safe (two threads can get different bases).
+    bases = [tmp_path_factory.mktemp(case) for case in cases]
+
+    def build(case: str, base: Path) -> Build:
         return sphinx_build(make_site(base / "src", case), base / "html")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(cases, pool.map(build, cases)))
+        return dict(zip(cases, pool.map(build, cases, bases)))
 
 
 def test_every_root_is_tested():
