@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: Debian's Chromium for the browser tests (Playwright
-# drives it; no browser is ever downloaded), CJK fonts for rendering Chinese, Node.js for KaTeX.
+# drives it; no browser is ever downloaded), CJK fonts for rendering Chinese, Node.js for KaTeX,
+# a JDK for the Java article's code.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs npm)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v make >/dev/null || need+=(make)
+command -v javac >/dev/null || need+=(default-jdk-headless)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
