@@ -29,6 +29,7 @@ extensions = [
     "post_links",
     "post_meta",
     "search_zh",
+    "blog_incremental",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"

@@ -217,9 +217,13 @@ def html_visit_displaymath(self, node: nodes.math_block) -> None:
     raise nodes.SkipNode
 
 
-def copy_katex_assets(app: Sphinx, exception: Exception | None) -> None:
-    """Serve KaTeX's CSS and fonts from the site itself."""
-    if exception is not None or app.builder.format != "html":
+def copy_katex_assets(app: Sphinx) -> None:
+    """Serve KaTeX's CSS and fonts from the site itself.
+
+    Copied before any page is written, so every build (clean or incremental) links the CSS
+    with the same ``?v=`` checksum.
+    """
+    if app.builder.format != "html":
         return
     dist = _katex_module(app) / "dist"
     target = Path(app.outdir, "_static", STATIC_SUBDIR)
@@ -251,6 +255,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     )
     # Before ABlog (priority 500) copies paragraphs into excerpts, so the copies carry the HTML.
     app.connect("doctree-read", render_math_nodes, priority=400)
-    app.connect("build-finished", copy_katex_assets)
+    app.connect("builder-inited", copy_katex_assets)
     app.connect("build-finished", stop_renderer, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,377 @@
+"""Incremental builds of the blog that are both fast and the same as a clean build.
+
+ABlog regenerates every archive, category, tag and year page and every Atom feed on every build,
+and renders each post's full text once per feed it appears in (site, category, each tag, year,
+author), so an edit to one post costs as much as a clean build of those pages. At the same time
+Sphinx rewrites only the pages it re-read, so ABlog's sidebars (recent posts, categories, tags,
+archives), the prev/next links and the homepage's post list on every other page go stale when a
+post is added, removed, retitled or redated.
+
+This extension replaces ABlog's two ``html-collect-pages`` handlers with
+
+* the same collection pages, each written only when what it shows changed (a key made of the
+  posts it lists, their read time, their excerpt, and the site-wide list of posts);
+* the same Atom feeds, written only when one of their posts changed, with each post's full text
+  rendered once per build (and cached between builds) relative to the post itself, its links
+  made absolute so they work in a feed reader, and the feed's ``updated`` taken from the posts
+  (not from the clock), so the same sources give the same bytes;
+
+and, after reading, asks Sphinx to rewrite
+
+* every page, when the site-wide list of posts (titles, dates, tags, categories, authors) changed,
+  because every page shows it in a sidebar;
+* the pages with a ``postlist``, when an excerpt changed.
+
+Output files of removed posts and of collections that no longer exist are deleted, so an
+incremental build leaves the same files as a clean one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urljoin
+
+import ablog
+import ablog.post
+from ablog.blog import Blog, os_path_join
+from ablog.post import PostList
+from docutils import nodes
+from feedgen.feed import FeedGenerator
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.locale import _
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "kb_blog_incremental.pickle"
+STATE_VERSION = 1
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+_ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
+
+
+@dataclass
+class State:
+    """What the previous build wrote; kept in the doctree directory between builds."""
+
+    version: int = STATE_VERSION
+    site_key: str = ""
+    listing_key: str = ""
+    pages: dict[str, str] = field(default_factory=dict)   # collection pagename -> key
+    feeds: dict[str, str] = field(default_factory=dict)   # feed file (relative) -> key
+    html: dict[str, tuple[Any, str]] = field(default_factory=dict)  # docname -> (key, html)
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
+
+
+def _state_path(app: Sphinx) -> Path:
+    return Path(app.doctreedir) / STATE_FILE
+
+
+def load_state(app: Sphinx) -> None:
+    state = State()
+    path = _state_path(app)
+    if path.is_file():
+        try:
+            loaded = pickle.loads(path.read_bytes())
+            if isinstance(loaded, State) and loaded.version == STATE_VERSION:
+                state = loaded
+        except Exception:  # a damaged state only costs a full regeneration
+            state = State()
+    app._kb_state = state          # type: ignore[attr-defined]
+    app._kb_written = set()        # type: ignore[attr-defined]  collection pages and feeds this build
+    app._kb_removed = set()        # type: ignore[attr-defined]  docs removed since the last build
+
+
+def save_state(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or not hasattr(app, "_kb_state"):
+        return
+    _delete_stale_outputs(app)
+    path = _state_path(app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+# -- what the site shows of its posts ------------------------------------------------------------
+
+def _posts(env: BuildEnvironment) -> list[dict[str, Any]]:
+    return [info for docname in sorted(getattr(env, "ablog_posts", {}))
+            for info in env.ablog_posts[docname]]
+
+
+def _listed(info: dict[str, Any]) -> tuple:
+    """The facts of a post that sidebars, prev/next links and collection indexes show."""
+    return (info["docname"], info["section"], str(info["title"]), str(info["date"]), str(info["update"]),
+            tuple(info["tags"] or ()), tuple(info["category"] or ()), tuple(info["author"] or ()),
+            tuple(info["location"] or ()), tuple(info["language"] or ()), bool(info["exclude"]))
+
+
+def _excerpt(info: dict[str, Any]) -> str:
+    return _digest("".join(node.pformat() for node in info["excerpt"]))
+
+
+def _build_key(app: Sphinx) -> tuple:
+    """Templates and configuration: when they change, every generated page changes too."""
+    builder = app.builder
+    return (builder.templates.newest_template_mtime() if hasattr(builder, "templates") else 0,
+            getattr(getattr(builder, "build_info", None), "config_hash", ""))
+
+
+def note_postlists(app: Sphinx, doctree: nodes.document) -> None:
+    env = app.env
+    if not hasattr(env, "kb_postlist_docs"):
+        env.kb_postlist_docs = set()
+    if any(doctree.findall(PostList)):
+        env.kb_postlist_docs.add(env.docname)
+    else:
+        env.kb_postlist_docs.discard(env.docname)
+
+
+def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "kb_postlist_docs", set()).discard(docname)
+
+
+def note_removed(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                 removed: set[str]) -> list[str]:
+    app._kb_removed.update(removed)
+    return []
+
+
+def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Pages that were not re-read but show something that changed."""
+    state: State = app._kb_state
+    posts = _posts(env)
+    site_key = _digest(_build_key(app), [_listed(info) for info in posts])
+    listing_key = _digest(site_key, [_excerpt(info) for info in posts])
+    incremental = bool(state.site_key)
+    rewrite: set[str] = set()
+    if incremental and site_key != state.site_key:
+        rewrite = set(env.found_docs)
+    elif incremental and listing_key != state.listing_key:
+        rewrite = set(getattr(env, "kb_postlist_docs", set())) & env.found_docs
+    state.site_key, state.listing_key = site_key, listing_key
+    if rewrite:
+        logger.info("blog: %d pages show changed posts and will be rewritten", len(rewrite))
+    return sorted(rewrite)
+
+
+# -- collection pages ----------------------------------------------------------------------------
+
+def _post_key(app: Sphinx, post: Any) -> tuple:
+    return (post.docname, post.section, app.env.all_docs.get(post.docname, 0))
+
+
+def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
+    state: State = app._kb_state
+    described = {key: value for key, value in context.items()
+                 if isinstance(value, (str, bool, int)) or value is None}
+    if "collection" in context:
+        shown = [_post_key(app, post) for post in context["collection"]]
+        base = state.site_key
+    else:  # a catalog (every collection with its posts) or a redirect
+        shown = [str(context.get("redirect", ""))]
+        base = state.listing_key
+    return _digest(base, template, sorted(described.items()), shown,
+                   [_excerpt_of(app, post) for post in context.get("collection", ())])
+
+
+def _excerpt_of(app: Sphinx, post: Any) -> str:
+    for info in getattr(app.env, "ablog_posts", {}).get(post.docname, ()):
+        if info["section"] == post.section:
+            return _excerpt(info)
+    return ""
+
+
+def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
+    state: State = app._kb_state
+    outdir = Path(app.builder.outdir)
+    skipped = 0
+    for pagename, context, template in ablog.post.generate_archive_pages(app):
+        key = _page_key(app, context, template)
+        app._kb_written.add(pagename)
+        target = Path(app.builder.get_outfilename(pagename))
+        if state.pages.get(pagename) == key and target.is_file():
+            skipped += 1
+            continue
+        state.pages[pagename] = key
+        yield pagename, context, template
+    if skipped:
+        logger.info("blog: %d unchanged collection pages kept", skipped)
+    write_feeds(app)
+    drop_emptied_search_terms(app)
+
+
+def drop_emptied_search_terms(app: Sphinx) -> None:
+    """Sphinx prunes removed and re-read pages from the loaded search index but keeps their
+    words with an empty page list, so the index of an incremental build differs from a clean
+    one (and grows with every edit). Drop those words before the index is written."""
+    indexer = getattr(app.builder, "indexer", None)
+    for mapping in (getattr(indexer, "_mapping", None), getattr(indexer, "_title_mapping", None)):
+        if mapping is not None:
+            for word in [word for word, docs in mapping.items() if not docs]:
+                del mapping[word]
+
+
+# -- feeds ---------------------------------------------------------------------------------------
+
+def _absolute_links(html: str, page_url: str) -> str:
+    def fix(match: re.Match[str]) -> str:
+        url = match.group(2)
+        if not url or _ABSOLUTE.match(url):
+            return match.group(0)
+        return match.group(1) + urljoin(page_url, url) + match.group(3)
+    return _URL_ATTR.sub(fix, html)
+
+
+def post_html(app: Sphinx, post: Any, post_url: str) -> str:
+    """A post's full text for feeds: rendered once, links absolute, cached between builds."""
+    state: State = app._kb_state
+    key = (_post_key(app, post), state.site_key)
+    cached = state.html.get(post.docname)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    html = _absolute_links(post.to_html(post.docname, fulltext=True, img_url=True), post_url)
+    state.html[post.docname] = (key, html)
+    return html
+
+
+def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str]]:
+    """(posts, feed file relative to outdir, title, url): the same feeds ABlog writes."""
+    base_url = blog.blog_baseurl
+    feeds = [(blog.posts, os.path.join(blog.blog_path, f"{root}.xml"), blog.blog_title,
+              os_path_join(base_url, blog.blog_path, f"{root}.xml"))
+             for root in blog.blog_feed_templates]
+    if blog.blog_feed_archives:
+        for header, catalog in [
+            (_("Posts by"), blog.author), (_("Posts from"), blog.location),
+            (_("Posts in"), blog.language), (_("Posts in"), blog.category),
+            (_("Posted in"), blog.archive), (_("Posts tagged"), blog.tags),
+        ]:
+            for collection in catalog:
+                if not len(collection):
+                    continue
+                for root in blog.blog_feed_templates:
+                    feeds.append((collection, os.path.join(collection.path, f"{root}.xml"),
+                                  f"{blog.blog_title} - {header} {collection}",
+                                  os_path_join(base_url, collection.path, f"{root}.xml")))
+    return feeds
+
+
+def write_feeds(app: Sphinx) -> None:
+    if not ablog.builder_support(app):
+        return
+    blog = Blog(app)
+    if not blog:
+        ablog.post.register_posts(app)
+    if not blog.blog_baseurl or blog.blog_feed_titles or set(blog.blog_feed_templates) != {"atom"} \
+            or any(blog.blog_feed_templates["atom"].values()):
+        # Options this writer does not implement: let ABlog write its own feeds.
+        list(ablog.post.generate_atom_feeds(app))
+        return
+    state: State = app._kb_state
+    outdir = Path(app.builder.outdir)
+    written = 0
+    for posts, relpath, title, url in _feeds(app, blog):
+        ordered = sorted(posts, key=lambda post: post.date, reverse=True)
+        if blog.blog_feed_length:
+            ordered = ordered[: blog.blog_feed_length]
+        key = _digest(state.site_key, title, url, [_post_key(app, post) for post in ordered])
+        app._kb_written.add(relpath)
+        target = outdir / relpath
+        if state.feeds.get(relpath) == key and target.is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_atom(app, blog, ordered, title, url))
+        state.feeds[relpath] = key
+        written += 1
+    if written:
+        logger.info("blog: %d Atom feeds written", written)
+
+
+def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str) -> bytes:
+    base_url = blog.blog_baseurl
+    feed = FeedGenerator()
+    feed.id(base_url)
+    feed.title(title)
+    feed.link(href=base_url)
+    feed.subtitle(blog.blog_feed_subtitle)
+    feed.link(href=url, rel="self")
+    feed.language(app.config.language)
+    feed.generator("ABlog", ablog.__version__, "https://ablog.readthedocs.io/")
+    if posts:  # the newest change of a post, not the time of the build
+        feed.updated(max(post.update for post in posts).astimezone())
+    for post in posts:
+        post_url = os_path_join(base_url, app.builder.get_target_uri(post.docname))
+        if post.section:
+            post_url += "#" + post.section
+        entry = feed.add_entry(order="append")
+        entry.id(post_url)
+        entry.link(href=post_url)
+        entry.author({"name": author.name for author in post.author})
+        entry.pubDate(post.date.astimezone())
+        entry.updated(post.update.astimezone())
+        for tag in sorted(post.tags):
+            entry.category({"term": tag.name.strip().replace(" ", ""), "label": tag.label})
+        entry.title(post.title)
+        summary = "".join(paragraph.astext() for paragraph in post.excerpt)
+        if summary:
+            entry.summary(summary)
+        if blog.blog_feed_fulltext:
+            entry.content(content=post_html(app, post, post_url), type="html")
+        else:
+            entry.content(content=post.to_html(post.docname, img_url=True), type="html")
+    return feed.atom_str(pretty=True)
+
+
+# -- leaving the same files as a clean build -----------------------------------------------------
+
+def _delete_stale_outputs(app: Sphinx) -> None:
+    state: State = app._kb_state
+    outdir = Path(app.builder.outdir)
+    written = app._kb_written
+    stale: list[Path] = []
+    for pagename in [name for name in state.pages if name not in written]:
+        stale.append(Path(app.builder.get_outfilename(pagename)))
+        del state.pages[pagename]
+    for relpath in [path for path in state.feeds if path not in written]:
+        stale.append(outdir / relpath)
+        del state.feeds[relpath]
+    for docname in app._kb_removed:
+        stale.append(Path(app.builder.get_outfilename(docname)))
+        stale.extend((outdir / "_sources").glob(f"{docname}.*"))
+        state.html.pop(docname, None)
+    for path in stale:
+        path.unlink(missing_ok=True)
+        folder = path.parent
+        while folder != outdir and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+
+def replace_ablog_handlers(app: Sphinx) -> None:
+    """Take over ABlog's collection pages and feeds (connected in ablog.setup)."""
+    listeners = app.events.listeners["html-collect-pages"]
+    ours = {ablog.post.generate_archive_pages, ablog.post.generate_atom_feeds}
+    listeners[:] = [listener for listener in listeners if listener.handler not in ours]
+    load_state(app)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("ablog")
+    app.connect("builder-inited", replace_ablog_handlers)
+    app.connect("doctree-read", note_postlists)
+    app.connect("env-purge-doc", purge_doc)
+    app.connect("env-get-outdated", note_removed)
+    app.connect("env-updated", pages_to_rewrite)
+    app.connect("html-collect-pages", collect_pages)
+    app.connect("build-finished", save_state)
+    return {"version": "1.0", "parallel_read_safe": False, "parallel_write_safe": True,
+            "env_version": 1}

@@ -1,0 +1,111 @@
+"""An incremental build must leave exactly the files a clean build of the same sources leaves.
+
+A small site (the real configuration, synthetic posts from benchmarks/corpus.py) is built, then
+changed the way an author changes it — a post added, one edited, one retitled, one re-tagged, one
+deleted — and rebuilt in place. A clean build of the final sources must produce the same files,
+byte for byte: post pages with their sidebars and prev/next links, the homepage list, archive,
+category and tag pages, every Atom feed and the search index.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from sitebuild import ROOT, Build, make_site, sphinx_build
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from corpus import make_corpus, write_sphinx  # noqa: E402
+
+IGNORED = {".doctrees"}
+
+
+def output_files(outdir: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(outdir)): path.read_bytes()
+            for path in sorted(outdir.rglob("*"))
+            if path.is_file() and not IGNORED & set(path.relative_to(outdir).parts)}
+
+
+def post_file(site: Path, slug: str) -> Path:
+    return site / "posts" / slug / "index.md"
+
+
+def replace_line(path: Path, prefix: str, new: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(prefix))
+    lines[index] = new
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def change_like_an_author(site: Path) -> None:
+    new = site / "posts" / "bench-new"
+    shutil.copytree(site / "posts" / "bench-0001", new)
+    replace_line(new / "index.md", "date:", "date: 2026-01-05 09:00")   # the newest post
+    replace_line(new / "index.md", "# ", "# 新加的一篇文章")
+    edited = post_file(site, "bench-0002")
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n补充的一段话，说明一个新的细节。\n",
+                      encoding="utf-8")
+    replace_line(post_file(site, "bench-0003"), "# ", "# 改过标题的文章")
+    replace_line(post_file(site, "bench-0004"), "tags:", "tags: 新标签, 扩散模型")
+    shutil.rmtree(site / "posts" / "bench-0005")
+
+
+def checked(build: Build) -> Build:
+    assert build.returncode == 0, build.output[-3000:]
+    return build
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("incremental")
+    site = make_site(base / "site")
+    write_sphinx(make_corpus(8, seed=1), site)
+    shutil.copy2(ROOT / "index.md", site / "index.md")
+    outdir = base / "incremental"
+    checked(sphinx_build(site, outdir))
+    change_like_an_author(site)
+    checked(sphinx_build(site, outdir))
+
+    clean_site = make_site(base / "clean-site")
+    shutil.copy2(site / "index.md", clean_site / "index.md")
+    shutil.copytree(site / "posts", clean_site / "posts")
+    clean_out = base / "clean"
+    checked(sphinx_build(clean_site, clean_out))
+    return outdir, clean_out
+
+
+def test_incremental_build_leaves_the_same_files(builds: tuple[Path, Path]):
+    incremental, clean = (output_files(outdir) for outdir in builds)
+    assert sorted(set(incremental) - set(clean)) == [], "stale files left by the incremental build"
+    assert sorted(set(clean) - set(incremental)) == [], "files the incremental build did not write"
+    different = [name for name in clean if incremental[name] != clean[name]]
+    assert different == []
+
+
+def test_the_changes_are_visible(builds: tuple[Path, Path]):
+    incremental, _ = builds
+    home = (incremental / "index.html").read_text(encoding="utf-8")
+    assert "新加的一篇文章" in home
+    assert not (incremental / "posts" / "bench-0005").exists()
+    assert (incremental / "blog" / "tag" / "新标签.html").is_file()
+    feed = (incremental / "blog" / "atom.xml").read_text(encoding="utf-8")
+    assert "改过标题的文章" in feed and "补充的一段话" in feed
+    sidebar_page = (incremental / "posts" / "bench-0006" / "index.html").read_text(encoding="utf-8")
+    assert "新加的一篇文章" in sidebar_page  # recent-posts sidebar on a page that was not edited
+
+
+def test_nothing_changed_rewrites_nothing(tmp_path: Path):
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(4, seed=2), site)
+    outdir = tmp_path / "out"
+    checked(sphinx_build(site, outdir))
+    before = {path: path.stat().st_mtime_ns for path in outdir.rglob("*.html")}
+    before.update({path: path.stat().st_mtime_ns for path in outdir.rglob("atom.xml")})
+    checked(sphinx_build(site, outdir))
+    rewritten = sorted(str(path.relative_to(outdir)) for path, mtime in before.items()
+                       if path.stat().st_mtime_ns != mtime)
+    # Sphinx itself always regenerates its index pages; nothing of ours may be rewritten.
+    assert [name for name in rewritten if name not in {"genindex.html", "search.html"}] == []
