@@ -30,6 +30,7 @@ extensions = [
     "post_meta",
     "search_zh",
     "blog_incremental",
+    "icon_font",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"

@@ -89,12 +89,15 @@ def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build
 
 def test_no_katex_renderer_outlives_its_build(builds: dict[str, Build]):
     """The renderer gets pipes, never the build's own output, and exits with the build."""
+    # Only the renderers of these builds: other builds may run on the machine at the same time.
+    sites = [str(build.srcdir).encode() for build in builds.values()]
     leftovers = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             arguments = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(argument.endswith(b"katex_render.js") for argument in arguments):
+        if any(argument.endswith(b"katex_render.js") and argument.startswith(tuple(sites))
+               for argument in arguments):
             leftovers.append(cmdline.parent.name)
     assert not leftovers, f"katex_render.js still running: pids {leftovers}"

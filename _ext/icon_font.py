@@ -1,0 +1,115 @@
+"""Theme icons without 650 KB of Font Awesome.
+
+pydata-sphinx-theme loads ``fontawesome.js`` (1.56 MB, 540 KB gzip) on every page only to turn
+``<i class="fa-solid fa-bars">`` into inline SVG. Its CSS already styles the same elements with
+the Font Awesome web fonts (``.fa-bars{--fa:"\\f0c9"}``), so ``_templates/layout.html`` drops
+the script and this extension subsets those fonts (115 KB for the solid one) to the glyphs the
+site shows: the icon classes on the pages written so far plus the icons the theme's CSS uses by
+itself (``--pst-icon-…`` for admonitions and links). The subset is a few KB.
+
+The icon classes seen are kept in ``_static/vendor/fontawesome/icons-used.json`` so that an
+incremental build, which writes only some pages, still covers the icons of all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+FONT_DIR = Path("_static", "vendor", "fontawesome", "webfonts")
+USED_FILE = Path("_static", "vendor", "fontawesome", "icons-used.json")
+THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
+_ICON_CLASS = re.compile(r'class="([^"]*fa-[^"]*)"')
+_RULE = re.compile(r'([^{}]+)\{--fa:"((?:\\[0-9a-fA-F]+|[^"\\])+)"\}')
+_THEME_ICON = re.compile(r'--pst-icon-[a-z-]+:"((?:\\[0-9a-fA-F]+|[^"\\])+)"')
+
+
+def _codepoints(value: str) -> set[int]:
+    """Characters of a CSS string: ``\\f0c9`` escapes or literal characters."""
+    points = {int(code, 16) for code in re.findall(r"\\([0-9a-fA-F]+)", value)}
+    points.update(ord(char) for char in re.sub(r"\\[0-9a-fA-F]+", "", value))
+    return points
+
+
+def icon_codepoints(css: str) -> dict[str, set[int]]:
+    """``fa-<name>`` class → code points, from the theme's CSS (aliases included)."""
+    table: dict[str, set[int]] = {}
+    for selectors, value in _RULE.findall(css):
+        for selector in selectors.split(","):
+            name = selector.strip().lstrip(".")
+            if name.startswith("fa-"):
+                table[name] = _codepoints(value)
+    return table
+
+
+def theme_codepoints(css: str) -> set[int]:
+    return set().union(*(_codepoints(value) for value in _THEME_ICON.findall(css)))
+
+
+def icon_classes(html: str) -> set[str]:
+    return {name for classes in _ICON_CLASS.findall(html) for name in classes.split()
+            if name.startswith("fa-")}
+
+
+def note_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    app._kb_icon_pages.append(pagename)  # type: ignore[attr-defined]
+
+
+def reset(app: Sphinx) -> None:
+    app._kb_icon_pages = []  # type: ignore[attr-defined]
+
+
+def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    used_file = outdir / USED_FILE
+    used: set[str] = set(json.loads(used_file.read_text())) if used_file.is_file() else set()
+    for pagename in app._kb_icon_pages:
+        page = Path(app.builder.get_outfilename(pagename))
+        if page.is_file():
+            used |= icon_classes(page.read_text(encoding="utf-8"))
+    css = (outdir / THEME_CSS).read_text(encoding="utf-8")
+    table = icon_codepoints(css)
+    unknown = sorted(name for name in used if name not in table and not _is_modifier(name))
+    if unknown:
+        logger.warning("icon classes without a Font Awesome glyph: %s", ", ".join(unknown),
+                       type="kb", subtype="icons")
+    points = theme_codepoints(css).union(*(table.get(name, set()) for name in used))
+    used_file.parent.mkdir(parents=True, exist_ok=True)
+    used_file.write_text(json.dumps(sorted(used), ensure_ascii=False))
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
+        font = TTFont(font_path)
+        available = set(font.getBestCmap())
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(points & available) or [0x20])
+        subsetter.subset(font)
+        font.flavor = "woff2"
+        font.save(font_path)
+
+
+def _is_modifier(name: str) -> bool:
+    """Size, width and family classes that style an icon rather than name one."""
+    return bool(re.fullmatch(r"fa-(solid|regular|brands|classic|fw|lg|sm|xs|\d+x|spin|pulse|"
+                             r"inverse|border|flip.*|rotate.*|stack.*|beat.*|fade|bounce|shake)",
+                             name))
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", reset)
+    app.connect("html-page-context", note_page)
+    app.connect("build-finished", subset_fonts)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}
