@@ -46,6 +46,10 @@ livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on ever
 test: install ## run the whole test suite (builds the site, runs article code, browser tests)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+.PHONY: bench
+bench: install ## benchmark builds and pages on 100/300/1000 synthetic posts (BENCH_SIZES=…, BENCH_REPEAT=…)
+	$(PY) benchmarks/run.py
+
 .PHONY: post
 post: install ## scaffold a post: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2"
 	$(PY) scripts/new_post.py --slug "$(SLUG)" --title "$(TITLE)" --category "$(CATEGORY)" --tags "$(TAGS)"

@@ -172,3 +172,41 @@ def test_pages_make_no_outside_requests_and_no_script_errors(page, server):
         page.goto(f"{server}/{path}")
         page.wait_for_load_state("networkidle")
     assert not errors
+
+
+# -- Page weight: no Font Awesome script, no search index outside the search page -------------
+
+def test_article_page_loads_neither_fontawesome_script_nor_search_index(page, server):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{server}/posts/ddim-sampling/index.html", wait_until="networkidle")
+    names = [url.split("?")[0].rsplit("/", 1)[-1] for url in requested]
+    assert "fontawesome.js" not in names
+    assert "searchindex.js" not in names and "searchtools.js" not in names
+
+
+def test_icons_are_drawn_by_the_subset_font(page, server):
+    page.goto(f"{server}/posts/ddim-sampling/index.html", wait_until="networkidle")
+    page.evaluate("document.fonts.ready")
+    for selector in [".search-button__button .fa-magnifying-glass", ".primary-toggle .fa-bars",
+                     ".theme-switch-button"]:
+        box = page.locator(selector).first.bounding_box()
+        assert box and box["width"] > 5 and box["height"] > 5, selector
+    # The glyph of the menu icon is in the subset font: the icon's text metrics differ from a
+    # fallback font's rendering of the private-use code point (which draws nothing or a box).
+    assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 7 Free\"', '\\uf0c9')")
+    loaded = page.evaluate("""[...document.fonts].filter(f => f.status === 'loaded')
+                               .map(f => f.family)""")
+    assert any("Font Awesome" in family for family in loaded)
+
+
+def test_search_field_on_an_article_leads_to_results(page, server):
+    page.goto(f"{server}/posts/ddim-sampling/index.html", wait_until="networkidle")
+    page.keyboard.press("Control+k")
+    field = page.locator("#pst-search-dialog input[name=q]")
+    field.fill("概率流")
+    field.press("Enter")
+    page.wait_for_url("**/search.html?q=*")
+    page.wait_for_selector("#search-results .search-summary:not(:empty)", timeout=20000)
+    links = page.locator("#search-results ul.search li a").evaluate_all("els => els.map(e => e.href)")
+    assert any("posts/diffusion-sde/" in link for link in links)

@@ -203,3 +203,21 @@ def test_reading_time_weighs_code_and_math():
     assert post_meta.reading_minutes(doc(text.deepcopy()), CONFIG) == 5
     assert post_meta.reading_minutes(doc(text.deepcopy(), code), CONFIG) == 7
     assert post_meta.reading_minutes(doc(text.deepcopy(), code.deepcopy(), *formulas), CONFIG) == 11
+
+
+# -- icon_font -----------------------------------------------------------------------------------
+
+def test_icon_rules_are_parsed_with_aliases_and_pruned():
+    import icon_font
+
+    css = ('.x{color:red}.fa-bars,.fa-navicon{--fa:"\\f0c9"}.fa-sun{--fa:"\\f185"}'
+           '.fa-moon{--fa:"\uf186"}:root{--pst-icon-download:"\\f019"}')
+    table = icon_font.icon_codepoints(css)
+    assert table["fa-bars"] == table["fa-navicon"] == {0xF0C9}
+    assert table["fa-moon"] == {0xF186}
+    assert icon_font.theme_codepoints(css) == {0xF019}
+    pruned = icon_font.drop_unused_icon_rules(css, {"fa-navicon", "fa-moon"})
+    assert ".fa-bars,.fa-navicon" in pruned and ".fa-moon" in pruned and ".fa-sun" not in pruned
+    assert pruned.startswith(".x{color:red}") and "--pst-icon-download" in pruned
+    assert icon_font.icon_classes('<i class="fa-solid fa-bars"></i><i class="fa fa-calendar">') == {
+        "fa-solid", "fa-bars", "fa-calendar"}

@@ -1,0 +1,201 @@
+"""Build-time and reader-side benchmark of the site on synthetic corpora (``make bench``).
+
+For each N (default 100, 300, 1000) a temporary site is made of the real configuration, the real
+homepage and N posts from ``corpus.py``, and measured:
+
+* clean build, rebuild with nothing changed, rebuild after editing one post's body
+  (median of ``--repeat`` runs; the same command as ``make html``);
+* peak RSS of the build process, output size, search index size (raw and gzip);
+* page weight of a typical post on first view in Chromium (every response, gzip-compressed as a
+  web server would send it; fonts as they are);
+* search latency in Chromium: the time from submitting a query on the loaded search page to the
+  finished result list (median over several queries);
+* MkDocs Material with its blog plugin on the same corpus (clean build), for the ratio.
+
+Prints one Markdown table. Takes about 20 minutes on a 2-core machine for the default sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.server
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from corpus import make_corpus, write_mkdocs, write_sphinx
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "index.md"]
+MKDOCS_VENV = ROOT / ".venv-mkdocs"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+QUERIES = ["扩散模型", "梯度", "采样加速", "Transformer", "概率论 方差", "策略梯度"]
+
+
+def run(command: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall time in seconds and peak RSS in MB of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env=dict(os.environ, PYTHONHASHSEED="0"))
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{output.decode(errors='replace')[-3000:]}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def sphinx(site: Path) -> list[str]:
+    return [str(ROOT / ".venv/bin/python"), "-m", "sphinx", "-M", "html", str(site),
+            str(site / "_build"), "-W", "--keep-going", "-n", "-q"]
+
+
+def make_site(base: Path, n: int) -> Path:
+    site = base / f"site-{n}"
+    site.mkdir(parents=True)
+    for name in SHARED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, site / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+        else:
+            shutil.copy2(source, site / name)
+    (site / "node_modules").symlink_to(ROOT / "node_modules")
+    write_sphinx(make_corpus(n), site)
+    return site
+
+
+def dir_size(path: Path, skip: str = ".doctrees") -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and skip not in p.parts)
+
+
+def measure_builds(site: Path, repeat: int) -> dict[str, float]:
+    clean, noop, edit, rss = [], [], [], []
+    for i in range(repeat):
+        shutil.rmtree(site / "_build", ignore_errors=True)
+        seconds, peak = run(sphinx(site), site)
+        clean.append(seconds)
+        rss.append(peak)
+    for i in range(repeat):
+        noop.append(run(sphinx(site), site)[0])
+    for i in range(repeat):
+        post = site / "posts" / f"bench-{i:04d}" / "index.md"
+        post.write_text(post.read_text(encoding="utf-8") + f"\n编辑后补充的第 {i} 段。\n", encoding="utf-8")
+        edit.append(run(sphinx(site), site)[0])
+    return {"clean": statistics.median(clean), "noop": statistics.median(noop),
+            "edit": statistics.median(edit), "rss": max(rss)}
+
+
+def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def measure_browser(html: Path, n: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    server, base = serve(html)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            responses = []
+
+            def collect(response) -> None:
+                responses.append(response)
+
+            page.on("response", collect)
+            page.goto(f"{base}/posts/bench-{min(n - 1, 50):04d}/index.html", wait_until="networkidle")
+            page.remove_listener("response", collect)
+            weight = 0
+            for response in responses:
+                body = response.body()
+                compressed = response.url.split("?")[0].endswith((".woff2", ".woff", ".png"))
+                weight += len(body) if compressed else len(gzip.compress(body, 6))
+
+            page.goto(f"{base}/search.html", wait_until="networkidle")
+            page.wait_for_function("() => typeof Search !== \"undefined\" && Search.hasIndex()")
+            latencies = []
+            for query in QUERIES:
+                latencies.append(page.evaluate("""async (query) => {
+                    const results = document.getElementById("search-results");
+                    const start = performance.now();
+                    const done = new Promise((resolve) => {
+                      const observer = new MutationObserver(() => {
+                        const summary = results.querySelector(".search-summary");
+                        if (summary && summary.textContent.trim()) { observer.disconnect(); resolve(); }
+                      });
+                      observer.observe(results, {subtree: true, childList: true, characterData: true});
+                    });
+                    results.innerHTML = "";
+                    Search.performSearch(query);
+                    await done;
+                    return performance.now() - start;
+                }""", query))
+            browser.close()
+    finally:
+        server.shutdown()
+    return {"weight": weight, "search_ms": statistics.median(latencies)}
+
+
+def mkdocs_clean(base: Path, n: int, repeat: int) -> float:
+    if not (MKDOCS_VENV / "bin" / "mkdocs").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(MKDOCS_VENV)], check=True)
+        subprocess.run([str(MKDOCS_VENV / "bin/pip"), "install", "--quiet", "-r",
+                        str(ROOT / "benchmarks" / "requirements-mkdocs.txt")], check=True)
+    site = base / f"mkdocs-{n}"
+    write_mkdocs(make_corpus(n), site)
+    times = []
+    for _ in range(repeat):
+        shutil.rmtree(site / "site", ignore_errors=True)
+        times.append(run([str(MKDOCS_VENV / "bin/mkdocs"), "build", "-q"], site)[0])
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "100,300,1000"))
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
+    parser.add_argument("--no-mkdocs", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+        base = Path(tmp)
+        for n in sizes:
+            print(f"N = {n} …", file=sys.stderr, flush=True)
+            site = make_site(base, n)
+            builds = measure_builds(site, args.repeat)
+            html = site / "_build" / "html"
+            index = (html / "searchindex.js").read_bytes()
+            browser = measure_browser(html, n)
+            mkdocs = None if args.no_mkdocs else mkdocs_clean(base, n, args.repeat)
+            rows.append((n, builds, dir_size(html), len(index), len(gzip.compress(index, 6)),
+                         browser, mkdocs))
+            shutil.rmtree(site)
+    print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
+    print("| posts | clean | ms/post | nothing changed | edit one post | peak RSS | output | "
+          "search index (gzip) | post page weight (gzip) | search latency | MkDocs Material clean | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, b, out, raw, gz, browser, mkdocs in rows:
+        ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
+        mk = f"{mkdocs:.1f} s" if mkdocs else "–"
+        print(f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
+              f"{b['edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
+              f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} ms | {mk} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
