@@ -14,8 +14,11 @@ incremental build, which writes only some pages, still covers the icons of all o
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ FONT_DIR = Path("_static", "vendor", "fontawesome", "webfonts")
 USED_FILE = Path("_static", "vendor", "fontawesome", "icons-used.json")
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
 _ICON_CLASS = re.compile(r'class="([^"]*fa-[^"]*)"')
-_RULE = re.compile(r'([^{}]+)\{--fa:"((?:\\[0-9a-fA-F]+|[^"\\])+)"\}')
+_RULE = re.compile(r'(?<=[{}])([^{}]+)\{--fa:"((?:\\[0-9a-fA-F]+|[^"\\])+)"\}')
 _THEME_ICON = re.compile(r'--pst-icon-[a-z-]+:"((?:\\[0-9a-fA-F]+|[^"\\])+)"')
 
 
@@ -97,18 +100,31 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
     (outdir / THEME_CSS).write_text(drop_unused_icon_rules(css, used), encoding="utf-8")
     used_file.parent.mkdir(parents=True, exist_ok=True)
     used_file.write_text(json.dumps(sorted(used), ensure_ascii=False))
+    cache_dir = Path(app.doctreedir) / "icon-fonts"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
+        # Sphinx copies the theme's full font on every build; subsetting it takes seconds
+        # (brotli), so the subset is cached by the font's bytes and the code points.
+        key = hashlib.sha1(font_path.read_bytes() + repr(sorted(points)).encode()).hexdigest()
+        cached = cache_dir / f"{font_path.stem}-{key}.woff2"
+        if not cached.is_file():
+            cached.write_bytes(subset_font(font_path, points))
+        shutil.copyfile(cached, font_path)
+
+
+def subset_font(font_path: Path, points: set[int]) -> bytes:
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
-    for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
-        font = TTFont(font_path, recalcTimestamp=False)  # same bytes from the same sources
-        available = set(font.getBestCmap())
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=sorted(points & available) or [0x20])
-        subsetter.subset(font)
-        font.flavor = "woff2"
-        font.save(font_path)
+    font = TTFont(font_path, recalcTimestamp=False)  # same bytes from the same sources
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(points & set(font.getBestCmap())) or [0x20])
+    subsetter.subset(font)
+    font.flavor = "woff2"
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return buffer.getvalue()
 
 
 def _is_modifier(name: str) -> bool:
