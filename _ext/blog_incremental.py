@@ -14,7 +14,8 @@ This extension replaces ABlog's two ``html-collect-pages`` handlers with
 * the same Atom feeds, written only when one of their posts changed, with each post's full text
   rendered once per build (and cached between builds) relative to the post itself, its links
   made absolute so they work in a feed reader, and the feed's ``updated`` taken from the posts
-  (not from the clock), so the same sources give the same bytes;
+  (not from the clock), so the same sources give the same bytes; full text goes into the site
+  and category feeds, tag/year/author feeds carry summaries;
 
 and, after reading, asks Sphinx to rewrite
 
@@ -243,11 +244,18 @@ def post_html(app: Sphinx, post: Any, post_url: str) -> str:
     return html
 
 
-def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str]]:
-    """(posts, feed file relative to outdir, title, url): the same feeds ABlog writes."""
+def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:
+    """(posts, feed file relative to outdir, title, url, full text): the feeds ABlog writes.
+
+    The site feed and the category feeds carry each post's full text (``blog_feed_fulltext``);
+    tag, year and author feeds carry the summary and the link. With full text everywhere each
+    post would be written into six or more feeds, and at 1,000 posts the feeds alone would be
+    larger than the rest of the site.
+    """
     base_url = blog.blog_baseurl
+    fulltext = blog.blog_feed_fulltext
     feeds = [(blog.posts, os.path.join(blog.blog_path, f"{root}.xml"), blog.blog_title,
-              os_path_join(base_url, blog.blog_path, f"{root}.xml"))
+              os_path_join(base_url, blog.blog_path, f"{root}.xml"), fulltext)
              for root in blog.blog_feed_templates]
     if blog.blog_feed_archives:
         for header, catalog in [
@@ -261,7 +269,8 @@ def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str]]:
                 for root in blog.blog_feed_templates:
                     feeds.append((collection, os.path.join(collection.path, f"{root}.xml"),
                                   f"{blog.blog_title} - {header} {collection}",
-                                  os_path_join(base_url, collection.path, f"{root}.xml")))
+                                  os_path_join(base_url, collection.path, f"{root}.xml"),
+                                  fulltext and catalog is blog.category))
     return feeds
 
 
@@ -279,24 +288,25 @@ def write_feeds(app: Sphinx) -> None:
     state: State = app._kb_state
     outdir = Path(app.builder.outdir)
     written = 0
-    for posts, relpath, title, url in _feeds(app, blog):
+    for posts, relpath, title, url, fulltext in _feeds(app, blog):
         ordered = sorted(posts, key=lambda post: post.date, reverse=True)
         if blog.blog_feed_length:
             ordered = ordered[: blog.blog_feed_length]
-        key = _digest(state.site_key, title, url, [_post_key(app, post) for post in ordered])
+        key = _digest(state.site_key, title, url, fulltext,
+                      [_post_key(app, post) for post in ordered])
         app._kb_written.add(relpath)
         target = outdir / relpath
         if state.feeds.get(relpath) == key and target.is_file():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_atom(app, blog, ordered, title, url))
+        target.write_bytes(_atom(app, blog, ordered, title, url, fulltext))
         state.feeds[relpath] = key
         written += 1
     if written:
         logger.info("blog: %d Atom feeds written", written)
 
 
-def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str) -> bytes:
+def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fulltext: bool) -> bytes:
     base_url = blog.blog_baseurl
     feed = FeedGenerator()
     feed.id(base_url)
@@ -324,10 +334,8 @@ def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str) -> by
         summary = "".join(paragraph.astext() for paragraph in post.excerpt)
         if summary:
             entry.summary(summary)
-        if blog.blog_feed_fulltext:
+        if fulltext:
             entry.content(content=post_html(app, post, post_url), type="html")
-        else:
-            entry.content(content=post.to_html(post.docname, img_url=True), type="html")
     return feed.atom_str(pretty=True)
 
 

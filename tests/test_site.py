@@ -208,6 +208,24 @@ def test_category_feed(html_dir: Path, category: str):
     assert [entry_slug(e) for e in entries] == [p.slug for p in POSTS if p.category == category]
 
 
+def test_category_feeds_carry_full_text_tag_feeds_summaries(html_dir: Path):
+    post = POSTS[0]
+    category = parse_feed(html_dir / "blog" / "category" / slugify(post.category) / "atom.xml")
+    entry = next(e for e in category if entry_slug(e) == post.slug)
+    assert len(BeautifulSoup(entry.find(f"{ATOM}content").text, "lxml").get_text()) > 2000
+    tag = parse_feed(html_dir / "blog" / "tag" / slugify(post.tags[0]) / "atom.xml")
+    entry = next(e for e in tag if entry_slug(e) == post.slug)
+    assert entry.find(f"{ATOM}content") is None and entry.findtext(f"{ATOM}summary")
+
+
+def test_feed_links_are_absolute(html_dir: Path):
+    for entry in parse_feed(html_dir / "blog" / "atom.xml"):
+        page = BeautifulSoup(entry.find(f"{ATOM}content").text, "lxml")
+        for element in page.select("[href], [src]"):
+            url = element.get("href") or element.get("src")
+            assert urlsplit(url).scheme in {"http", "https", "mailto"}, (entry_slug(entry), url)
+
+
 def test_pages_advertise_the_feed(html_dir: Path):
     head = soup(html_dir / "index.html").select_one('link[type="application/atom+xml"]')
     assert head is not None and head["href"].endswith("blog/atom.xml")
