@@ -125,7 +125,7 @@ def tree_allreduce(data):
     stats = Stats(N)
     bufs = [np.array(d, copy=True) for d in data]
     k = 1
-    while k < N:                                   # 归约：第 j 轮，下标第 j 位为 1 的 rank 发给 r - 2^j
+    while k < N:                                   # 归约：第 j 轮，低 j 位为 0、第 j 位为 1 的 rank 发给 r - 2^j
         msgs = [(r, r - k, _nbytes(bufs[r])) for r in range(N) if r % (2 * k) == k]
         for src, dst, _ in msgs:
             bufs[dst] = bufs[dst] + bufs[src]
