@@ -36,7 +36,7 @@ source_suffix = {".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
 exclude_patterns = [
-    "_build", ".venv", "node_modules", "README.md", "tests", "benchmarks",
+    "_build", ".venv", ".venv-*", "node_modules", "README.md", "tests", "benchmarks",
     "**/__pycache__", ".pytest_cache", "**/.pytest_cache",
 ]
 nitpicky = True
