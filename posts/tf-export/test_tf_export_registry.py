@@ -112,6 +112,13 @@ def test_constants_and_canonical_names(toylib):
 
     assert get_canonical_name_for_symbol(x) == "math.x"            # 全部弃用时退回第一个名字
 
+    @deprecated_endpoints("old_y")
+    @tf_export("old_y", "math.y")
+    def y():
+        pass
+
+    assert get_canonical_name_for_symbol(y) == "math.y"            # 第一个名字已弃用时跳过它
+
 
 # ------------------------------------------------------------ 生成阶段
 def test_generated_v2_package_is_importable_and_correct(toylib):
