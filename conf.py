@@ -113,6 +113,7 @@ html_copy_source = False
 html_show_sourcelink = False
 html_search_language = "zh"
 html_search_options = {"dict": "_ext/search_dict.txt"}
+html_search_scorer = "_ext/search_scorer.js"  # title-aware ranking
 html_theme_options = {
     "search_bar_text": "搜索文章……",
     "show_toc_level": 2,
