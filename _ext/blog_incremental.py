@@ -52,7 +52,9 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "kb_blog_incremental.pickle"
-STATE_VERSION = 1
+# The posts' feed HTML (15 MB at 300 posts) lives in its own file, read only when a feed is written.
+HTML_CACHE_FILE = "kb_feed_html.pickle"
+STATE_VERSION = 2
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
 
@@ -66,7 +68,6 @@ class State:
     listing_key: str = ""
     pages: dict[str, str] = field(default_factory=dict)   # collection pagename -> key
     feeds: dict[str, str] = field(default_factory=dict)   # feed file (relative) -> key
-    html: dict[str, tuple[Any, str]] = field(default_factory=dict)  # docname -> (key, html)
 
 
 def _digest(*parts: Any) -> str:
@@ -90,6 +91,20 @@ def load_state(app: Sphinx) -> None:
     app._kb_state = state          # type: ignore[attr-defined]
     app._kb_written = set()        # type: ignore[attr-defined]  collection pages and feeds this build
     app._kb_removed = set()        # type: ignore[attr-defined]  docs removed since the last build
+    app._kb_html = None            # type: ignore[attr-defined]  docname -> (key, feed HTML), lazily
+
+
+def html_cache(app: Sphinx) -> dict[str, tuple[Any, str]]:
+    if app._kb_html is None:
+        path = Path(app.doctreedir) / HTML_CACHE_FILE
+        cache: dict[str, tuple[Any, str]] = {}
+        if path.is_file():
+            try:
+                cache = pickle.loads(path.read_bytes())
+            except Exception:  # a damaged cache only costs rendering the posts again
+                cache = {}
+        app._kb_html = cache
+    return app._kb_html
 
 
 def save_state(app: Sphinx, exception: Exception | None) -> None:
@@ -99,6 +114,9 @@ def save_state(app: Sphinx, exception: Exception | None) -> None:
     path = _state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
+    if app._kb_html is not None:
+        (path.parent / HTML_CACHE_FILE).write_bytes(
+            pickle.dumps(app._kb_html, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 # -- what the site shows of its posts ------------------------------------------------------------
@@ -175,7 +193,9 @@ def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
     described = {key: value for key, value in context.items()
                  if isinstance(value, (str, bool, int)) or value is None}
     if "collection" in context:
-        shown = [_post_key(app, post) for post in context["collection"]]
+        # A collection page shows each post's listed facts (in site_key) and its excerpt, not
+        # its body: an edit below the first paragraph does not rewrite it.
+        shown = [(post.docname, post.section) for post in context["collection"]]
         base = state.site_key
     else:  # a catalog (every collection with its posts) or a redirect
         shown = [str(context.get("redirect", ""))]
@@ -236,11 +256,12 @@ def post_html(app: Sphinx, post: Any, post_url: str) -> str:
     """A post's full text for feeds: rendered once, links absolute, cached between builds."""
     state: State = app._kb_state
     key = (_post_key(app, post), state.site_key)
-    cached = state.html.get(post.docname)
+    cache = html_cache(app)
+    cached = cache.get(post.docname)
     if cached is not None and cached[0] == key:
         return cached[1]
     html = _absolute_links(post.to_html(post.docname, fulltext=True, img_url=True), post_url)
-    state.html[post.docname] = (key, html)
+    cache[post.docname] = (key, html)
     return html
 
 
@@ -355,7 +376,8 @@ def _delete_stale_outputs(app: Sphinx) -> None:
     for docname in app._kb_removed:
         stale.append(Path(app.builder.get_outfilename(docname)))
         stale.extend((outdir / "_sources").glob(f"{docname}.*"))
-        state.html.pop(docname, None)
+        if app._kb_html is not None:
+            app._kb_html.pop(docname, None)
     for path in stale:
         path.unlink(missing_ok=True)
         folder = path.parent

@@ -22,8 +22,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -113,6 +111,9 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
 
 
 def subset_font(font_path: Path, points: set[int]) -> bytes:
+    from fontTools import subset  # imported here: only a cache miss needs it (0.1 s)
+    from fontTools.ttLib import TTFont
+
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["*"]

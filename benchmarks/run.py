@@ -8,8 +8,9 @@ homepage and N posts from ``corpus.py``, and measured:
 * peak RSS of the build process, output size, search index size (raw and gzip);
 * page weight of a typical post on first view in Chromium (every response, gzip-compressed as a
   web server would send it; fonts as they are);
-* search latency in Chromium: the time from submitting a query on the loaded search page to the
-  finished result list (median over several queries);
+* search latency in Chromium, after the index has loaded: the time from submitting a query to
+  the first result on screen, and to the finished list (Sphinx fetches every listed page to show
+  its excerpt, so the second grows with the number of hits); medians over several queries;
 * MkDocs Material with its blog plugin on the same corpus (clean build), for the ratio.
 
 Prints one Markdown table. Takes about 20 minutes on a 2-core machine for the default sizes.
@@ -95,9 +96,13 @@ def measure_builds(site: Path, repeat: int) -> dict[str, float]:
             "edit": statistics.median(edit), "rss": max(rss)}
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-    handler.log_message = lambda *args: None
+    handler = partial(QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -127,27 +132,38 @@ def measure_browser(html: Path, n: int) -> dict[str, float]:
 
             page.goto(f"{base}/search.html", wait_until="networkidle")
             page.wait_for_function("() => typeof Search !== \"undefined\" && Search.hasIndex()")
-            latencies = []
+            first, complete = [], []
             for query in QUERIES:
-                latencies.append(page.evaluate("""async (query) => {
+                times = page.evaluate("""async (query) => {
                     const results = document.getElementById("search-results");
+                    let first = null;
                     const start = performance.now();
                     const done = new Promise((resolve) => {
                       const observer = new MutationObserver(() => {
+                        if (first === null && results.querySelector("ul.search li")) {
+                          first = performance.now() - start;
+                        }
                         const summary = results.querySelector(".search-summary");
-                        if (summary && summary.textContent.trim()) { observer.disconnect(); resolve(); }
+                        if (summary && summary.textContent.trim()) {
+                          observer.disconnect();
+                          resolve();
+                        }
                       });
                       observer.observe(results, {subtree: true, childList: true, characterData: true});
                     });
                     results.innerHTML = "";
                     Search.performSearch(query);
                     await done;
-                    return performance.now() - start;
-                }""", query))
+                    const total = performance.now() - start;
+                    return [first === null ? total : first, total];
+                }""", query)
+                first.append(times[0])
+                complete.append(times[1])
             browser.close()
     finally:
         server.shutdown()
-    return {"weight": weight, "search_ms": statistics.median(latencies)}
+    return {"weight": weight, "search_ms": statistics.median(first),
+            "search_all_ms": statistics.median(complete)}
 
 
 def mkdocs_clean(base: Path, n: int, repeat: int) -> float:
@@ -187,14 +203,16 @@ def main() -> None:
             shutil.rmtree(site)
     print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
     print("| posts | clean | ms/post | nothing changed | edit one post | peak RSS | output | "
-          "search index (gzip) | post page weight (gzip) | search latency | MkDocs Material clean | ratio |")
+          "search index (gzip) | post page weight (gzip) | search: first result / all shown | "
+          "MkDocs Material clean | ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, b, out, raw, gz, browser, mkdocs in rows:
         ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
         print(f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
               f"{b['edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
-              f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} ms | {mk} | {ratio} |")
+              f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} / {browser['search_all_ms']:.0f} ms | "
+              f"{mk} | {ratio} |")
 
 
 if __name__ == "__main__":

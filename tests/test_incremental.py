@@ -51,6 +51,11 @@ def change_like_an_author(site: Path) -> None:
     replace_line(post_file(site, "bench-0003"), "# ", "# 改过标题的文章")
     replace_line(post_file(site, "bench-0004"), "tags:", "tags: 新标签, 扩散模型")
     shutil.rmtree(site / "posts" / "bench-0005")
+    excerpt = post_file(site, "bench-0006")  # the first paragraph: homepage, archives, feeds
+    lines = excerpt.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("# ")) + 2
+    lines[first] = "改写过的摘要段落。" + lines[first]
+    excerpt.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def checked(build: Build) -> Build:
@@ -95,6 +100,8 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     assert "改过标题的文章" in feed and "补充的一段话" in feed
     sidebar_page = (incremental / "posts" / "bench-0006" / "index.html").read_text(encoding="utf-8")
     assert "新加的一篇文章" in sidebar_page  # recent-posts sidebar on a page that was not edited
+    for listing in ["blog.html", "index.html", "blog/atom.xml"]:
+        assert "改写过的摘要段落" in (incremental / listing).read_text(encoding="utf-8"), listing
 
 
 def test_nothing_changed_rewrites_nothing(tmp_path: Path):
