@@ -10,7 +10,7 @@ post is added, removed, retitled or redated.
 This extension replaces ABlog's two ``html-collect-pages`` handlers with
 
 * the same collection pages, each written only when what it shows changed (a key made of the
-  posts it lists, their read time, their excerpt, and the site-wide list of posts);
+  posts it lists, their excerpts, and the site-wide list of posts);
 * the same Atom feeds, written only when one of their posts changed, with each post's full text
   rendered once per build (and cached between builds) relative to the post itself, its links
   made absolute so they work in a feed reader, and the feed's ``updated`` taken from the posts
@@ -92,6 +92,7 @@ def load_state(app: Sphinx) -> None:
     app._kb_written = set()        # type: ignore[attr-defined]  collection pages and feeds this build
     app._kb_removed = set()        # type: ignore[attr-defined]  docs removed since the last build
     app._kb_html = None            # type: ignore[attr-defined]  docname -> (key, feed HTML), lazily
+    app._kb_excerpts = {}          # type: ignore[attr-defined]  (docname, section) -> excerpt digest
 
 
 def html_cache(app: Sphinx) -> dict[str, tuple[Any, str]]:
@@ -168,8 +169,10 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Pages that were not re-read but show something that changed."""
     state: State = app._kb_state
     posts = _posts(env)
+    # Each excerpt's digest once per build; the collection pages that list a post reuse it.
+    app._kb_excerpts = {(info["docname"], info["section"]): _excerpt(info) for info in posts}
     site_key = _digest(_build_key(app), [_listed(info) for info in posts])
-    listing_key = _digest(site_key, [_excerpt(info) for info in posts])
+    listing_key = _digest(site_key, list(app._kb_excerpts.values()))
     incremental = bool(state.site_key)
     rewrite: set[str] = set()
     if incremental and site_key != state.site_key:
@@ -200,20 +203,14 @@ def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
     else:  # a catalog (every collection with its posts) or a redirect
         shown = [str(context.get("redirect", ""))]
         base = state.listing_key
+    excerpts = app._kb_excerpts
     return _digest(base, template, sorted(described.items()), shown,
-                   [_excerpt_of(app, post) for post in context.get("collection", ())])
-
-
-def _excerpt_of(app: Sphinx, post: Any) -> str:
-    for info in getattr(app.env, "ablog_posts", {}).get(post.docname, ()):
-        if info["section"] == post.section:
-            return _excerpt(info)
-    return ""
+                   [excerpts.get((post.docname, post.section), "")
+                    for post in context.get("collection", ())])
 
 
 def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
     state: State = app._kb_state
-    outdir = Path(app.builder.outdir)
     skipped = 0
     for pagename, context, template in ablog.post.generate_archive_pages(app):
         key = _page_key(app, context, template)

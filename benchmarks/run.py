@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from functools import partial
 from pathlib import Path
 
 from corpus import make_corpus, write_mkdocs, write_sphinx
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "index.md"]
+sys.path.insert(0, str(ROOT / "tests"))
+from sitebuild import CHROMIUM, CHROMIUM_ARGS, make_site as make_test_site, serve  # noqa: E402
+
 MKDOCS_VENV = ROOT / ".venv-mkdocs"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 QUERIES = ["扩散模型", "梯度", "采样加速", "Transformer", "概率论 方差", "策略梯度"]
 
 
@@ -62,15 +58,9 @@ def sphinx(site: Path) -> list[str]:
 
 
 def make_site(base: Path, n: int) -> Path:
-    site = base / f"site-{n}"
-    site.mkdir(parents=True)
-    for name in SHARED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, site / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
-        else:
-            shutil.copy2(source, site / name)
-    (site / "node_modules").symlink_to(ROOT / "node_modules")
+    """The real configuration and homepage with N synthetic posts."""
+    site = make_test_site(base / f"site-{n}")
+    shutil.copy2(ROOT / "index.md", site / "index.md")
     write_sphinx(make_corpus(n), site)
     return site
 
@@ -94,18 +84,6 @@ def measure_builds(site: Path, repeat: int) -> dict[str, float]:
         edit.append(run(sphinx(site), site)[0])
     return {"clean": statistics.median(clean), "noop": statistics.median(noop),
             "edit": statistics.median(edit), "rss": max(rss)}
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = partial(QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def measure_browser(html: Path, n: int) -> dict[str, float]:

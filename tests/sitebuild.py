@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +17,12 @@ ROOTS = Path(__file__).resolve().parent / "roots"
 # What a tiny test site shares with the real one; posts come from the test root.
 SHARED = ["conf.py", "_ext", "_templates", "_static", "locales"]
 BUILD_TIMEOUT = 600
+# Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
 
 
 @dataclass
@@ -53,3 +62,16 @@ def make_site(destination: Path, testroot: str | None = None) -> Path:
     if testroot is not None:
         shutil.copytree(ROOTS / f"test-{testroot}", destination, dirs_exist_ok=True)
     return destination
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve a built site on a free localhost port; the caller shuts the server down."""
+    handler = partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
