@@ -3,6 +3,7 @@
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
@@ -23,6 +24,9 @@ extensions = [
     "ablog",
     "sphinx_copybutton",
     "sphinxcontrib.katex",
+    "sphinxcontrib.bibtex",
+    "sphinx_last_updated_by_git",
+    "notfound.extension",
     # local extensions (_ext/)
     "frontmatter",
     "katex_prerender",
@@ -31,6 +35,13 @@ extensions = [
     "search_zh",
     "blog_incremental",
     "icon_font",
+    "series",
+    "related_posts",
+    "glossary_usage",
+    "bibliography_index",
+    "knowledge_map",
+    "page_meta",
+    "site_files",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
@@ -99,6 +110,34 @@ kb_categories = [
     "Algorithm",
 ]
 
+# -- Knowledge base: series, related posts, references --------------------------------------
+
+# A post joins a series with `series: <name>` and `series_order: <n>` (see _ext/series.py).
+kb_series = [
+    {
+        "name": "扩散模型系列",
+        "slug": "diffusion",
+        "description": "从得分匹配出发，经过 SDE 与概率流 ODE、流模型与整流流、引导，"
+                       "到潜在扩散、ControlNet、SD3 与 EDM 的设计空间。",
+    },
+    {
+        "name": "强化学习入门",
+        "slug": "rl-basics",
+        "description": "从网格世界里的贝尔曼方程，到蒙特卡洛估计、随机逼近，再到用偏好数据对齐语言模型。",
+    },
+    {
+        "name": "PyTorch 实践",
+        "slug": "pytorch",
+        "description": "自动微分的机制、nn 与 functional 的分工、张量视图与原地操作的陷阱，以及多进程数据并行。",
+    },
+]
+kb_related_count = 5  # "相关文章" at the end of every post (see _ext/related_posts.py)
+# One shared BibTeX file; articles cite with {footcite} and list with {footbibliography}.
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "unsrt"
+bibtex_reference_style = "author_year"
+bibtex_foot_reference_style = "foot"
+
 # -- HTML output -------------------------------------------------------------------------------
 
 html_theme = "sphinx_book_theme"
@@ -108,7 +147,11 @@ html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_context = {"default_mode": "auto"}  # light/dark follows the reader's system
 html_css_files = ["kb.css"]
-html_last_updated_fmt = None
+# "Last updated" from the last Git commit of a page or the files it includes (where Git history
+# exists: a tarball or a temporary test site has none, and then no date is shown).
+html_last_updated_fmt = "%Y-%m-%d"
+git_last_updated_timezone = "Asia/Shanghai"
+suppress_warnings = ["git.subprocess_error", "git.too_shallow", "git.command_not_found"]
 html_copy_source = False
 html_show_sourcelink = False
 html_search_language = "zh"
@@ -134,6 +177,19 @@ _blog_sidebars = [
 ]
 html_sidebars = {
     "**": _blog_sidebars,
+}
+
+# -- Link previews, 404 page -----------------------------------------------------------------
+
+ogp_site_url = site_url
+ogp_social_cards = {"enable": False}  # no matplotlib-rendered images
+# The 404 page is served for any missing path, so its links must be absolute.
+notfound_urls_prefix = urlsplit(site_url).path
+notfound_context = {
+    "title": "页面不存在",
+    "body": f"<h1>页面不存在</h1>\n<p>这个地址没有对应的页面：它可能已经改名或被删除。"
+            f"可以用左侧的搜索框查找，或者从<a href=\"{notfound_urls_prefix}\">首页</a>、"
+            f"<a href=\"{notfound_urls_prefix}blog.html\">全部文章</a>与<a href=\"{notfound_urls_prefix}map.html\">知识图谱</a>开始浏览。</p>",
 }
 
 # -- Copy button -------------------------------------------------------------------------------

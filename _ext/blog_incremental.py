@@ -187,6 +187,12 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 # -- collection pages ----------------------------------------------------------------------------
 
+def collection_pagenames(app: Sphinx) -> list[str]:
+    """Every collection page of the current site, written by this build or kept from an earlier one."""
+    state = getattr(app, "_kb_state", None)
+    return sorted(state.pages) if state is not None else []
+
+
 def _post_key(app: Sphinx, post: Any) -> tuple:
     return (post.docname, post.section, app.env.all_docs.get(post.docname, 0))
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 POSTS_DIR = "posts"
 DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
+MAX_DESCRIPTION = 160
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED = ("blogpost", "date", "category", "tags", "author")
 # Keys ABlog or Sphinx understand; anything else in a post is most likely a typo.
@@ -144,6 +145,7 @@ class ValidatePostFrontMatter(SphinxTransform):
             )
             return
         tags = checker.check(front)
+        self.env.kb_front[docname] = checker.extras(front)
         if tags is not None:
             _rewrite_docinfo_field(self.document, "tags", ", ".join(tags))
         if not any(isinstance(n, nodes.section) for n in self.document.children):
@@ -216,11 +218,57 @@ class _Checker:
         return tags
 
 
+    def extras(self, front: FrontMatter) -> dict[str, Any]:
+        """Check the optional keys other extensions read and return them, with their lines."""
+        values, lines = front.values, front.lines
+        extras: dict[str, Any] = {}
+        description = values.get("description")
+        if description is not None:
+            if not isinstance(description, str) or not description.strip():
+                self.error("description must be one line of text", lines["description"])
+            elif len(description) > MAX_DESCRIPTION:
+                self.error(f"description has {len(description)} characters; keep it under "
+                           f"{MAX_DESCRIPTION} (it is the summary shown by search engines and "
+                           "link previews)", lines["description"])
+            else:
+                extras["description"] = description.strip()
+        series, order = values.get("series"), values.get("series_order")
+        names = [entry["name"] for entry in self.config.kb_series]
+        if series is None and order is not None:
+            self.error("series_order without series", lines["series_order"])
+        elif series is not None:
+            if series not in names:
+                self.error(f"unknown series {series!r}; series are declared in kb_series: "
+                           f"{', '.join(names)}", lines["series"])
+            elif order is None:
+                self.error(f"series {series!r} needs a series_order (1, 2, …)", lines["series"])
+            elif not (isinstance(order, str) and order.isdigit() and int(order) >= 1):
+                self.error(f"series_order {order!r} must be a positive whole number",
+                           lines["series_order"])
+            else:
+                extras["series"] = (series, int(order), lines["series_order"])
+        return extras
+
+
 def _rewrite_docinfo_field(document: nodes.document, name: str, text: str) -> None:
     for field in document.findall(nodes.field):
         if field[0].astext() == name:
             field[1].children = []
             field[1] += nodes.paragraph(text, text)
+
+
+def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    env.kb_front.pop(docname, None)
+
+
+def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
+               other: BuildEnvironment) -> None:
+    env.kb_front.update({name: other.kb_front[name] for name in docnames if name in other.kb_front})
+
+
+def init_env(app: Sphinx) -> None:
+    if not hasattr(app.env, "kb_front"):
+        app.env.kb_front = {}  # docname -> checked optional keys (description, series)
 
 
 def check_duplicate_slugs(app: Sphinx, env: BuildEnvironment) -> None:
@@ -241,6 +289,11 @@ def check_duplicate_slugs(app: Sphinx, env: BuildEnvironment) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_categories", [], "env", types=[list])
+    # [{"name": "扩散模型系列", "slug": "diffusion", "description": "…"}, …]
+    app.add_config_value("kb_series", [], "env", types=[list])
+    app.connect("builder-inited", init_env)
+    app.connect("env-purge-doc", purge_doc)
+    app.connect("env-merge-info", merge_info)
     app.add_transform(ValidatePostFrontMatter)
     app.connect("env-check-consistency", check_duplicate_slugs)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,6 +6,10 @@ written. A relative target such as ``{doc}`../diffusion-sde/index``` then resolv
 wrong folder: the link is broken in the feed and every page that shows the excerpt, and the
 build warns once per page. Rewriting each relative ``doc`` target to the absolute document
 name at read time keeps the author's natural relative links working everywhere.
+
+It also records every cross-reference a document makes (``doc``, ``ref``, ``numref``, ``eq``),
+so :func:`links_between_posts` can tell which posts link to which: the edges of the knowledge
+map and one signal of the related-articles list.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 from sphinx.util import docname_join
 
 
@@ -30,7 +35,56 @@ def absolutize_doc_links(app: Sphinx, doctree: nodes.document) -> None:
             ref["reftarget"] = "/" + absolute
 
 
+LINK_TYPES = ("doc", "ref", "numref", "eq")
+
+
+def note_links(app: Sphinx, doctree: nodes.document) -> None:
+    links = {(ref["reftype"], ref["reftarget"]) for ref in doctree.findall(addnodes.pending_xref)
+             if ref.get("reftype") in LINK_TYPES and ref.get("reftarget")}
+    app.env.kb_outlinks[app.env.docname] = sorted(links)
+
+
+def _target_doc(env: BuildEnvironment, reftype: str, target: str) -> str | None:
+    if reftype == "doc":
+        return target.lstrip("/")
+    if reftype == "eq":
+        found = env.get_domain("math").data["objects"].get(target)
+        return found[0] if found else None
+    std = env.get_domain("std")
+    found = std.labels.get(target.lower()) or std.anonlabels.get(target.lower())
+    return found[0] if found else None
+
+
+def links_between_posts(env: BuildEnvironment, posts: list[str]) -> dict[str, list[str]]:
+    """For each post, the other posts it links to (sorted)."""
+    wanted = set(posts)
+    graph = {}
+    for post in posts:
+        targets = {_target_doc(env, reftype, target)
+                   for reftype, target in env.kb_outlinks.get(post, ())}
+        graph[post] = sorted(t for t in targets if t in wanted and t != post)
+    return graph
+
+
+def init_env(app: Sphinx) -> None:
+    if not hasattr(app.env, "kb_outlinks"):
+        app.env.kb_outlinks = {}  # docname -> sorted (reftype, target) pairs
+
+
+def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    env.kb_outlinks.pop(docname, None)
+
+
+def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
+               other: BuildEnvironment) -> None:
+    env.kb_outlinks.update({n: other.kb_outlinks[n] for n in docnames if n in other.kb_outlinks})
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", init_env)
     # Before ABlog (priority 500) copies the excerpt and the feed version of the post.
     app.connect("doctree-read", absolutize_doc_links, priority=450)
+    app.connect("doctree-read", note_links, priority=460)
+    app.connect("env-purge-doc", purge_doc)
+    app.connect("env-merge-info", merge_info)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

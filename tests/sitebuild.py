@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ROOTS = Path(__file__).resolve().parent / "roots"
 # What a tiny test site shares with the real one; posts come from the test root.
-SHARED = ["conf.py", "_ext", "_templates", "_static", "locales"]
+SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "references.bib"]
 BUILD_TIMEOUT = 600
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
 CHROMIUM = "/usr/bin/chromium"

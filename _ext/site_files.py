@@ -1,0 +1,76 @@
+"""``sitemap.xml`` and ``robots.txt`` for search engines.
+
+sphinx-sitemap lists only the pages *written by the current build* (an incremental build would
+publish a sitemap of one page), keeps them in write order, and guesses alternate languages from
+``locale_dirs`` (ours holds ABlog's Chinese UI strings, not translations of the site), so it does
+not fit. Here the sitemap lists every document and every ABlog collection page, sorted, each
+with its absolute URL under ``site_url``; documents carry ``lastmod`` from the last Git commit
+that touched them or their included files (sphinx-last-updated-by-git), posts without Git history
+fall back to their front-matter date. ``robots.txt`` allows everything and names the sitemap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from sphinx.application import Sphinx
+
+from blog_incremental import collection_pagenames
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NOT_LISTED = {"search", "genindex"}
+
+
+def _lastmod(app: Sphinx, docname: str) -> str | None:
+    env = app.env
+    stamp = (getattr(env, "git_last_updated", {}).get(docname) or (None, None))[0]
+    if stamp:
+        return datetime.fromtimestamp(int(stamp), timezone.utc).strftime("%Y-%m-%d")
+    info = getattr(env, "ablog_posts", {}).get(docname)
+    if info:
+        date = info[0]["update"] or info[0]["date"]
+        return date.strftime("%Y-%m-%d") if date else None
+    return None
+
+
+def sitemap(app: Sphinx) -> bytes:
+    base = app.config.html_baseurl.rstrip("/") + "/"
+    pages = {name: _lastmod(app, name) for name in app.env.found_docs if name not in NOT_LISTED}
+    pages.update({name: None for name in collection_pagenames(app) if name not in pages})
+    ElementTree.register_namespace("", SITEMAP_NS)
+    root = ElementTree.Element(f"{{{SITEMAP_NS}}}urlset")
+    for name in sorted(pages):
+        url = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = base + app.builder.get_target_uri(name)
+        if pages[name]:
+            ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = pages[name]
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def robots(app: Sphinx) -> bytes:
+    base = app.config.html_baseurl.rstrip("/") + "/"
+    return f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n".encode()
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if not path.is_file() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def write_site_files(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    _write_if_changed(out / "sitemap.xml", sitemap(app))
+    _write_if_changed(out / "robots.txt", robots(app))
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("blog_incremental")
+    # After blog_incremental has dropped the collection pages that no longer exist.
+    app.connect("build-finished", write_site_files, priority=600)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
