@@ -4,7 +4,9 @@ A small site (the real configuration, synthetic posts from benchmarks/corpus.py)
 changed the way an author changes it — a post added, one edited, one retitled, one re-tagged, one
 deleted — and rebuilt in place. A clean build of the final sources must produce the same files,
 byte for byte: post pages with their sidebars and prev/next links, the homepage list, archive,
-category and tag pages, every Atom feed and the search index.
+category and tag pages, every Atom feed and the search index — and the pages that show facts
+from other pages: series boxes and the series page, related-articles lists, the glossary's
+"used in" lists, the bibliography's "cited by" lists and the knowledge map.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from sitebuild import ROOT, Build, make_site, sphinx_build
 
@@ -40,14 +43,53 @@ def replace_line(path: Path, prefix: str, new: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+# Three entries of the real bibliography, each cited by one synthetic post.
+BIB_KEYS = ["ho2020denoising", "song2020scorebased", "rafailov2023direct"]
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def add_front_matter(path: Path, *lines: str) -> None:
+    head, body = path.read_text(encoding="utf-8").split("\n---\n", 1)
+    path.write_text(head + "".join("\n" + line for line in lines) + "\n---\n" + body, encoding="utf-8")
+
+
+def cite(path: Path, key: str) -> None:
+    append(path, f"\n这里引用一篇论文{{footcite}}`{key}`。\n")
+
+
+def add_knowledge_base(site: Path) -> None:
+    """The site pages of the knowledge base, and posts that use them."""
+    for page in ["glossary.md", "series.md", "map.md", "bibliography.md"]:
+        shutil.copy2(ROOT / page, site / page)
+    import pybtex.database
+    full = pybtex.database.parse_file(str(ROOT / "references.bib"))
+    small = pybtex.database.BibliographyData({key: full.entries[key] for key in BIB_KEYS})
+    (site / "references.bib").write_text(small.to_string("bibtex"), encoding="utf-8")
+    for order, slug in enumerate(["bench-0001", "bench-0002", "bench-0003", "bench-0004"], 1):
+        add_front_matter(post_file(site, slug), "series: 扩散模型系列", f"series_order: {order}")
+    for slug, key in zip(["bench-0001", "bench-0002", "bench-0003"], BIB_KEYS):
+        cite(post_file(site, slug), key)
+    append(post_file(site, "bench-0002"), "\n这里用到{term}`扩散模型`。\n")
+    append(post_file(site, "bench-0003"), "\n详见{doc}`../bench-0004/index`。\n")
+    for slug in ["bench-0001", "bench-0002", "bench-0003"]:
+        append(post_file(site, slug), "\n## 参考文献\n\n```{footbibliography}\n```\n")
+
+
 def change_like_an_author(site: Path) -> None:
     new = site / "posts" / "bench-new"
     shutil.copytree(site / "posts" / "bench-0001", new)
     replace_line(new / "index.md", "date:", "date: 2026-01-05 09:00")   # the newest post
     replace_line(new / "index.md", "# ", "# 新加的一篇文章")
+    replace_line(new / "index.md", "series_order:", "series_order: 5")  # joins the series last
     edited = post_file(site, "bench-0002")
-    edited.write_text(edited.read_text(encoding="utf-8") + "\n补充的一段话，说明一个新的细节。\n",
-                      encoding="utf-8")
+    text = edited.read_text(encoding="utf-8").replace(
+        "\n## 参考文献", "\n补充的一段话，说明一个新的细节：{term}`得分匹配`，"
+        f"另见{{footcite}}`{BIB_KEYS[2]}`。\n\n## 参考文献")
+    edited.write_text(text, encoding="utf-8")
+    append(post_file(site, "bench-0006"), "\n新加的链接：{doc}`../bench-0001/index`。\n")
     replace_line(post_file(site, "bench-0003"), "# ", "# 改过标题的文章")
     replace_line(post_file(site, "bench-0004"), "tags:", "tags: 新标签, 扩散模型")
     shutil.rmtree(site / "posts" / "bench-0005")
@@ -69,13 +111,15 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     site = make_site(base / "site")
     write_sphinx(make_corpus(8, seed=1), site)
     shutil.copy2(ROOT / "index.md", site / "index.md")
+    add_knowledge_base(site)
     outdir = base / "incremental"
     checked(sphinx_build(site, outdir))
     change_like_an_author(site)
     checked(sphinx_build(site, outdir))
 
     clean_site = make_site(base / "clean-site")
-    shutil.copy2(site / "index.md", clean_site / "index.md")
+    for name in ["index.md", "glossary.md", "series.md", "map.md", "bibliography.md", "references.bib"]:
+        shutil.copy2(site / name, clean_site / name)
     shutil.copytree(site / "posts", clean_site / "posts")
     clean_out = base / "clean"
     checked(sphinx_build(clean_site, clean_out))
@@ -102,6 +146,23 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     assert "新加的一篇文章" in sidebar_page  # recent-posts sidebar on a page that was not edited
     for listing in ["blog.html", "index.html", "blog/atom.xml"]:
         assert "改写过的摘要段落" in (incremental / listing).read_text(encoding="utf-8"), listing
+    # Pages that were not re-read but show the retitled series member, the new link, term and citation.
+    series_box = BeautifulSoup((incremental / "posts/bench-0004/index.html").read_text(encoding="utf-8"),
+                               "lxml").select_one(".kb-series")
+    assert "改过标题的文章" in series_box.get_text() and "第 4 篇，共 5 篇" in series_box.get_text()
+    assert "新加的一篇文章" in series_box.get_text()  # the new next post
+    series_page = (incremental / "series.html").read_text(encoding="utf-8")
+    assert "改过标题的文章" in series_page
+    knowledge_map = BeautifulSoup((incremental / "map.html").read_text(encoding="utf-8"), "lxml")
+    edges = {(e["data-a"], e["data-b"]) for e in knowledge_map.select(".kb-map-edge")}
+    assert edges == {("posts/bench-0003/index", "posts/bench-0004/index"),
+                     ("posts/bench-0001/index", "posts/bench-0006/index")}
+    glossary = BeautifulSoup((incremental / "glossary.html").read_text(encoding="utf-8"), "lxml")
+    used = [p.get_text() for p in glossary.select(".kb-term-usage")]
+    assert len(used) == 2, used  # 扩散模型 and 得分匹配, each used by bench-0002
+    bibliography = BeautifulSoup((incremental / "bibliography.html").read_text(encoding="utf-8"), "lxml")
+    cited_by = [a["href"] for a in bibliography.select(f"#ref-{BIB_KEYS[2]} .kb-cited-by a")]
+    assert cited_by == ["posts/bench-0002/index.html", "posts/bench-0003/index.html"]
 
 
 def test_nothing_changed_rewrites_nothing(tmp_path: Path):
@@ -114,5 +175,6 @@ def test_nothing_changed_rewrites_nothing(tmp_path: Path):
     checked(sphinx_build(site, outdir))
     rewritten = sorted(str(path.relative_to(outdir)) for path, mtime in before.items()
                        if path.stat().st_mtime_ns != mtime)
-    # Sphinx itself always regenerates its index pages; nothing of ours may be rewritten.
-    assert [name for name in rewritten if name not in {"genindex.html", "search.html"}] == []
+    # Sphinx always regenerates its index pages and sphinx-notfound-page its 404 page (one page
+    # each, from templates); nothing of ours may be rewritten.
+    assert [name for name in rewritten if name not in {"genindex.html", "search.html", "404.html"}] == []
