@@ -42,11 +42,12 @@ def sitemap(app: Sphinx) -> bytes:
     pages.update({name: None for name in collection_pagenames(app) if name not in pages})
     ElementTree.register_namespace("", SITEMAP_NS)
     root = ElementTree.Element(f"{{{SITEMAP_NS}}}urlset")
-    for name in sorted(pages):
+    for loc, lastmod in sorted((base + app.builder.get_target_uri(name), lastmod)
+                               for name, lastmod in pages.items()):
         url = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
-        ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = base + app.builder.get_target_uri(name)
-        if pages[name]:
-            ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = pages[name]
+        ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = loc
+        if lastmod:
+            ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 

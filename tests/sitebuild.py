@@ -69,9 +69,40 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve a built site on a free localhost port; the caller shuts the server down."""
-    handler = partial(_QuietHandler, directory=str(directory))
+class _HostedHandler(_QuietHandler):
+    """The site under a path prefix, with 404.html for every missing path (like Read the Docs)."""
+
+    prefix = "/"
+
+    def translate_path(self, path: str) -> str:
+        path = path.split("?")[0].split("#")[0]
+        if not path.startswith(self.prefix):
+            return str(Path(self.directory) / "does-not-exist")
+        return super().translate_path("/" + path[len(self.prefix):])
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def serve(directory: Path, prefix: str | None = None) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve a built site on a free localhost port; the caller shuts the server down.
+
+    With ``prefix`` (e.g. ``/zh-cn/latest/``) the site is hosted below that path and every
+    missing path gets the site's 404 page, as on Read the Docs; the URL returned includes it."""
+    if prefix is None:
+        handler = partial(_QuietHandler, directory=str(directory))
+    else:
+        handler = partial(type("Hosted", (_HostedHandler,), {"prefix": prefix}), directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return server, f"http://127.0.0.1:{server.server_address[1]}{(prefix or '/').rstrip('/')}"

@@ -1,0 +1,138 @@
+"""Knowledge-base features and quality gates in Debian's Chromium.
+
+* axe-core (from node_modules, injected into the page) finds no serious or critical
+  accessibility violation on the homepage, an article, the search page and the knowledge map;
+* those pages log no console error, throw no script error and request nothing outside the site;
+* the knowledge map links to the articles and highlights neighbours;
+* the 404 page works at any depth when the site is hosted below a path, as on Read the Docs;
+* printing drops the navigation, the sidebars and the related-articles list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sitebuild import ROOT, serve
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+GATED_PAGES = ["index.html", "posts/dpo/index.html", "search.html?q=扩散模型", "map.html"]
+PREFIX = "/zh-cn/latest/"  # the path of site_url in conf.py
+
+
+def settle(page) -> None:
+    page.wait_for_load_state("networkidle")
+    if "search.html" in page.url:
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#search-results .search-summary');"
+            " return s && s.textContent.trim().length > 0; }", timeout=20_000)
+
+
+@pytest.mark.parametrize("path", GATED_PAGES)
+def test_no_serious_or_critical_accessibility_violations(page, server, path):
+    assert AXE.is_file(), "axe-core is missing: run `make install` (npm ci)"
+    page.goto(f"{server}/{path}")
+    settle(page)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))")
+    blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert blocking == [], "\n".join(f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in blocking)
+
+
+@pytest.mark.parametrize("path", GATED_PAGES)
+def test_no_console_errors(page, server, path):
+    messages: list[str] = []
+    page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}")
+            if msg.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    page.goto(f"{server}/{path}")
+    settle(page)
+    assert [m for m in messages if m.startswith(("error", "pageerror"))] == []
+
+
+def test_knowledge_map_nodes_open_their_articles(page, server):
+    page.goto(f"{server}/map.html")
+    nodes = page.locator("a.kb-map-node")
+    assert nodes.count() >= 30
+    node = page.locator('a.kb-map-node[data-doc="posts/diffusion-sde/index"]')
+    title = node.get_attribute("aria-label")
+    node.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/posts/diffusion-sde/index.html")
+    assert page.locator("article h1").first.inner_text().startswith(title[:6])
+
+
+def test_knowledge_map_highlights_neighbours(page, server):
+    page.goto(f"{server}/map.html")
+    page.wait_for_load_state("networkidle")
+    node = page.locator('a.kb-map-node[data-doc="posts/diffusion-sde/index"]')
+    node.hover()
+    active_edges = page.eval_on_selector_all(
+        ".kb-map-edge.is-active", "es => es.map(e => [e.dataset.a, e.dataset.b])")
+    assert active_edges and all("posts/diffusion-sde/index" in pair for pair in active_edges)
+    assert page.evaluate("() => document.querySelector('.kb-map-svg').classList.contains('kb-map-focus')")
+    page.mouse.move(0, 0)
+    assert page.locator(".kb-map-edge.is-active").count() == 0
+    # keyboard users get the same emphasis
+    node.focus()
+    assert page.locator(".kb-map-edge.is-active").count() == len(active_edges)
+
+
+def test_knowledge_map_is_drawn_readably(page, server):
+    page.goto(f"{server}/map.html")
+    box = page.locator(".kb-map-svg").bounding_box()
+    assert box["width"] >= 700 and box["height"] >= 300
+    # labels are drawn with the page's text colour, not black on a dark theme
+    fill = page.evaluate("() => getComputedStyle(document.querySelector('.kb-map-node text')).fill")
+    assert fill and fill != "none"
+
+
+@pytest.fixture(scope="module")
+def hosted(html_dir: Path):
+    httpd, url = serve(html_dir, prefix=PREFIX)
+    yield url
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("missing", ["nope.html", "posts/no-such-post/index.html", "a/b/c/d/e.html"])
+def test_404_page_works_at_any_depth(browser, hosted, missing):
+    context = browser.new_context()
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("requestfinished", lambda r: failed.append(r.url) if r.response() and r.response().status >= 400
+            and r.url != f"{hosted}/{missing}" else None)
+    response = page.goto(f"{hosted}/{missing}")
+    page.wait_for_load_state("networkidle")
+    assert response.status == 404
+    assert page.locator("article h1").first.inner_text() == "页面不存在"
+    assert failed == [], failed  # every stylesheet, script and font of the page loaded
+    # styled: the theme's stylesheet applied (the sidebar is laid out, not an unstyled list)
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display") != "inline"
+    page.get_by_role("link", name="知识图谱").first.click()
+    page.wait_for_load_state()
+    assert page.url == f"{hosted}/map.html"
+    context.close()
+
+
+def test_print_drops_navigation_and_sidebars(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/posts/diffusion-sde/index.html")
+    page.emulate_media(media="print")
+    hidden = page.evaluate("""() => ['.bd-header', '.bd-sidebar-primary', '.bd-sidebar-secondary',
+        '.kb-related', '.prev-next-area', '.bd-footer'].map(s => {
+            const el = document.querySelector(s);
+            return [s, el ? getComputedStyle(el).display : 'absent'];
+        })""")
+    assert all(display in ("none", "absent") for _s, display in hidden), hidden
+    article = page.locator("article.bd-article").bounding_box()
+    assert article["width"] > 1000  # the article takes the whole page width
+    page.emulate_media(media="screen")
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display") != "none"
+    context.close()

@@ -1,0 +1,49 @@
+"""Two clean builds of the same sources produce the same bytes.
+
+The second build goes to another output folder, with its own doctree cache, started at another
+time and with another hash seed, so anything taken from the clock, the output path, a random
+seed or the order of a dict or set shows up as a difference: HTML pages, feeds, the search index,
+the sitemap, fonts and every other file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sitebuild import BUILD_TIMEOUT, ROOT, Build
+
+
+def output_files(outdir: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(outdir)): path.read_bytes()
+            for path in sorted(outdir.rglob("*"))
+            if path.is_file() and ".doctrees" not in path.relative_to(outdir).parts}
+
+
+@pytest.fixture(scope="module")
+def second_build(tmp_path_factory: pytest.TempPathFactory, site: Build) -> Path:
+    outdir = tmp_path_factory.mktemp("second-build") / "elsewhere" / "html"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "--no-color",
+               "-d", str(outdir.parent / "cache"), str(ROOT), str(outdir)]
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=ROOT)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return outdir
+
+
+def test_two_clean_builds_are_byte_identical(site: Build, second_build: Path):
+    first, second = output_files(site.outdir), output_files(second_build)
+    assert sorted(first) == sorted(second)
+    different = [name for name in first if first[name] != second[name]]
+    assert different == [], different[:20]
+
+
+def test_the_comparison_covers_pages_feeds_and_search_index(site: Build):
+    names = set(output_files(site.outdir))
+    assert {"index.html", "searchindex.js", "blog/atom.xml", "sitemap.xml", "map.html",
+            "bibliography.html", "glossary.html", "posts/dpo/index.html"} <= names
+    assert sum(name.endswith(".html") for name in names) > 100
