@@ -39,6 +39,16 @@ BAD_INPUT = {
     "dangling-ref": ("posts/dangling-ref/index.md", 17, r"undefined label: 'sec-does-not-exist'"),
     "dangling-doc": ("posts/dangling-doc/index.md", 17,
                      r"unknown document: '\.\./no-such-post/index'"),
+    "unknown-series": ("posts/unknown-series/index.md", 7,
+                       r"unknown series '不存在的系列'; series are declared in kb_series"),
+    "bad-series-order": ("posts/bad-series-order/index.md", 8,
+                         r"series_order 'first' must be a positive whole number"),
+    "duplicate-series-order": ("posts/series-b/index.md", 8,
+                               r"series '扩散模型系列' already has a post at position 2: \S*posts/series-a/index.md"),
+    "long-description": ("posts/long-description/index.md", 7, r"description has 200 characters"),
+    "unknown-citation": ("posts/unknown-citation/index.md", 15,
+                         r'could not find bibtex key "nosuchauthor2020nothing"'),
+    "unknown-term": ("posts/unknown-term/index.md", 15, r"term not in glossary: '不存在的术语'"),
 }
 GOOD_INPUT = ["tags-list"]
 

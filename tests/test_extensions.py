@@ -221,3 +221,44 @@ def test_icon_rules_are_parsed_with_aliases_and_pruned():
     assert pruned.startswith(".x{color:red}") and "--pst-icon-download" in pruned
     assert icon_font.icon_classes('<i class="fa-solid fa-bars"></i><i class="fa fa-calendar">') == {
         "fa-solid", "fa-bars", "fa-calendar"}
+
+
+# -- related_posts: Chinese-aware text similarity ------------------------------------------------
+
+def _doctree(markdown_like: list[tuple[str, str]]):
+    from docutils import nodes
+    document = nodes.section()
+    for kind, text in markdown_like:
+        node = {"p": nodes.paragraph, "code": nodes.literal_block, "math": nodes.math_block}[kind]
+        document += node(text, text)
+    return document
+
+
+def test_related_terms_are_cjk_bigrams_and_latin_words_without_code_or_math():
+    from related_posts import text_terms
+    terms = text_terms(_doctree([("p", "扩散模型用 DDIM 采样"), ("code", "print('扩散')"),
+                                 ("math", r"\nabla \log p")]))
+    assert terms == {"扩散": 1, "散模": 1, "模型": 1, "型用": 1, "ddim": 1, "采样": 1}
+
+
+def test_related_similarity_prefers_shared_topics_and_ignores_insertion_order():
+    from related_posts import cosine_matrix, tfidf_vectors
+    texts = {
+        "a": "扩散模型的得分函数与朗之万采样，扩散模型逐步去噪。",
+        "b": "得分函数驱动的朗之万采样也用于扩散模型的去噪。",
+        "c": "Java 的进程与线程：线程共享堆内存，进程之间彼此隔离。",
+        "d": "线程调度与进程间通信，Java 虚拟机中的线程状态。",
+    }
+    from collections import Counter
+    terms = {}
+    for key, text in texts.items():
+        counts = Counter()
+        for run in __import__("re").findall(r"[\u4e00-\u9fff]+", text):
+            counts.update(run[i:i + 2] for i in range(len(run) - 1))
+        terms[key] = dict(counts)
+    scores = cosine_matrix(tfidf_vectors(terms))
+    assert scores["a"]["b"] > scores["a"].get("c", 0) and scores["a"]["b"] > scores["a"].get("d", 0)
+    assert scores["c"]["d"] > scores["c"].get("a", 0)
+    assert scores["a"]["b"] == scores["b"]["a"] and "a" not in scores["a"]
+    reordered = cosine_matrix(tfidf_vectors(dict(reversed(list(terms.items())))))
+    assert reordered == scores
