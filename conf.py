@@ -169,7 +169,6 @@ _blog_sidebars = [
     "navbar-logo.html",
     "search-button-field.html",
     "kb-nav.html",
-    "ablog/postcard.html",
     "ablog/recentposts.html",
     "ablog/categories.html",
     "ablog/tagcloud.html",

@@ -206,7 +206,8 @@ def html_visit_math(self, node: nodes.math) -> None:
 
 
 def html_visit_displaymath(self, node: nodes.math_block) -> None:
-    self.body.append(self.starttag(node, "div", CLASS="math"))
+    # A wide formula scrolls sideways (kb.css); tabindex lets keyboard users scroll it (WCAG 2.1.1).
+    self.body.append(self.starttag(node, "div", CLASS="math", tabindex="0"))
     if node["number"]:
         number = get_node_equation_number(self, node)
         self.body.append(f'<span class="eqno">({number})')

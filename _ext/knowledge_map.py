@@ -67,9 +67,13 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return changed_views(env, FEATURE, {page: view for page in env.kb_map_pages})
 
 
-def _short(text: str) -> str:
+def _label(text: str) -> str:
+    """The node's visible label: the title up to its colon, cut to LABEL_CHARS. The ellipsis is
+    hidden from assistive technology, so the visible text stays part of the link's name."""
     short = text.split("：")[0].split(":")[0].strip()
-    return short if len(short) <= LABEL_CHARS else short[:LABEL_CHARS - 1] + "…"
+    if len(short) <= LABEL_CHARS:
+        return html.escape(short)
+    return html.escape(short[:LABEL_CHARS - 1]) + '<tspan aria-hidden="true">…</tspan>'
 
 
 def layout(groups: list[tuple[str, list[str]]]) -> tuple[dict[str, tuple[float, float]], list[tuple[str, int, float, float, float]], float, float]:
@@ -133,7 +137,7 @@ def render_svg(app: Sphinx, docname: str) -> str:
                    f'data-doc="{html.escape(doc)}" aria-label="{html.escape(text)}">'
                    f'<title>{html.escape(text)}（{degree[doc]} 条引用关系）</title>'
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}"/>'
-                   f'<text x="{x + 12:.1f}" y="{y + 4.5:.1f}">{html.escape(_short(text))}</text></a>')
+                   f'<text x="{x + 12:.1f}" y="{y + 4.5:.1f}">{_label(text)}</text></a>')
     out.append("</svg>")
     script = relative_uri(app.builder.get_target_uri(docname), SCRIPT)
     return (f'<div class="kb-map" data-edges="{len(edges)}">' + "".join(out) + "</div>"

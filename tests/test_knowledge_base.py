@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -322,7 +322,7 @@ def test_sitemap_lists_every_page_with_absolute_urls(html_dir: Path):
     assert all(loc.startswith(SITE_URL) for loc in locs)
     paths = {loc.removeprefix(SITE_URL) for loc in locs}
     for path in paths:
-        assert (html_dir / path).is_file(), path
+        assert (html_dir / unquote(path)).is_file(), path
     expected = {post.url for post in POSTS} | {"index.html", "glossary.html", "map.html", "series.html",
                                                "bibliography.html", "blog.html", "blog/archive.html"}
     assert expected <= paths
