@@ -20,9 +20,9 @@ from docutils.nodes import make_id
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
 
-from cross_page import changed_views, is_whole_page, title
+from cross_page import (add_page_directive, changed_views, doc_links, is_whole_page, title,
+                        track_per_document)
 
 logger = logging.getLogger(__name__)
 FEATURE = "bibliography"
@@ -32,23 +32,24 @@ class bibliography_index(nodes.General, nodes.Element):
     """Placeholder for the full bibliography, filled in when the page is written."""
 
 
-class BibliographyIndexDirective(SphinxDirective):
-    has_content = False
-
-    def run(self) -> list[nodes.Node]:
-        self.env.kb_bibliography_pages.add(self.env.docname)
-        return [bibliography_index()]
-
-
 def _entries(env: BuildEnvironment) -> dict[str, Any]:
     return env.get_domain("cite").bibdata.data.entries
 
 
+def _footnote_names(app: Sphinx) -> dict[str, str]:
+    """Footnote name -> citation key, for every entry; made once per build, not per document."""
+    names = getattr(app, "_kb_footnote_names", None)
+    if names is None:
+        template = app.config.bibtex_footcite_id or "footcite-{key}"
+        names = {make_id(template.format(footbibliography_count=1, key=key)): key
+                 for key in _entries(app.env)}
+        app._kb_footnote_names = names  # type: ignore[attr-defined]
+    return names
+
+
 def note_citations(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
-    template = app.config.bibtex_footcite_id or "footcite-{key}"
-    by_name = {make_id(template.format(footbibliography_count=1, key=key)): key
-               for key in _entries(env)}
+    by_name = _footnote_names(app)
     keys = {by_name[name] for footnote in doctree.findall(nodes.footnote)
             for name in footnote["names"] if name in by_name}
     domain = env.get_domain("cite")
@@ -112,12 +113,7 @@ def fill_bibliography(app: Sphinx, doctree: nodes.document, docname: str) -> Non
         if docs:
             cited = nodes.paragraph(classes=["kb-cited-by", "no-search"])
             cited += nodes.inline("", "引用它的文章：", classes=["kb-cited-by-label"])
-            for index, doc in enumerate(docs):
-                if index:
-                    cited += nodes.Text("、")
-                text = title(env, doc)
-                uri = app.builder.get_relative_uri(docname, doc)
-                cited += nodes.reference(text, text, refuri=uri, internal=True)
+            cited.extend(doc_links(app, docname, docs))
             item += cited
         listing += item
     count = nodes.paragraph("", f"共 {len(entries)} 篇文献。", classes=["kb-bibliography-count"])
@@ -125,31 +121,11 @@ def fill_bibliography(app: Sphinx, doctree: nodes.document, docname: str) -> Non
         placeholder.replace_self([count.deepcopy(), listing.deepcopy()])
 
 
-def init_env(app: Sphinx) -> None:
-    for name, empty in (("kb_bibliography_pages", set), ("kb_citations", dict)):
-        if not hasattr(app.env, name):
-            setattr(app.env, name, empty())
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_bibliography_pages.discard(docname)
-    env.kb_citations.pop(docname, None)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_bibliography_pages |= other.kb_bibliography_pages & docnames
-    env.kb_citations.update({n: other.kb_citations[n] for n in docnames if n in other.kb_citations})
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("sphinxcontrib.bibtex")
-    app.add_node(bibliography_index)
-    app.add_directive("bibliography-index", BibliographyIndexDirective)
-    app.connect("builder-inited", init_env)
+    add_page_directive(app, "bibliography-index", bibliography_index, "kb_bibliography_pages")
+    track_per_document(app, "kb_citations")  # docname -> cited keys
     app.connect("doctree-read", note_citations)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", fill_bibliography)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -49,6 +49,8 @@ from sphinx.environment import BuildEnvironment
 from sphinx.locale import _
 from sphinx.util import logging
 
+from cross_page import track_per_document
+
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "kb_blog_incremental.pickle"
@@ -147,16 +149,10 @@ def _build_key(app: Sphinx) -> tuple:
 
 def note_postlists(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
-    if not hasattr(env, "kb_postlist_docs"):
-        env.kb_postlist_docs = set()
     if any(doctree.findall(PostList)):
         env.kb_postlist_docs.add(env.docname)
     else:
         env.kb_postlist_docs.discard(env.docname)
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    getattr(env, "kb_postlist_docs", set()).discard(docname)
 
 
 def note_removed(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
@@ -178,7 +174,7 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
     if incremental and site_key != state.site_key:
         rewrite = set(env.found_docs)
     elif incremental and listing_key != state.listing_key:
-        rewrite = set(getattr(env, "kb_postlist_docs", set())) & env.found_docs
+        rewrite = env.kb_postlist_docs & env.found_docs
     state.site_key, state.listing_key = site_key, listing_key
     if rewrite:
         logger.info("blog: %d pages show changed posts and will be rewritten", len(rewrite))
@@ -400,8 +396,8 @@ def replace_ablog_handlers(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     app.connect("builder-inited", replace_ablog_handlers)
+    track_per_document(app, "kb_postlist_docs", set)  # the pages with a postlist
     app.connect("doctree-read", note_postlists)
-    app.connect("env-purge-doc", purge_doc)
     app.connect("env-get-outdated", note_removed)
     app.connect("env-updated", pages_to_rewrite)
     app.connect("html-collect-pages", collect_pages)

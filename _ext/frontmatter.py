@@ -26,6 +26,8 @@ from sphinx.environment import BuildEnvironment
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
+from cross_page import track_per_document
+
 logger = logging.getLogger(__name__)
 
 POSTS_DIR = "posts"
@@ -257,20 +259,6 @@ def _rewrite_docinfo_field(document: nodes.document, name: str, text: str) -> No
             field[1] += nodes.paragraph(text, text)
 
 
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_front.pop(docname, None)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_front.update({name: other.kb_front[name] for name in docnames if name in other.kb_front})
-
-
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "kb_front"):
-        app.env.kb_front = {}  # docname -> checked optional keys (description, series)
-
-
 def check_duplicate_slugs(app: Sphinx, env: BuildEnvironment) -> None:
     """Two posts with the same slug would share ABlog's label and confuse every link."""
     seen: dict[str, str] = {}
@@ -291,9 +279,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_categories", [], "env", types=[list])
     # [{"name": "扩散模型系列", "slug": "diffusion", "description": "…"}, …]
     app.add_config_value("kb_series", [], "env", types=[list])
-    app.connect("builder-inited", init_env)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
+    track_per_document(app, "kb_front")  # docname -> checked optional keys (description, series)
     app.add_transform(ValidatePostFrontMatter)
     app.connect("env-check-consistency", check_duplicate_slugs)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -16,7 +16,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-from cross_page import changed_views, is_whole_page, title
+from cross_page import changed_views, doc_links, is_whole_page, title, track_per_document
 
 FEATURE = "glossary"
 
@@ -68,34 +68,13 @@ def add_usage(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                 continue
             paragraph = nodes.paragraph(classes=["kb-term-usage", "no-search"])
             paragraph += nodes.inline("", "用到本术语的文章：", classes=["kb-term-usage-label"])
-            for index, doc in enumerate(sorted(docs, key=lambda d: (title(app.env, d), d))):
-                if index:
-                    paragraph += nodes.Text("、")
-                text = title(app.env, doc)
-                uri = app.builder.get_relative_uri(docname, doc)
-                paragraph += nodes.reference(text, text, refuri=uri, internal=True)
+            paragraph.extend(doc_links(app, docname, sorted(docs, key=lambda d: (title(app.env, d), d))))
             item.next_node(nodes.definition).append(paragraph)
 
 
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "kb_term_uses"):
-        app.env.kb_term_uses = {}
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_term_uses.pop(docname, None)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_term_uses.update({n: other.kb_term_uses[n] for n in docnames if n in other.kb_term_uses})
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", init_env)
+    track_per_document(app, "kb_term_uses")  # docname -> lower-cased terms it links
     app.connect("doctree-read", note_terms)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_usage)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,10 +18,10 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
-from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
-from cross_page import changed_views, is_whole_page, post_docnames, title
+from cross_page import (add_page_directive, changed_views, doc_link, doc_links, is_whole_page,
+                        post_docnames, title)
 from post_links import links_between_posts
 
 FEATURE = "knowledge-map"
@@ -33,14 +33,6 @@ LABEL_CHARS = 11
 
 class knowledge_map(nodes.General, nodes.Element):
     """Placeholder for the map, filled in when the page is written."""
-
-
-class KnowledgeMapDirective(SphinxDirective):
-    has_content = False
-
-    def run(self) -> list[nodes.Node]:
-        self.env.kb_map_pages.add(self.env.docname)
-        return [knowledge_map()]
 
 
 def graph(env: BuildEnvironment, config: Any) -> tuple[list[tuple[str, list[str]]], list[tuple[str, str]]]:
@@ -158,19 +150,11 @@ def _as_lists(app: Sphinx, docname: str) -> nodes.Element:
         listing = nodes.bullet_list()
         for doc in docs:
             paragraph = nodes.paragraph()
-            text = title(env, doc)
-            paragraph += nodes.reference(text, text, refuri=app.builder.get_relative_uri(docname, doc),
-                                         internal=True)
+            paragraph += doc_link(app, docname, doc)
             linked = sorted(neighbours.get(doc, ()), key=lambda d: (title(env, d), d))
             if linked:
                 paragraph += nodes.Text(" — 关联：")
-                for index, other in enumerate(linked):
-                    if index:
-                        paragraph += nodes.Text("、")
-                    other_title = title(env, other)
-                    paragraph += nodes.reference(
-                        other_title, other_title, internal=True,
-                        refuri=app.builder.get_relative_uri(docname, other))
+                paragraph.extend(doc_links(app, docname, linked))
             listing += nodes.list_item("", paragraph)
         box += listing
     return box
@@ -185,26 +169,8 @@ def fill_map(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         placeholder.replace_self([svg, _as_lists(app, docname)])
 
 
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "kb_map_pages"):
-        app.env.kb_map_pages = set()
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_map_pages.discard(docname)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_map_pages |= other.kb_map_pages & docnames
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_node(knowledge_map)
-    app.add_directive("knowledge-map", KnowledgeMapDirective)
-    app.connect("builder-inited", init_env)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
+    add_page_directive(app, "knowledge-map", knowledge_map, "kb_map_pages")
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", fill_map)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -22,6 +22,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import docname_join
 
+from cross_page import track_per_document
+
 
 def absolutize_doc_links(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
@@ -66,25 +68,9 @@ def links_between_posts(env: BuildEnvironment, posts: list[str]) -> dict[str, li
     return graph
 
 
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "kb_outlinks"):
-        app.env.kb_outlinks = {}  # docname -> sorted (reftype, target) pairs
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_outlinks.pop(docname, None)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_outlinks.update({n: other.kb_outlinks[n] for n in docnames if n in other.kb_outlinks})
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", init_env)
+    track_per_document(app, "kb_outlinks")  # docname -> sorted (reftype, target) pairs
     # Before ABlog (priority 500) copies the excerpt and the feed version of the post.
     app.connect("doctree-read", absolutize_doc_links, priority=450)
     app.connect("doctree-read", note_links, priority=460)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -27,13 +27,14 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import changed_views, is_whole_page, post_docnames, title
+from cross_page import changed_views, doc_link, is_whole_page, post_docnames, title, track_per_document
 from post_links import links_between_posts
+from post_meta import CJK
 
 logger = logging.getLogger(__name__)
 
-CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-LATIN_WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
+CJK_RUN = re.compile(CJK.pattern + "+")  # the characters the reading time counts as Chinese
+LATIN_WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")  # terms: no digits-only words
 SKIPPED = (nodes.literal_block, nodes.math, nodes.math_block, nodes.comment, nodes.footnote,
            nodes.citation, nodes.raw)
 TOP_TERMS = 200
@@ -160,38 +161,20 @@ def add_related(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     box += nodes.rubric("相关文章", "相关文章")
     listing = nodes.bullet_list()
     for target, text, reason in items:
-        uri = app.builder.get_relative_uri(docname, target)
         paragraph = nodes.paragraph()
-        paragraph += nodes.reference(text, text, refuri=uri, internal=True)
+        paragraph += doc_link(app, docname, target, text)
         paragraph += nodes.inline(reason, reason, classes=["kb-related-reason"])
         listing += nodes.list_item("", paragraph)
     box += listing
     doctree += box
 
 
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "kb_post_terms"):
-        app.env.kb_post_terms = {}
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_post_terms.pop(docname, None)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_post_terms.update({n: other.kb_post_terms[n] for n in docnames
-                              if n in other.kb_post_terms})
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_related_count", 5, "html", types=[int])
     app.add_config_value("kb_related_weights", {"text": 0.5, "tags": 0.3, "links": 0.2}, "html",
                          types=[dict])
-    app.connect("builder-inited", init_env)
+    track_per_document(app, "kb_post_terms")  # docname -> term counts of a post's prose
     app.connect("doctree-read", note_terms, priority=600)  # after ABlog has registered the post
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_related)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

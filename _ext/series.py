@@ -16,9 +16,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
 
-from cross_page import changed_views, is_whole_page, post_docnames, title
+from cross_page import add_page_directive, changed_views, doc_link, is_whole_page, post_docnames, title
 
 logger = logging.getLogger(__name__)
 FEATURE = "series"
@@ -26,14 +25,6 @@ FEATURE = "series"
 
 class series_index(nodes.General, nodes.Element):
     """Placeholder for the list of all series, filled in when the page is written."""
-
-
-class SeriesIndexDirective(SphinxDirective):
-    has_content = False
-
-    def run(self) -> list[nodes.Node]:
-        self.env.kb_series_pages.add(self.env.docname)
-        return [series_index()]
 
 
 def members(env: BuildEnvironment, config: Any) -> dict[str, list[str]]:
@@ -72,11 +63,6 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return changed_views(env, FEATURE, views)
 
 
-def _link(app: Sphinx, fromdoc: str, todoc: str, text: str, anchor: str = "") -> nodes.reference:
-    uri = app.builder.get_relative_uri(fromdoc, todoc) + (f"#{anchor}" if anchor else "")
-    return nodes.reference(text, text, refuri=uri, internal=True)
-
-
 def _series_page(env: BuildEnvironment) -> str | None:
     pages = sorted(env.kb_series_pages)
     return pages[0] if pages else None
@@ -102,7 +88,7 @@ def add_series_box(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         page = _series_page(env)
         head += nodes.Text("本文属于系列")
         if page:
-            head += _link(app, docname, page, f"「{name}」", "series-" + _entry(app, name)["slug"])
+            head += doc_link(app, docname, page, f"「{name}」", "series-" + _entry(app, name)["slug"])
         else:
             head += nodes.Text(f"「{name}」")
         head += nodes.Text(f"：第 {position + 1} 篇，共 {len(names)} 篇")
@@ -111,13 +97,13 @@ def add_series_box(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         if position > 0:
             prev_doc, prev_title = docs[position - 1]
             steps += nodes.inline("", "上一篇：", classes=["kb-series-label"])
-            steps += _link(app, docname, prev_doc, prev_title)
+            steps += doc_link(app, docname, prev_doc, prev_title)
         if position + 1 < len(names):
             next_doc, next_title = docs[position + 1]
             if position > 0:
                 steps += nodes.Text("　")
             steps += nodes.inline("", "下一篇：", classes=["kb-series-label"])
-            steps += _link(app, docname, next_doc, next_title)
+            steps += doc_link(app, docname, next_doc, next_title)
         box += steps
         _insert_after_meta(doctree, box)
 
@@ -143,7 +129,7 @@ def _series_listing(app: Sphinx, docname: str) -> list[nodes.Node]:
         listing = nodes.enumerated_list(enumtype="arabic", prefix="", suffix=".")
         for doc, text in docs:
             paragraph = nodes.paragraph()
-            paragraph += _link(app, docname, doc, text)
+            paragraph += doc_link(app, docname, doc, text)
             date = env.ablog_posts[doc][0]["date"]
             if date:
                 stamp = date.strftime("%Y-%m-%d")
@@ -154,26 +140,8 @@ def _series_listing(app: Sphinx, docname: str) -> list[nodes.Node]:
     return result
 
 
-def init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, "kb_series_pages"):
-        app.env.kb_series_pages = set()
-
-
-def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    env.kb_series_pages.discard(docname)
-
-
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
-    env.kb_series_pages |= other.kb_series_pages & docnames
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_node(series_index)
-    app.add_directive("series-index", SeriesIndexDirective)
-    app.connect("builder-inited", init_env)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge_info)
+    add_page_directive(app, "series-index", series_index, "kb_series_pages")
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_series_box)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -46,6 +46,13 @@ def sphinx_build(srcdir: Path, outdir: Path, *extra: str) -> Build:
     return Build(srcdir, outdir, result.returncode, result.stdout + result.stderr)
 
 
+def output_files(outdir: Path) -> dict[str, bytes]:
+    """Every file a build left (not Sphinx's doctree cache), by path relative to ``outdir``."""
+    return {str(path.relative_to(outdir)): path.read_bytes()
+            for path in sorted(outdir.rglob("*"))
+            if path.is_file() and ".doctrees" not in path.relative_to(outdir).parts}
+
+
 def make_site(destination: Path, testroot: str | None = None) -> Path:
     """A site with the real configuration, a minimal homepage and the test root's files."""
     destination.mkdir(parents=True, exist_ok=True)

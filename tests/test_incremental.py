@@ -18,19 +18,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from sitebuild import ROOT, Build, make_site, sphinx_build
+from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from corpus import make_corpus, write_sphinx  # noqa: E402
-
-IGNORED = {".doctrees"}
-
-
-def output_files(outdir: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(outdir)): path.read_bytes()
-            for path in sorted(outdir.rglob("*"))
-            if path.is_file() and not IGNORED & set(path.relative_to(outdir).parts)}
-
 
 def post_file(site: Path, slug: str) -> Path:
     return site / "posts" / slug / "index.md"

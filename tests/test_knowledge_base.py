@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections import defaultdict
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -22,11 +21,8 @@ from pybtex.richtext import Text
 import pytest
 from bs4 import BeautifulSoup
 
-from posts_source import source_posts
+from posts_source import FrontMatter, source_posts
 from sitebuild import ROOT
-
-sys.path.insert(0, str(ROOT / "_ext"))
-from frontmatter import FrontMatter  # noqa: E402
 
 POSTS = source_posts()
 SLUGS = sorted(post.slug for post in POSTS)

@@ -15,13 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild import BUILD_TIMEOUT, ROOT, Build
-
-
-def output_files(outdir: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(outdir)): path.read_bytes()
-            for path in sorted(outdir.rglob("*"))
-            if path.is_file() and ".doctrees" not in path.relative_to(outdir).parts}
+from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files
 
 
 @pytest.fixture(scope="module")
