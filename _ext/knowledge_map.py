@@ -60,12 +60,11 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 
 def _label(text: str) -> str:
-    """The node's visible label: the title up to its colon, cut to LABEL_CHARS. The ellipsis is
-    hidden from assistive technology, so the visible text stays part of the link's name."""
+    """The node's visible label: the title up to its colon, cut to LABEL_CHARS. The link's
+    accessible name is the full title, from its ``<title>`` (an ``aria-label`` would have to
+    contain the cut label, ellipsis included: WCAG 2.5.3)."""
     short = text.split("：")[0].split(":")[0].strip()
-    if len(short) <= LABEL_CHARS:
-        return html.escape(short)
-    return html.escape(short[:LABEL_CHARS - 1]) + '<tspan aria-hidden="true">…</tspan>'
+    return short if len(short) <= LABEL_CHARS else short[:LABEL_CHARS - 1] + "…"
 
 
 def layout(groups: list[tuple[str, list[str]]]) -> tuple[dict[str, tuple[float, float]], list[tuple[str, int, float, float, float]], float, float]:
@@ -126,10 +125,10 @@ def render_svg(app: Sphinx, docname: str) -> str:
         uri = html.escape(app.builder.get_relative_uri(docname, doc))
         radius = 4 + min(4.0, math.sqrt(degree[doc]))
         out.append(f'<a class="kb-map-node kb-cat-{category_of[doc]}" href="{uri}" '
-                   f'data-doc="{html.escape(doc)}" aria-label="{html.escape(text)}">'
+                   f'data-doc="{html.escape(doc)}">'
                    f'<title>{html.escape(text)}（{degree[doc]} 条引用关系）</title>'
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}"/>'
-                   f'<text x="{x + 12:.1f}" y="{y + 4.5:.1f}">{_label(text)}</text></a>')
+                   f'<text x="{x + 12:.1f}" y="{y + 4.5:.1f}">{html.escape(_label(text))}</text></a>')
     out.append("</svg>")
     script = relative_uri(app.builder.get_target_uri(docname), SCRIPT)
     return (f'<div class="kb-map" data-edges="{len(edges)}">' + "".join(out) + "</div>"

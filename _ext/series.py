@@ -42,7 +42,7 @@ def members(env: BuildEnvironment, config: Any) -> dict[str, list[str]]:
                            type="kb", subtype="series")
             continue
         seen[name, order] = doc
-    for (name, order), doc in sorted(seen.items(), key=lambda item: (item[0][0], item[0][1])):
+    for (name, _order), doc in sorted(seen.items()):
         result[name].append(doc)
     return result
 

@@ -61,7 +61,7 @@ def test_knowledge_map_nodes_open_their_articles(page, server):
     nodes = page.locator("a.kb-map-node")
     assert nodes.count() >= 30
     node = page.locator('a.kb-map-node[data-doc="posts/diffusion-sde/index"]')
-    title = node.get_attribute("aria-label")
+    title = node.locator("title").text_content()
     node.click()
     page.wait_for_load_state()
     assert page.url.endswith("/posts/diffusion-sde/index.html")
