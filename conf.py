@@ -42,6 +42,7 @@ extensions = [
     "knowledge_map",
     "page_meta",
     "site_files",
+    "template_cache",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"

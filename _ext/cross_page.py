@@ -18,8 +18,30 @@ from typing import Any, Iterable
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.environment import BuildEnvironment
+from sphinx.environment import CONFIG_OK, BuildEnvironment
 from sphinx.util.docutils import SphinxDirective
+
+
+def sources_changed(env: BuildEnvironment) -> bool:
+    """True when this build read or removed a document (or this environment is new). When it is
+    False, every view computed from the environment equals the one stored by the last build."""
+    return env.__dict__.get("kb_sources_changed", True)
+
+
+def _note_removed(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    env.kb_sources_changed = True
+
+
+def _note_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    if docnames:
+        env.kb_sources_changed = True
+
+
+def _reset(app: Sphinx) -> None:
+    # A new environment, or one whose reading configuration changed, counts as changed. (The
+    # features' own options are "env" options, so changing one re-reads every document.)
+    env = app.env
+    env.kb_sources_changed = not hasattr(env, "kb_views") or env.config_status != CONFIG_OK
 
 
 def changed_views(env: BuildEnvironment, feature: str, views: dict[str, Any]) -> list[str]:
@@ -111,3 +133,10 @@ def doc_links(app: Sphinx, fromdoc: str, todocs: Iterable[str]) -> list[nodes.No
             result.append(nodes.Text("、"))
         result.append(doc_link(app, fromdoc, todoc))
     return result
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", _reset)
+    app.connect("env-purge-doc", _note_removed)
+    app.connect("env-before-read-docs", _note_read, priority=900)  # after others added documents
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,7 +17,8 @@ for this page, and it is added after ABlog has copied the post into the feed.
 
 from __future__ import annotations
 
-import math
+import functools
+import hashlib
 import re
 from collections import Counter
 from typing import Any
@@ -27,7 +28,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import changed_views, doc_link, is_whole_page, post_docnames, title, track_per_document
+from cross_page import (changed_views, doc_link, is_whole_page, post_docnames, sources_changed, title,
+                        track_per_document)
 from post_links import links_between_posts
 from post_meta import CJK
 
@@ -38,7 +40,9 @@ LATIN_WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")  # terms: no digits-on
 SKIPPED = (nodes.literal_block, nodes.math, nodes.math_block, nodes.comment, nodes.footnote,
            nodes.citation, nodes.raw)
 TOP_TERMS = 200
+BLOCK = 256  # rows of the score matrix held at once
 FEATURE = "related"
+TermCounts = tuple  # (numpy array of sorted uint64 term keys, numpy array of uint32 counts)
 
 
 def text_terms(doctree: nodes.Node) -> dict[str, int]:
@@ -61,80 +65,115 @@ def _ancestors(node: nodes.Node):
         node = node.parent
 
 
+@functools.lru_cache(maxsize=1 << 18)  # posts share most of their terms
+def term_key(term: str) -> int:
+    """A stable 64-bit key of a term (the same in every process and build)."""
+    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def term_counts(terms: dict[str, int]) -> TermCounts:
+    """A document's term counts as two arrays sorted by term key: compact in the pickled
+    environment (loaded on every build) and combined across posts without Python loops."""
+    import numpy as np  # NumPy and SciPy are imported when needed: a build with nothing to read skips them
+
+    keys = np.fromiter((term_key(term) for term in terms), np.uint64, len(terms))
+    counts = np.fromiter(terms.values(), np.uint32, len(terms))
+    order = np.argsort(keys, kind="stable")
+    return keys[order], counts[order]
+
+
 def note_terms(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
     if env.docname in getattr(env, "ablog_posts", {}):
-        env.kb_post_terms[env.docname] = text_terms(doctree)
+        env.kb_post_terms[env.docname] = term_counts(text_terms(doctree))
     else:
         env.kb_post_terms.pop(env.docname, None)
 
 
-def tfidf_vectors(terms: dict[str, dict[str, int]]) -> dict[str, dict[str, float]]:
-    """Unit-length TF-IDF vectors (sublinear tf), each cut to its TOP_TERMS heaviest terms."""
-    docs = sorted(terms)
-    df: Counter[str] = Counter()
-    for doc in docs:
-        df.update(terms[doc].keys())
+def tfidf_matrix(terms: dict[str, TermCounts], docs: list[str], top: int = TOP_TERMS) -> Any:
+    """Row ``i``: the unit-length TF-IDF vector (sublinear tf) of ``docs[i]``, cut to its
+    ``top`` heaviest terms (ties go to the smaller term key). Terms found in every document
+    carry no information and are dropped. Returns a ``scipy.sparse.csr_matrix``."""
+    import numpy as np
+    from scipy import sparse
+
+    empty = (np.zeros(0, np.uint64), np.zeros(0, np.uint32))
+    pairs = [terms.get(doc, empty) for doc in docs]
+    row = np.repeat(np.arange(len(docs)), [len(keys) for keys, _counts in pairs])
+    vocabulary, col = np.unique(np.concatenate([keys for keys, _counts in pairs]), return_inverse=True)
+    count = np.concatenate([counts for _keys, counts in pairs]).astype(np.float64)
     n = len(docs)
-    vectors = {}
-    for doc in docs:
-        weights = {term: (1 + math.log(count)) * math.log(n / df[term])
-                   for term, count in terms[doc].items() if df[term] < n}
-        top = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
-        norm = math.sqrt(sum(w * w for _t, w in top)) or 1.0
-        vectors[doc] = {term: w / norm for term, w in top}
-    return vectors
-
-
-def cosine_matrix(vectors: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Pairwise cosine similarities through an inverted index (only pairs that share a term)."""
-    postings: dict[str, list[tuple[str, float]]] = {}
-    for doc in sorted(vectors):
-        for term, weight in sorted(vectors[doc].items()):
-            postings.setdefault(term, []).append((doc, weight))
-    scores: dict[str, dict[str, float]] = {doc: {} for doc in vectors}
-    for term in sorted(postings):
-        plist = postings[term]
-        for i, (a, wa) in enumerate(plist):
-            row = scores[a]
-            for b, wb in plist[i + 1:]:
-                row[b] = row.get(b, 0.0) + wa * wb
-    for a in sorted(scores):
-        for b, value in scores[a].items():
-            scores[b][a] = value
-    return scores
+    df = np.bincount(col, minlength=len(vocabulary))
+    informative = df[col] < n
+    row, col, count = row[informative], col[informative], count[informative]
+    weight = (1 + np.log(count)) * np.log(n / df[col])
+    order = np.lexsort((col, -weight, row))  # by document, heaviest first, then by term
+    row, col, weight = row[order], col[order], weight[order]
+    rank = np.arange(row.size) - np.searchsorted(row, row)  # position within the document
+    kept = rank < top
+    matrix = sparse.csr_matrix((weight[kept], (row[kept], col[kept])), shape=(n, len(vocabulary)))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
 
 
 def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, str], ...]]:
-    """For each post, up to ``kb_related_count`` (post, reason) pairs, most related first."""
+    """For each post, up to ``kb_related_count`` (post, reason) pairs, most related first.
+
+    The pairwise scores are computed with sparse matrix products, a block of rows at a time, so
+    time and memory stay near linear in the number of posts for a fixed block (each block is a
+    dense ``BLOCK x posts`` array)."""
+    import numpy as np
+
     posts = post_docnames(env)
-    terms = {doc: env.kb_post_terms.get(doc, {}) for doc in posts}
-    similarity = cosine_matrix(tfidf_vectors(terms)) if len(posts) > 1 else {}
-    tags = {doc: set(env.ablog_posts[doc][0]["tags"] or ()) for doc in posts}
+    if len(posts) < 2:
+        return {doc: () for doc in posts}
+    n = len(posts)
+    text = tfidf_matrix(env.kb_post_terms, posts)
+    tags = {doc: sorted({str(tag) for tag in env.ablog_posts[doc][0]["tags"] or ()}) for doc in posts}
+    tag_index = {tag: i for i, tag in enumerate(sorted(set().union(*tags.values())))}
+    tagged = _indicator([(r, tag_index[tag]) for r, doc in enumerate(posts) for tag in tags[doc]],
+                        (n, len(tag_index)))
+    tag_count = np.asarray(tagged.sum(axis=1)).ravel()
+    position = {doc: i for i, doc in enumerate(posts)}
     links = links_between_posts(env, posts)
-    linked = {(a, b) for a in posts for b in links[a]}
+    pairs = [(position[a], position[b]) for a in posts for b in links[a]]
+    pairs += [(b, a) for a, b in pairs]
+    linked = _indicator(pairs, (n, n))
     w_text, w_tags, w_links = (config.kb_related_weights[k] for k in ("text", "tags", "links"))
+    count = config.kb_related_count
     result = {}
-    for a in posts:
-        scored = []
-        for b in posts:
-            if b == a:
-                continue
-            shared = tags[a] & tags[b]
-            union = tags[a] | tags[b]
-            text = similarity.get(a, {}).get(b, 0.0)
-            link = 1.0 if (a, b) in linked or (b, a) in linked else 0.0
-            score = w_text * text + w_tags * (len(shared) / len(union) if union else 0.0) \
-                + w_links * link
-            if score <= 0:
-                continue
-            scored.append((-round(score, 9), b, _reason(shared, link, text)))
-        scored.sort()
-        result[a] = tuple((b, reason) for _s, b, reason in scored[:config.kb_related_count])
+    for start in range(0, n, BLOCK):
+        rows = slice(start, min(start + BLOCK, n))
+        shared = (tagged[rows] @ tagged.T).toarray()
+        union = tag_count[rows, None] + tag_count[None, :] - shared
+        jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+        similarity = (text[rows] @ text.T).toarray()
+        link = linked[rows].toarray()
+        scores = w_text * similarity + w_tags * jaccard + w_links * link
+        for offset, a in enumerate(range(rows.start, rows.stop)):
+            row = scores[offset]
+            row[a] = 0.0  # never the post itself
+            candidates = np.flatnonzero(row > 0)
+            order = np.lexsort((candidates, -np.round(row[candidates], 9)))[:count]
+            result[posts[a]] = tuple(
+                (posts[b], _reason(set(tags[posts[a]]) & set(tags[posts[b]]), link[offset, b]))
+                for b in candidates[order])
     return result
 
 
-def _reason(shared: set[str], link: float, text: float) -> str:
+def _indicator(cells: list[tuple[int, int]], shape: tuple[int, int]) -> Any:
+    """A 0/1 ``scipy.sparse.csr_matrix`` with ones at ``cells`` (repeated cells count once)."""
+    import numpy as np
+    from scipy import sparse
+
+    index = np.array(cells, np.int64).reshape(-1, 2)
+    matrix = sparse.csr_matrix((np.ones(len(index)), (index[:, 0], index[:, 1])), shape=shape)
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _reason(shared: set[str], link: float) -> str:
     parts = []
     if link:
         parts.append("文中互有引用")
@@ -146,6 +185,8 @@ def _reason(shared: set[str], link: float, text: float) -> str:
 
 
 def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    if not sources_changed(env) and hasattr(env, "kb_related"):
+        return []  # every input is read from the documents: the stored lists still hold
     lists = related(env, app.config)
     views = {doc: tuple((b, title(env, b), reason) for b, reason in items)
              for doc, items in lists.items()}
@@ -170,10 +211,11 @@ def add_related(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_config_value("kb_related_count", 5, "html", types=[int])
-    app.add_config_value("kb_related_weights", {"text": 0.5, "tags": 0.3, "links": 0.2}, "html",
+    app.setup_extension("cross_page")
+    app.add_config_value("kb_related_count", 5, "env", types=[int])
+    app.add_config_value("kb_related_weights", {"text": 0.5, "tags": 0.3, "links": 0.2}, "env",
                          types=[dict])
-    track_per_document(app, "kb_post_terms")  # docname -> term counts of a post's prose
+    track_per_document(app, "kb_post_terms")  # docname -> TermCounts of a post's prose
     app.connect("doctree-read", note_terms, priority=600)  # after ABlog has registered the post
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_related)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -241,24 +242,66 @@ def test_related_terms_are_cjk_bigrams_and_latin_words_without_code_or_math():
     assert terms == {"扩散": 1, "散模": 1, "模型": 1, "型用": 1, "ddim": 1, "采样": 1}
 
 
+def _bigrams(text: str) -> dict[str, int]:
+    from collections import Counter
+    counts = Counter()
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        counts.update(run[i:i + 2] for i in range(len(run) - 1))
+    return dict(counts)
+
+
+def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple[str, str], float]:
+    """The definition, computed the slow way: sublinear TF-IDF, top terms, cosine."""
+    import math
+    from related_posts import term_key
+    n = len(terms)
+    df: dict[str, int] = {}
+    for counts in terms.values():
+        for term in counts:
+            df[term] = df.get(term, 0) + 1
+    vectors = {}
+    for doc, counts in terms.items():
+        weights = {t: (1 + math.log(c)) * math.log(n / df[t]) for t, c in counts.items() if df[t] < n}
+        kept = sorted(weights.items(), key=lambda item: (-item[1], term_key(item[0])))[:top]
+        norm = math.sqrt(sum(w * w for _t, w in kept)) or 1.0
+        vectors[doc] = {t: w / norm for t, w in kept}
+    return {(a, b): sum(w * vectors[b].get(t, 0.0) for t, w in vectors[a].items())
+            for a in terms for b in terms}
+
+
 def test_related_similarity_prefers_shared_topics_and_ignores_insertion_order():
-    from related_posts import cosine_matrix, tfidf_vectors
+    from related_posts import term_counts, tfidf_matrix
     texts = {
         "a": "扩散模型的得分函数与朗之万采样，扩散模型逐步去噪。",
         "b": "得分函数驱动的朗之万采样也用于扩散模型的去噪。",
         "c": "Java 的进程与线程：线程共享堆内存，进程之间彼此隔离。",
         "d": "线程调度与进程间通信，Java 虚拟机中的线程状态。",
     }
-    from collections import Counter
-    terms = {}
-    for key, text in texts.items():
-        counts = Counter()
-        for run in __import__("re").findall(r"[\u4e00-\u9fff]+", text):
-            counts.update(run[i:i + 2] for i in range(len(run) - 1))
-        terms[key] = dict(counts)
-    scores = cosine_matrix(tfidf_vectors(terms))
-    assert scores["a"]["b"] > scores["a"].get("c", 0) and scores["a"]["b"] > scores["a"].get("d", 0)
-    assert scores["c"]["d"] > scores["c"].get("a", 0)
-    assert scores["a"]["b"] == scores["b"]["a"] and "a" not in scores["a"]
-    reordered = cosine_matrix(tfidf_vectors(dict(reversed(list(terms.items())))))
-    assert reordered == scores
+    terms = {key: term_counts(_bigrams(text)) for key, text in texts.items()}
+    docs = sorted(terms)
+    matrix = tfidf_matrix(terms, docs)
+    scores = (matrix @ matrix.T).toarray()
+    a, b, c, d = range(4)
+    assert scores[a, b] > scores[a, c] and scores[a, b] > scores[a, d]
+    assert scores[c, d] > scores[c, a]
+    assert scores[a, b] == scores[b, a]
+    assert abs(scores[a, a] - 1) < 1e-12  # unit vectors
+    reordered = tfidf_matrix(dict(reversed(list(terms.items()))), docs)
+    assert (reordered != matrix).nnz == 0
+
+
+def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
+    import random
+    from related_posts import term_counts, tfidf_matrix
+    rng = random.Random(7)
+    alphabet = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差"
+    terms = {f"doc{i:02d}": _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(5, 120))))
+             for i in range(25)}
+    docs = sorted(terms)
+    matrix = tfidf_matrix({doc: term_counts(terms[doc]) for doc in docs}, docs, top=12)  # small enough that truncation and ties matter
+    assert max(matrix.getnnz(axis=1)) == 12
+    scores = (matrix @ matrix.T).toarray()
+    expected = _reference_cosines(terms, top=12)
+    for i, x in enumerate(docs):
+        for j, y in enumerate(docs):
+            assert abs(scores[i, j] - expected[x, y]) < 1e-9, (x, y)
