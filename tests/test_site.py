@@ -365,3 +365,29 @@ def test_language_data_defines_the_stemmer(html_dir: Path):
     assert "ChineseStemmer" not in js
     assert "window.Stemmer = EnglishStemmer" in js
     assert "kbSegmentChinese" in js
+
+
+def test_environment_holds_no_copies_of_post_doctrees(site: Build):
+    """ABlog's full-text copy of each post lives in its own file, read back for the feeds; the
+    environment (unpickled on every build) keeps a small stand-in and excerpts that no longer
+    drag the original doctree along."""
+    import pickle
+    import sys
+
+    from sitebuild import ROOT
+    sys.path.insert(0, str(ROOT / "_ext"))
+    from blog_incremental import BODIES_DIR, StoredBody
+
+    doctrees = site.outdir / ".doctrees"
+    env = pickle.loads((doctrees / "environment.pickle").read_bytes())
+    posts = {name: infos for name, infos in env.ablog_posts.items() if infos}
+    assert len(posts) == len(source_posts())
+    StoredBody.directory = doctrees / BODIES_DIR
+    for name, infos in posts.items():
+        info = infos[0]
+        assert isinstance(info["doctree"], StoredBody), name
+        body = info["doctree"].deepcopy()
+        assert str(info["title"]) in body.astext(), name
+        assert all(node._document is None for excerpt in info["excerpt"] for node in excerpt.findall())
+    per_post = len(pickle.dumps(env.ablog_posts, protocol=pickle.HIGHEST_PROTOCOL)) / len(posts)
+    assert per_post < 8_000, f"{per_post:.0f} bytes per post in env.ablog_posts"
