@@ -472,4 +472,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-collect-pages", collect_pages)
     app.connect("build-finished", save_state)
     return {"version": "1.0", "parallel_read_safe": False, "parallel_write_safe": True,
-            "env_version": 1}
+            "env_version": 2}  # 2: post bodies stored outside the environment

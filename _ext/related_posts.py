@@ -219,4 +219,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", note_terms, priority=600)  # after ABlog has registered the post
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_related)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
+            "env_version": 2}  # 2: term counts as hashed arrays

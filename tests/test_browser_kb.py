@@ -136,3 +136,30 @@ def test_print_drops_navigation_and_sidebars(browser, server):
     page.emulate_media(media="screen")
     assert page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display") != "none"
     context.close()
+
+
+@pytest.mark.parametrize("path", ["posts/diffusion-sde/index.html", "posts/ddim-sampling/index.html"])
+def test_cut_katex_fonts_lay_out_formulas_like_the_full_fonts(browser, server, path):
+    """Every formula has the same size with the site's cut-down KaTeX fonts as with KaTeX's
+    full fonts: a glyph missing from a subset would fall back to another font and change it."""
+    full_fonts = ROOT / "node_modules" / "katex" / "dist" / "fonts"
+
+    def sizes(use_full_fonts: bool) -> list[list[float]]:
+        context = browser.new_context()
+        page = context.new_page()
+        if use_full_fonts:
+            page.route("**/_static/katex/fonts/*", lambda route: route.fulfill(
+                body=(full_fonts / route.request.url.rsplit("/", 1)[1].split("?")[0]).read_bytes(),
+                content_type="font/woff2"))
+        page.goto(f"{server}/{path}")
+        page.wait_for_load_state("networkidle")
+        measured = page.evaluate(
+            "async () => { await document.fonts.ready;"
+            " return [...document.querySelectorAll('.katex-html')].map(e => {"
+            " const r = e.getBoundingClientRect(); return [r.width, r.height]; }); }")
+        context.close()
+        return measured
+
+    cut, full = sizes(False), sizes(True)
+    assert len(cut) == len(full) > 10
+    assert [[round(v, 2) for v in box] for box in cut] == [[round(v, 2) for v in box] for box in full]

@@ -391,3 +391,33 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
         assert all(node._document is None for excerpt in info["excerpt"] for node in excerpt.findall())
     per_post = len(pickle.dumps(env.ablog_posts, protocol=pickle.HIGHEST_PROTOCOL)) / len(posts)
     assert per_post < 8_000, f"{per_post:.0f} bytes per post in env.ablog_posts"
+
+
+def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path):
+    """Each KaTeX woff2 font keeps every character of its own that some formula on the site
+    shows (the subsetter may keep a few more that share glyphs), and far fewer in total."""
+    import html as html_module
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from sitebuild import ROOT
+
+    shown: set[int] = set()
+    for page in html_dir.rglob("*.html"):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+        for formula in soup.select(".katex-html"):
+            shown |= {ord(char) for char in html_module.unescape(formula.get_text())}
+    assert len(shown) > 100  # Latin and Greek letters, digits, operators, delimiters …
+    original_dir = ROOT / "node_modules" / "katex" / "dist" / "fonts"
+    total_original = total_subset = total_kept = total_full = 0
+    for original in sorted(original_dir.glob("*.woff2")):
+        served = html_dir / "_static" / "katex" / "fonts" / original.name
+        full = set(TTFont(io.BytesIO(original.read_bytes())).getBestCmap())
+        kept = set(TTFont(io.BytesIO(served.read_bytes())).getBestCmap())
+        assert full & shown <= kept, (original.name, sorted(map(hex, full & shown - kept)))
+        total_kept += len(kept)
+        total_full += len(full)
+        total_original += original.stat().st_size
+        total_subset += served.stat().st_size
+    assert total_kept < total_full / 2 and total_subset < total_original / 2
