@@ -99,15 +99,20 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
     used_file.parent.mkdir(parents=True, exist_ok=True)
     used_file.write_text(json.dumps(sorted(used), ensure_ascii=False))
     cache_dir = Path(app.doctreedir) / "icon-fonts"
-    cache_dir.mkdir(parents=True, exist_ok=True)
     for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
-        # Sphinx copies the theme's full font on every build; subsetting it takes seconds
-        # (brotli), so the subset is cached by the font's bytes and the code points.
-        key = hashlib.sha1(font_path.read_bytes() + repr(sorted(points)).encode()).hexdigest()
-        cached = cache_dir / f"{font_path.stem}-{key}.woff2"
-        if not cached.is_file():
-            cached.write_bytes(subset_font(font_path, points))
-        shutil.copyfile(cached, font_path)
+        # Sphinx copies the theme's full font on every build.
+        shutil.copyfile(cached_subset(font_path, points, cache_dir), font_path)
+
+
+def cached_subset(font_path: Path, points: set[int], cache_dir: Path) -> Path:
+    """The woff2 subset of ``font_path`` to ``points``, made once and kept in ``cache_dir`` under
+    a key of the font's bytes and the code points: subsetting takes seconds (brotli)."""
+    key = hashlib.sha1(font_path.read_bytes() + repr(sorted(points)).encode()).hexdigest()
+    cached = cache_dir / f"{font_path.stem}-{key}.woff2"
+    if not cached.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(subset_font(font_path, points))
+    return cached
 
 
 def subset_font(font_path: Path, points: set[int]) -> bytes:

@@ -30,7 +30,6 @@ runs KaTeX's CSS picks them over the ``woff`` and ``ttf`` fallbacks.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -164,8 +163,15 @@ def latex_for_katex(node: nodes.Element) -> str:
 
 
 def render_math_nodes(app: Sphinx, doctree: nodes.document) -> None:
-    """Render all math of a freshly read document and store the HTML on each node."""
-    render_nodes(app, list(doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))))
+    """Render all math of a freshly read document, store the HTML on each node, and note the
+    characters the formulas show (for the font subsets)."""
+    math_nodes = list(doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))))
+    render_nodes(app, math_nodes)
+    chars = set().union(*(shown_characters(node.get("katex_html", "")) for node in math_nodes))
+    if chars:
+        app.env.kb_math_chars[app.env.docname] = "".join(sorted(chars))
+    else:
+        app.env.kb_math_chars.pop(app.env.docname, None)
 
 
 def render_nodes(app: Sphinx, math_nodes: list[nodes.Element]) -> None:
@@ -208,34 +214,19 @@ def shown_characters(katex_html: str) -> set[str]:
     return set(html.unescape(_TAG.sub("", visible.partition(">")[2])))
 
 
-def note_math_characters(app: Sphinx, doctree: nodes.document) -> None:
-    chars: set[str] = set()
-    for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
-        chars |= shown_characters(node.get("katex_html", ""))
-    if chars:
-        app.env.kb_math_chars[app.env.docname] = "".join(sorted(chars))
-    else:
-        app.env.kb_math_chars.pop(app.env.docname, None)
-
-
 def subset_math_fonts(app: Sphinx, exception: Exception | None) -> None:
     """Cut the copied KaTeX fonts to the characters of every formula on the site."""
     if exception is not None or app.builder.format != "html":
         return
-    from icon_font import subset_font  # the same fontTools subsetting as the icon font
+    from icon_font import cached_subset  # the same fontTools subsetting as the icon font
 
     env = app.env
     used = {ord(char) for doc, chars in env.kb_math_chars.items() if doc in env.found_docs
             for char in chars}
     cache_dir = Path(app.doctreedir) / "katex-fonts"
-    cache_dir.mkdir(parents=True, exist_ok=True)
     dist = _katex_module(app) / "dist" / "fonts"
     for font in sorted(Path(app.outdir, "_static", STATIC_SUBDIR, "fonts").glob("*.woff2")):
-        original = (dist / font.name).read_bytes()
-        key = hashlib.sha1(original + repr(sorted(used)).encode()).hexdigest()
-        cached = cache_dir / f"{font.stem}-{key}.woff2"
-        if not cached.is_file():
-            cached.write_bytes(subset_font(dist / font.name, used))
+        cached = cached_subset(dist / font.name, used, cache_dir)
         if not font.is_file() or font.read_bytes() != cached.read_bytes():
             shutil.copyfile(cached, font)
 
@@ -310,7 +301,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", copy_katex_assets)
     app.connect("build-finished", stop_renderer, priority=900)
     track_per_document(app, "kb_math_chars")  # docname -> the characters its formulas show
-    app.connect("doctree-read", note_math_characters, priority=410)
     app.connect("build-finished", subset_math_fonts)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
             "env_version": 2}  # 2: per-document characters of the formulas
