@@ -28,13 +28,9 @@ def sources_changed(env: BuildEnvironment) -> bool:
     return env.__dict__.get("kb_sources_changed", True)
 
 
-def _note_removed(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+def _note_purged(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    # Sphinx purges every document it removes and every document it is about to read again.
     env.kb_sources_changed = True
-
-
-def _note_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    if docnames:
-        env.kb_sources_changed = True
 
 
 def _reset(app: Sphinx) -> None:
@@ -137,6 +133,5 @@ def doc_links(app: Sphinx, fromdoc: str, todocs: Iterable[str]) -> list[nodes.No
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", _reset)
-    app.connect("env-purge-doc", _note_removed)
-    app.connect("env-before-read-docs", _note_read, priority=900)  # after others added documents
+    app.connect("env-purge-doc", _note_purged)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
