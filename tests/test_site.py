@@ -395,14 +395,15 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
 
 def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path):
     """Each KaTeX woff2 font keeps every character of its own that some formula on the site
-    shows (the subsetter may keep a few more that share glyphs), and far fewer in total."""
+    shows, and drops the others except a few the subsetter keeps for a shown glyph's mirror or
+    negation (∋ for ∈, ⊇ for ⊆ …). The cut is site-wide, so how much it saves depends on how
+    varied the site's formulas are."""
     import io
 
     from fontTools.ttLib import TTFont
+    from lxml import html as lxml_html
 
     from sitebuild import ROOT
-
-    from lxml import html as lxml_html
 
     shown: set[int] = set()
     for page in html_dir.rglob("*.html"):
@@ -413,14 +414,13 @@ def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path
             shown |= {ord(char) for char in formula.text_content()}
     assert len(shown) > 100  # Latin and Greek letters, digits, operators, delimiters …
     original_dir = ROOT / "node_modules" / "katex" / "dist" / "fonts"
-    total_original = total_subset = total_kept = total_full = 0
+    total_original = total_subset = 0
     for original in sorted(original_dir.glob("*.woff2")):
         served = html_dir / "_static" / "katex" / "fonts" / original.name
         full = set(TTFont(io.BytesIO(original.read_bytes())).getBestCmap())
         kept = set(TTFont(io.BytesIO(served.read_bytes())).getBestCmap())
         assert full & shown <= kept, (original.name, sorted(map(hex, full & shown - kept)))
-        total_kept += len(kept)
-        total_full += len(full)
+        assert len(kept - shown) <= 8, (original.name, sorted(map(hex, kept - shown)))
         total_original += original.stat().st_size
         total_subset += served.stat().st_size
-    assert total_kept < total_full / 2 and total_subset < total_original / 2
+    assert total_subset < total_original
