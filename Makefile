@@ -37,7 +37,7 @@ html: install ## build the site into _build/html (strict)
 
 .PHONY: livehtml
 livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on every change
-	$(VENV)/bin/sphinx-autobuild $(SOURCEDIR) $(BUILDDIR)/html $(SPHINXOPTS) \
+	$(PY) scripts/livehtml.py $(SOURCEDIR) $(BUILDDIR)/html $(SPHINXOPTS) \
 		--ignore '*/.venv/*' --ignore '*/node_modules/*' --ignore '*/_build/*' \
 		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
 		--watch _ext --port 8000

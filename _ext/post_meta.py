@@ -5,6 +5,10 @@ The line is inserted after ABlog has taken the excerpt and the feed copy of the 
 links are ``pending_xref`` nodes to ABlog's collection labels (``category-<slug>``,
 ``tag-<slug>``), resolved by ABlog's ``missing-reference`` handler, so their URLs always agree
 with the pages ABlog writes; with ``nitpicky`` a link that ABlog cannot resolve fails the build.
+ABlog fills the registry those links resolve from only in ``doctree-resolved``, i.e. after the
+first page written in a build has had its links resolved; when that page is a post (an
+incremental build that rewrites only posts, or ``sphinx-build`` given one post's file) its links
+failed. :func:`register_posts_first` fills the registry before ABlog's handler looks.
 
 Reading time is estimated for Chinese technical text: Chinese characters at
 ``kb_reading_cjk_per_minute``, Latin words at ``kb_reading_words_per_minute``, code lines at a
@@ -18,7 +22,8 @@ import math
 import re
 from typing import Any
 
-from ablog.blog import slugify
+from ablog.blog import Blog, slugify
+from ablog.post import register_posts
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
@@ -102,6 +107,13 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
     section.insert(1, meta)
 
 
+def register_posts_first(app: Sphinx, env: Any, node: nodes.Element,
+                         contnode: nodes.Node) -> None:
+    """``missing-reference``, before ABlog's handler: register the posts if ABlog has not."""
+    if not Blog(app):
+        register_posts(app)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_reading_cjk_per_minute", 400, "env", types=[int, float])
     app.add_config_value("kb_reading_words_per_minute", 200, "env", types=[int, float])
@@ -109,4 +121,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_reading_seconds_per_math_char", 0.25, "env", types=[int, float])
     app.add_config_value("kb_reading_seconds_per_display_math", 5.0, "env", types=[int, float])
     app.connect("doctree-read", add_post_meta, priority=600)
+    app.connect("missing-reference", register_posts_first, priority=400)  # ABlog's runs at 500
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -37,9 +37,15 @@ class Build:
         return [line for line in self.output.splitlines() if "WARNING:" in line or "ERROR:" in line]
 
 
-def sphinx_build(srcdir: Path, outdir: Path, *extra: str) -> Build:
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "--no-color",
-               "-d", str(outdir / ".doctrees"), *extra, str(srcdir), str(outdir)]
+def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> list[str]:
+    """``sphinx-build``'s arguments for a strict HTML build, as ``make html`` runs it."""
+    return ["-b", "html", "-W", "--keep-going", "-n", "--no-color", "-d", str(outdir / ".doctrees"),
+            *extra, str(srcdir), str(outdir), *files]
+
+
+def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> Build:
+    """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files."""
+    command = [sys.executable, "-m", "sphinx", *sphinx_argv(srcdir, outdir, *extra, files=files)]
     env = dict(os.environ, PYTHONHASHSEED="0")
     result = subprocess.run(command, capture_output=True, text=True, env=env,
                             timeout=BUILD_TIMEOUT, cwd=srcdir)

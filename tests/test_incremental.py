@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
+from sitebuild import ROOT, Build, make_site, output_files, sphinx_argv, sphinx_build
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
 from corpus import make_corpus, write_sphinx  # noqa: E402
+from livehtml import WarmSphinx  # noqa: E402
 
 def post_file(site: Path, slug: str) -> Path:
     return site / "posts" / slug / "index.md"
@@ -99,10 +101,7 @@ def checked(build: Build) -> Build:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("incremental")
-    site = make_site(base / "site")
-    write_sphinx(make_corpus(8, seed=1), site)
-    shutil.copy2(ROOT / "index.md", site / "index.md")
-    add_knowledge_base(site)
+    site = make_changing_site(base)
     outdir = base / "incremental"
     checked(sphinx_build(site, outdir))
     change_like_an_author(site)
@@ -117,12 +116,64 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return outdir, clean_out
 
 
+def make_changing_site(base: Path) -> Path:
+    site = make_site(base / "site")
+    write_sphinx(make_corpus(8, seed=1), site)
+    shutil.copy2(ROOT / "index.md", site / "index.md")
+    add_knowledge_base(site)
+    return site
+
+
+@pytest.fixture(scope="module")
+def warm_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same clean build and author's changes, built the way ``make livehtml`` builds."""
+    base = tmp_path_factory.mktemp("warm")
+    site = make_changing_site(base)
+    outdir = base / "warm"
+    with WarmSphinx(site) as warm:
+        assert warm.build(sphinx_argv(site, outdir), cwd=site) == 0
+        change_like_an_author(site)
+        assert warm.build(sphinx_argv(site, outdir), cwd=site) == 0
+    return outdir
+
+
 def test_incremental_build_leaves_the_same_files(builds: tuple[Path, Path]):
     incremental, clean = (output_files(outdir) for outdir in builds)
     assert sorted(set(incremental) - set(clean)) == [], "stale files left by the incremental build"
     assert sorted(set(clean) - set(incremental)) == [], "files the incremental build did not write"
     different = [name for name in clean if incremental[name] != clean[name]]
     assert different == []
+
+
+def test_warm_rebuilds_leave_the_same_files(builds: tuple[Path, Path], warm_builds: Path):
+    """``make livehtml`` forks each build from a process that has imported everything already;
+    its output must be a clean build's, like ``make html``'s."""
+    warm, clean = output_files(warm_builds), output_files(builds[1])
+    assert sorted(warm) == sorted(clean)
+    assert [name for name in clean if warm[name] != clean[name]] == []
+
+
+def test_warm_build_reports_a_failed_build(tmp_path: Path):
+    site = make_site(tmp_path / "site", "bad-date")
+    with WarmSphinx(site) as warm:
+        assert warm.build(sphinx_argv(site, tmp_path / "out"), cwd=site) != 0
+        # The server outlives a failed build: the next save is built again.
+        assert warm.build(["--version"], cwd=site) == 0
+
+
+def test_a_post_written_alone_resolves_its_category_and_tag_links(tmp_path: Path):
+    """ABlog registers its posts only after the first page written has had its links resolved;
+    a build that writes one post and nothing else used to fail on the post's tag links."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(3, seed=3), site)
+    outdir = tmp_path / "out"
+    checked(sphinx_build(site, outdir))
+    post = post_file(site, "bench-0001")
+    build = checked(sphinx_build(site, outdir, files=(str(post),)))
+    assert "undefined label" not in build.output
+    page = BeautifulSoup((outdir / "posts/bench-0001/index.html").read_text(encoding="utf-8"), "lxml")
+    tags = page.select(".post-meta-tags a")
+    assert tags and all(a["href"].startswith("../../blog/tag/") for a in tags)
 
 
 def test_the_changes_are_visible(builds: tuple[Path, Path]):
