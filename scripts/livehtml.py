@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import importlib.util
 import multiprocessing
 import os
 import shutil
@@ -28,7 +29,7 @@ import signal
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from multiprocessing.connection import Client, Connection, Listener
 from multiprocessing.synchronize import Event
@@ -46,6 +47,30 @@ LAZY_MODULES = [
 ]
 
 
+def _is_local(path: str | None, confdir: Path) -> bool:
+    """A module of the site itself: under the configuration directory, not in the virtualenv."""
+    if path is None:
+        return False
+    path = os.path.abspath(path)
+    return path.startswith(f"{confdir}{os.sep}") and not path.startswith(f"{sys.prefix}{os.sep}")
+
+
+def import_modules(names: Iterable[str], confdir: Path) -> None:
+    """Import the named modules, except the site's own (``_ext/``): an author edits those while
+    ``make livehtml`` runs, so every build must import them afresh."""
+    for name in names:
+        if name in sys.modules or name in ("__main__", "__mp_main__"):
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is None or _is_local(spec.origin, confdir):
+                continue
+            importlib.import_module(name)
+        except Exception:
+            # Not ours to report: a build that needs the module fails with Sphinx's message.
+            pass
+
+
 def preload(confdir: Path) -> None:
     """Import what a build of the site in ``confdir`` imports, and load jieba's dictionary."""
     from sphinx.config import eval_config_file
@@ -53,25 +78,25 @@ def preload(confdir: Path) -> None:
 
     # conf.py is declarative; evaluating it adds _ext/ to sys.path, as it will in each build.
     namespace = eval_config_file(confdir / "conf.py", Tags())
-    theme = namespace.get("html_theme", "")
-    for name in [*namespace.get("extensions", []), *LAZY_MODULES, theme]:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            # Not ours to report: the build that needs the module fails with Sphinx's message.
-            pass
+    import_modules([*namespace.get("extensions", []), *LAZY_MODULES, namespace.get("html_theme", "")],
+                   confdir)
     import jieba
 
     jieba.setLogLevel(60)  # its "Loading model" lines are not the build's output
     jieba.initialize()
 
 
-def _build_in_child(argv: list[str], cwd: str) -> int:
-    """Fork; the child runs ``sphinx-build argv`` in ``cwd``. Returns its exit status."""
+def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
+    """Fork; the child runs ``sphinx-build argv`` in ``cwd``. Returns its exit status.
+
+    The child also reports the modules it imported, and the server imports those it lacks
+    (extensions' submodules, builders, writers, ...), so the next build imports nothing new."""
+    modules_r, modules_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            os.close(modules_r)
             os.chdir(cwd)
             from sphinx.cmd.build import main
 
@@ -83,13 +108,24 @@ def _build_in_child(argv: list[str], cwd: str) -> int:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(code)
+            try:
+                names = [name for name, module in list(sys.modules.items())
+                         if not _is_local(getattr(module, "__file__", None), confdir)]
+                with os.fdopen(modules_w, "w", encoding="utf-8") as report:
+                    report.write("\n".join(names))
+            finally:
+                os._exit(code)
+    os.close(modules_w)
+    with os.fdopen(modules_r, encoding="utf-8") as report:
+        names = report.read().split()
     _, status = os.waitpid(pid, 0)
+    import_modules(names, confdir)
     return os.waitstatus_to_exitcode(status)
 
 
 def _die_with_parent() -> None:
     """Ask Linux to end this process when its parent ends, however the parent ends."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited from the parent
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -110,7 +146,7 @@ def _serve(address: str, authkey: bytes, confdir: str, ready: Event) -> None:
                     if request is None:
                         return
                     argv, cwd = request
-                    connection.send(_build_in_child(argv, cwd))
+                    connection.send(_build_in_child(argv, cwd, Path(confdir)))
     except KeyboardInterrupt:  # Ctrl+C in the terminal reaches the whole process group
         return
 
