@@ -51,7 +51,9 @@ import ablog.post
 from ablog.blog import Blog, os_path_join
 from ablog.post import PostList
 from docutils import nodes
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.locale import _
@@ -65,8 +67,9 @@ logger = logging.getLogger(__name__)
 STATE_FILE = "kb_blog_incremental.pickle"
 # The posts' feed HTML (15 MB at 300 posts) lives in its own file, read only when a feed is written.
 HTML_CACHE_FILE = "kb_feed_html.pickle"
+ENTRY_CACHE_FILE = "kb_feed_entries.pickle"  # each post's serialised Atom entry
 BODIES_DIR = "kb_post_bodies"
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: feed entries serialised one by one
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
 
@@ -104,21 +107,31 @@ def load_state(app: Sphinx) -> None:
     app._kb_written = set()        # type: ignore[attr-defined]  collection pages and feeds this build
     app._kb_removed = set()        # type: ignore[attr-defined]  docs removed since the last build
     app._kb_html = None            # type: ignore[attr-defined]  docname -> (key, feed HTML), lazily
+    app._kb_entries = None         # type: ignore[attr-defined]  (docname, section, fulltext) -> (key, XML)
     app._kb_excerpts = {}          # type: ignore[attr-defined]  (docname, section) -> excerpt digest
     StoredBody.directory = Path(app.doctreedir) / BODIES_DIR
 
 
+def _load_cache(app: Sphinx, filename: str) -> dict[Any, tuple[Any, str]]:
+    path = Path(app.doctreedir) / filename
+    if path.is_file():
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception:  # a damaged cache only costs rendering the posts again
+            pass
+    return {}
+
+
 def html_cache(app: Sphinx) -> dict[str, tuple[Any, str]]:
     if app._kb_html is None:
-        path = Path(app.doctreedir) / HTML_CACHE_FILE
-        cache: dict[str, tuple[Any, str]] = {}
-        if path.is_file():
-            try:
-                cache = pickle.loads(path.read_bytes())
-            except Exception:  # a damaged cache only costs rendering the posts again
-                cache = {}
-        app._kb_html = cache
+        app._kb_html = _load_cache(app, HTML_CACHE_FILE)
     return app._kb_html
+
+
+def entry_cache(app: Sphinx) -> dict[tuple[str, str, bool], tuple[Any, str]]:
+    if app._kb_entries is None:
+        app._kb_entries = _load_cache(app, ENTRY_CACHE_FILE)
+    return app._kb_entries
 
 
 def save_state(app: Sphinx, exception: Exception | None) -> None:
@@ -128,9 +141,9 @@ def save_state(app: Sphinx, exception: Exception | None) -> None:
     path = _state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
-    if app._kb_html is not None:
-        (path.parent / HTML_CACHE_FILE).write_bytes(
-            pickle.dumps(app._kb_html, protocol=pickle.HIGHEST_PROTOCOL))
+    for cache, filename in [(app._kb_html, HTML_CACHE_FILE), (app._kb_entries, ENTRY_CACHE_FILE)]:
+        if cache is not None:
+            (path.parent / filename).write_bytes(pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 # -- ABlog's copies of the posts, outside the environment ---------------------------------------
@@ -389,6 +402,7 @@ def write_feeds(app: Sphinx) -> None:
 
 
 def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fulltext: bool) -> bytes:
+    """The feed: its head from feedgen, then each post's entry (see :func:`_entry_xml`)."""
     base_url = blog.blog_baseurl
     feed = FeedGenerator()
     feed.id(base_url)
@@ -400,25 +414,46 @@ def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fullt
     feed.generator("ABlog", ablog.__version__, "https://ablog.readthedocs.io/")
     if posts:  # the newest change of a post, not the time of the build
         feed.updated(max(post.update for post in posts).astimezone())
-    for post in posts:
-        post_url = os_path_join(base_url, app.builder.get_target_uri(post.docname))
-        if post.section:
-            post_url += "#" + post.section
-        entry = feed.add_entry(order="append")
-        entry.id(post_url)
-        entry.link(href=post_url)
-        entry.author({"name": author.name for author in post.author})
-        entry.pubDate(post.date.astimezone())
-        entry.updated(post.update.astimezone())
-        for tag in sorted(post.tags):
-            entry.category({"term": tag.name.strip().replace(" ", ""), "label": tag.label})
-        entry.title(post.title)
-        summary = "".join(paragraph.astext() for paragraph in post.excerpt)
-        if summary:
-            entry.summary(summary)
-        if fulltext:
-            entry.content(content=post_html(app, post, post_url), type="html")
-    return feed.atom_str(pretty=True)
+    head = feed.atom_str(pretty=True).decode("utf-8")
+    end = head.rindex("</feed>")
+    entries = "".join(f"  {_entry_xml(app, blog, post, fulltext)}\n" for post in posts)
+    return (head[:end] + entries + head[end:]).encode("utf-8")
+
+
+def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
+    """A post's Atom entry, made by feedgen and serialised once per change of the post.
+
+    The site feed lists every post, so at 1,000 posts building and serialising its entries
+    took a second of every edit; now an edit serialises one entry per feed it is in. Entries
+    are unqualified elements, as feedgen makes them, inside the feed's default namespace."""
+    post_url = os_path_join(blog.blog_baseurl, app.builder.get_target_uri(post.docname))
+    if post.section:
+        post_url += "#" + post.section
+    state: State = app._kb_state
+    key = (_post_key(app, post), state.site_key, post_url)
+    cache = entry_cache(app)
+    cached = cache.get((post.docname, post.section, fulltext))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    entry = FeedEntry()
+    entry.id(post_url)
+    entry.link(href=post_url)
+    entry.author({"name": author.name for author in post.author})
+    entry.pubDate(post.date.astimezone())
+    entry.updated(post.update.astimezone())
+    for tag in sorted(post.tags):
+        entry.category({"term": tag.name.strip().replace(" ", ""), "label": tag.label})
+    entry.title(post.title)
+    summary = "".join(paragraph.astext() for paragraph in post.excerpt)
+    if summary:
+        entry.summary(summary)
+    if fulltext:
+        entry.content(content=post_html(app, post, post_url), type="html")
+    element = entry.atom_entry()
+    etree.indent(element, space="  ", level=1)
+    xml = etree.tostring(element, encoding="unicode")
+    cache[(post.docname, post.section, fulltext)] = (key, xml)
+    return xml
 
 
 # -- leaving the same files as a clean build -----------------------------------------------------
@@ -441,6 +476,9 @@ def _delete_stale_outputs(app: Sphinx) -> None:
             body.unlink()
         if app._kb_html is not None:
             app._kb_html.pop(docname, None)
+        entries = entry_cache(app)
+        for key in [key for key in entries if key[0] == docname]:
+            del entries[key]
     for path in stale:
         path.unlink(missing_ok=True)
         folder = path.parent
