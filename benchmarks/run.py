@@ -4,7 +4,8 @@ For each N (default 100, 300, 1000) a temporary site is made of the real configu
 homepage and N posts from ``corpus.py``, and measured:
 
 * clean build, rebuild with nothing changed, rebuild after editing one post's body
-  (median of ``--repeat`` runs; the same command as ``make html``);
+  (median of ``--repeat`` runs; the same command as ``make html``), and the last two again as
+  ``make livehtml`` runs them, forked from a warm process (``scripts/livehtml.py``);
 * peak RSS of the build process, output size, search index size (raw and gzip);
 * page weight of a typical post on first view in Chromium (every response, gzip-compressed as a
   web server would send it; fonts as they are);
@@ -33,6 +34,8 @@ from corpus import make_corpus, write_mkdocs, write_sphinx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from livehtml import WarmSphinx  # noqa: E402
 from sitebuild import CHROMIUM, CHROMIUM_ARGS, make_site as make_test_site, serve  # noqa: E402
 
 MKDOCS_VENV = ROOT / ".venv-mkdocs"
@@ -79,11 +82,33 @@ def measure_builds(site: Path, repeat: int) -> dict[str, float]:
     for i in range(repeat):
         noop.append(run(sphinx(site), site)[0])
     for i in range(repeat):
-        post = site / "posts" / f"bench-{i:04d}" / "index.md"
-        post.write_text(post.read_text(encoding="utf-8") + f"\n编辑后补充的第 {i} 段。\n", encoding="utf-8")
+        edit_post(site, i)
         edit.append(run(sphinx(site), site)[0])
+    # The same rebuilds as `make livehtml` runs them: forked from a warm process.
+    warm_noop, warm_edit = [], []
+    with WarmSphinx(site) as warm:
+        argv = sphinx(site)[3:]
+        warm.build(argv, site)  # waits for the server to warm up; not measured
+        for i in range(repeat):
+            warm_noop.append(timed(lambda: warm.build(argv, site)))
+        for i in range(repeat):
+            edit_post(site, repeat + i)
+            warm_edit.append(timed(lambda: warm.build(argv, site)))
     return {"clean": statistics.median(clean), "noop": statistics.median(noop),
-            "edit": statistics.median(edit), "rss": max(rss)}
+            "edit": statistics.median(edit), "rss": max(rss),
+            "warm_noop": statistics.median(warm_noop), "warm_edit": statistics.median(warm_edit)}
+
+
+def edit_post(site: Path, i: int) -> None:
+    post = site / "posts" / f"bench-{i:04d}" / "index.md"
+    post.write_text(post.read_text(encoding="utf-8") + f"\n编辑后补充的第 {i} 段。\n", encoding="utf-8")
+
+
+def timed(build) -> float:
+    start = time.perf_counter()
+    if build() != 0:
+        sys.exit("a warm rebuild failed")
+    return time.perf_counter() - start
 
 
 def measure_browser(html: Path, n: int) -> dict[str, float]:
@@ -180,15 +205,15 @@ def main() -> None:
                          browser, mkdocs))
             shutil.rmtree(site)
     print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
-    print("| posts | clean | ms/post | nothing changed | edit one post | peak RSS | output | "
+    print("| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | peak RSS | output | "
           "search index (gzip) | post page weight (gzip) | search: first result / all shown | "
           "MkDocs Material clean | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, b, out, raw, gz, browser, mkdocs in rows:
         ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
         print(f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
-              f"{b['edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
+              f"{b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
               f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} / {browser['search_all_ms']:.0f} ms | "
               f"{mk} | {ratio} |")
 
