@@ -40,6 +40,7 @@ import hashlib
 import os
 import pickle
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -65,11 +66,11 @@ from cross_page import track_per_document
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "kb_blog_incremental.pickle"
-# The posts' feed HTML (15 MB at 300 posts) lives in its own file, read only when a feed is written.
-HTML_CACHE_FILE = "kb_feed_html.pickle"
-ENTRY_CACHE_FILE = "kb_feed_entries.pickle"  # each post's serialised Atom entry
+# Each post's serialised Atom entry (with its full text: 40 MB at 1,000 posts), one file per post
+# and kind, read only when a feed that lists the post is written.
+ENTRIES_DIR = "kb_feed_entries"
 BODIES_DIR = "kb_post_bodies"
-STATE_VERSION = 3  # 3: feed entries serialised one by one
+STATE_VERSION = 4  # 4: feed entries serialised one by one, in files
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
 
@@ -82,6 +83,7 @@ class State:
     site_key: str = ""
     listing_key: str = ""
     pages: dict[str, str] = field(default_factory=dict)   # collection pagename -> key
+    entries: dict[tuple[str, str, bool], str] = field(default_factory=dict)  # feed entry -> key
     feeds: dict[str, str] = field(default_factory=dict)   # feed file (relative) -> key
 
 
@@ -106,32 +108,13 @@ def load_state(app: Sphinx) -> None:
     app._kb_state = state          # type: ignore[attr-defined]
     app._kb_written = set()        # type: ignore[attr-defined]  collection pages and feeds this build
     app._kb_removed = set()        # type: ignore[attr-defined]  docs removed since the last build
-    app._kb_html = None            # type: ignore[attr-defined]  docname -> (key, feed HTML), lazily
-    app._kb_entries = None         # type: ignore[attr-defined]  (docname, section, fulltext) -> (key, XML)
     app._kb_excerpts = {}          # type: ignore[attr-defined]  (docname, section) -> excerpt digest
     StoredBody.directory = Path(app.doctreedir) / BODIES_DIR
 
 
-def _load_cache(app: Sphinx, filename: str) -> dict[Any, tuple[Any, str]]:
-    path = Path(app.doctreedir) / filename
-    if path.is_file():
-        try:
-            return pickle.loads(path.read_bytes())
-        except Exception:  # a damaged cache only costs rendering the posts again
-            pass
-    return {}
-
-
-def html_cache(app: Sphinx) -> dict[str, tuple[Any, str]]:
-    if app._kb_html is None:
-        app._kb_html = _load_cache(app, HTML_CACHE_FILE)
-    return app._kb_html
-
-
-def entry_cache(app: Sphinx) -> dict[tuple[str, str, bool], tuple[Any, str]]:
-    if app._kb_entries is None:
-        app._kb_entries = _load_cache(app, ENTRY_CACHE_FILE)
-    return app._kb_entries
+def _entry_path(app: Sphinx, docname: str, section: str, fulltext: bool) -> Path:
+    kind = "full" if fulltext else "summary"
+    return Path(app.doctreedir) / ENTRIES_DIR / docname / f"{section or '_'}.{kind}.xml"
 
 
 def save_state(app: Sphinx, exception: Exception | None) -> None:
@@ -141,9 +124,7 @@ def save_state(app: Sphinx, exception: Exception | None) -> None:
     path = _state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
-    for cache, filename in [(app._kb_html, HTML_CACHE_FILE), (app._kb_entries, ENTRY_CACHE_FILE)]:
-        if cache is not None:
-            (path.parent / filename).write_bytes(pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+
 
 
 # -- ABlog's copies of the posts, outside the environment ---------------------------------------
@@ -327,16 +308,8 @@ def _absolute_links(html: str, page_url: str) -> str:
 
 
 def post_html(app: Sphinx, post: Any, post_url: str) -> str:
-    """A post's full text for feeds: rendered once, links absolute, cached between builds."""
-    state: State = app._kb_state
-    key = (_post_key(app, post), state.site_key)
-    cache = html_cache(app)
-    cached = cache.get(post.docname)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    html = _absolute_links(post.to_html(post.docname, fulltext=True, img_url=True), post_url)
-    cache[post.docname] = (key, html)
-    return html
+    """A post's full text for feeds, its links made absolute (cached in its feed entry)."""
+    return _absolute_links(post.to_html(post.docname, fulltext=True, img_url=True), post_url)
 
 
 def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:
@@ -430,11 +403,10 @@ def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     if post.section:
         post_url += "#" + post.section
     state: State = app._kb_state
-    key = (_post_key(app, post), state.site_key, post_url)
-    cache = entry_cache(app)
-    cached = cache.get((post.docname, post.section, fulltext))
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    key = _digest(_post_key(app, post), state.site_key, post_url)
+    path = _entry_path(app, post.docname, post.section, fulltext)
+    if state.entries.get((post.docname, post.section, fulltext)) == key and path.is_file():
+        return path.read_text(encoding="utf-8")
     entry = FeedEntry()
     entry.id(post_url)
     entry.link(href=post_url)
@@ -452,7 +424,9 @@ def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     element = entry.atom_entry()
     etree.indent(element, space="  ", level=1)
     xml = etree.tostring(element, encoding="unicode")
-    cache[(post.docname, post.section, fulltext)] = (key, xml)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(xml, encoding="utf-8")
+    state.entries[(post.docname, post.section, fulltext)] = key
     return xml
 
 
@@ -474,11 +448,9 @@ def _delete_stale_outputs(app: Sphinx) -> None:
         stale.extend((outdir / "_sources").glob(f"{docname}.*"))
         for body in StoredBody.directory.glob(f"{docname}.*.pickle"):
             body.unlink()
-        if app._kb_html is not None:
-            app._kb_html.pop(docname, None)
-        entries = entry_cache(app)
-        for key in [key for key in entries if key[0] == docname]:
-            del entries[key]
+        for key in [key for key in state.entries if key[0] == docname]:
+            del state.entries[key]
+        shutil.rmtree(Path(app.doctreedir) / ENTRIES_DIR / docname, ignore_errors=True)
     for path in stale:
         path.unlink(missing_ok=True)
         folder = path.parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,13 +72,34 @@ def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
         wait_for(lambda: "保存之后应当立刻出现的句子" in (fetch(url) or ""), 120,
                  "the saved post to be rebuilt", process)
     finally:
-        # The hardest way to end it: the warm build server and its builds must not outlive it.
-        process.kill()
-        process.wait(timeout=30)
-        log.close()
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl+C in its terminal
+        try:
+            process.wait(timeout=30)
+        finally:
+            log.close()
     deadline = time.monotonic() + 10
     while pids_of_session(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert pids_of_session(process.pid) == [], (tmp_path / "livehtml.log").read_text()
+    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            for pid in pids_of_session(process.pid)}
+    assert left == {}, (tmp_path / "livehtml.log").read_text()
     output = (tmp_path / "livehtml.log").read_text()
     assert "Detected changes" in output and "exit code" not in output, output
+
+
+def test_the_warm_build_server_ends_with_its_parent_however_it_ends():
+    """Linux ends the server when the process that started it dies, even by SIGKILL, so no
+    build server outlives a ``make livehtml`` that crashed or was killed."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, sys; sys.path.insert(0, sys.argv[1] + '/scripts'); from livehtml import WarmSphinx; "
+         "warm = WarmSphinx(sys.argv[1]); print(warm._server.pid, flush=True); os._exit(0)",
+         str(ROOT)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = int(parent.stdout.readline())  # not read to the end: the server holds the pipe
+    parent.wait(timeout=60)
+    parent.stdout.close()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{server}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{server}").exists(), "the warm build server outlived its parent"
