@@ -4,11 +4,14 @@ A ``sphinx-build`` process spends about 2 s importing Sphinx, the theme, ABlog, 
 NumPy and SciPy, and 1.3–2 s loading jieba's dictionary, before it reads a single page. At
 1,000 posts that was most of an edit-one-post rebuild (see the README's performance section).
 
-:class:`WarmSphinx` starts one server process that pays those costs once. It imports modules and
-loads the dictionary, nothing else: it never creates a Sphinx application, so it holds no state
-of any build. For each build it forks a child that runs ``sphinx-build``'s own ``main`` and exits.
-A child is therefore a fresh ``sphinx-build`` in everything but its start-up time, and the output
-is the same as ``make html``'s (``tests/test_incremental.py`` checks this).
+:class:`WarmSphinx` starts one server process that pays those costs once. It imports modules (the
+configuration's extensions and theme, then whatever each build imported that it lacks, except
+the site's own ``_ext/`` modules, which an author may be editing) and loads the dictionary,
+nothing else: it never creates a Sphinx application, so it holds no state of any build. For each
+build it forks a child that runs ``sphinx-build``'s own ``main`` and exits. A child is therefore
+a fresh ``sphinx-build`` in everything but its start-up time, and the output is the same as
+``make html``'s (``tests/test_incremental.py`` checks this). After upgrading a package, restart
+``make livehtml``. Linux ends the server when its parent dies, however it dies.
 
 sphinx-autobuild (pinned in ``requirements-dev.txt``) runs its builder in a new worker process
 for every change, so the builder reaches the server through a Unix socket, not through an
