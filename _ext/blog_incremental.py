@@ -43,7 +43,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 from urllib.parse import urljoin
 
 import ablog
@@ -367,15 +367,18 @@ def write_feeds(app: Sphinx) -> None:
         if state.feeds.get(relpath) == key and target.is_file():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_atom(app, blog, ordered, title, url, fulltext))
+        with target.open("w", encoding="utf-8", newline="") as out:
+            _write_atom(out, app, blog, ordered, title, url, fulltext)
         state.feeds[relpath] = key
         written += 1
     if written:
         logger.info("blog: %d Atom feeds written", written)
 
 
-def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fulltext: bool) -> bytes:
-    """The feed: its head from feedgen, then each post's entry (see :func:`_entry_xml`)."""
+def _write_atom(out: TextIO, app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str,
+                fulltext: bool) -> None:
+    """The feed: its head from feedgen, then each post's entry (see :func:`_entry_xml`), written
+    one by one (the site feed with every post's full text is tens of MB at 1,000 posts)."""
     base_url = blog.blog_baseurl
     feed = FeedGenerator()
     feed.id(base_url)
@@ -389,8 +392,10 @@ def _atom(app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fullt
         feed.updated(max(post.update for post in posts).astimezone())
     head = feed.atom_str(pretty=True).decode("utf-8")
     end = head.rindex("</feed>")
-    entries = "".join(f"  {_entry_xml(app, blog, post, fulltext)}\n" for post in posts)
-    return (head[:end] + entries + head[end:]).encode("utf-8")
+    out.write(head[:end])
+    for post in posts:
+        out.write(f"  {_entry_xml(app, blog, post, fulltext)}\n")
+    out.write(head[end:])
 
 
 def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
