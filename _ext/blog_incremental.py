@@ -124,7 +124,8 @@ def save_state(app: Sphinx, exception: Exception | None) -> None:
     path = _state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
-
+    # The feed HTML cache of earlier versions (tens of MB); the entry files replace it.
+    (path.parent / "kb_feed_html.pickle").unlink(missing_ok=True)
 
 
 # -- ABlog's copies of the posts, outside the environment ---------------------------------------
