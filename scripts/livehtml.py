@@ -43,11 +43,6 @@ from sphinx_autobuild.build import Builder
 from sphinx_autobuild.utils import show_command, show_message
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-# Modules our extensions import only when they need them; a warm server imports them up front.
-LAZY_MODULES = [
-    "sphinx.cmd.build", "sphinx.cmd.make_mode", "sphinx.builders.html", "sphinx.search.zh",
-    "numpy", "scipy.sparse", "fontTools.subset", "fontTools.ttLib",
-]
 
 
 def _is_local(path: str | None, confdir: Path) -> bool:
@@ -75,14 +70,14 @@ def import_modules(names: Iterable[str], confdir: Path) -> None:
 
 
 def preload(confdir: Path) -> None:
-    """Import what a build of the site in ``confdir`` imports, and load jieba's dictionary."""
+    """Import the site's extensions and theme, and load jieba's dictionary. The modules they
+    import lazily (builders, NumPy, fontTools, ...) come from the first build's report."""
     from sphinx.config import eval_config_file
     from sphinx.util.tags import Tags
 
     # conf.py is declarative; evaluating it adds _ext/ to sys.path, as it will in each build.
     namespace = eval_config_file(confdir / "conf.py", Tags())
-    import_modules([*namespace.get("extensions", []), *LAZY_MODULES, namespace.get("html_theme", "")],
-                   confdir)
+    import_modules([*namespace.get("extensions", []), namespace.get("html_theme", "")], confdir)
     import jieba
 
     jieba.setLogLevel(60)  # its "Loading model" lines are not the build's output
