@@ -4,19 +4,15 @@ pydata-sphinx-theme loads ``fontawesome.js`` (1.56 MB, 540 KB gzip) on every pag
 ``<i class="fa-solid fa-bars">`` into inline SVG. Its CSS already styles the same elements with
 the Font Awesome web fonts (``.fa-bars{--fa:"\\f0c9"}``), so ``_templates/layout.html`` drops
 the script and this extension subsets those fonts (115 KB for the solid one) to the glyphs the
-site shows: the icon classes on the pages written so far plus the icons the theme's CSS uses by
-itself (``--pst-icon-…`` for admonitions and links). The subset is a few KB, and the theme's
-CSS loses the rules of the ~2,000 icons the site does not use.
-
-The icon classes seen are kept in ``_static/vendor/fontawesome/icons-used.json`` so that an
-incremental build, which writes only some pages, still covers the icons of all of them.
+site can show: the icons whose rules ``unused_css`` left in the theme's CSS (it removes those of
+the ~2,000 icons no page or script uses) plus the icons the theme's CSS uses by itself
+(``--pst-icon-…`` for admonitions and links, where still referred to). The subset is a few KB.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import shutil
 from pathlib import Path
@@ -25,12 +21,13 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from unused_css import site_classes
+
 logger = logging.getLogger(__name__)
 
 FONT_DIR = Path("_static", "vendor", "fontawesome", "webfonts")
-USED_FILE = Path("_static", "vendor", "fontawesome", "icons-used.json")
+LEGACY_USED_FILE = Path("_static", "vendor", "fontawesome", "icons-used.json")
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
-_ICON_CLASS = re.compile(r'class="([^"]*fa-[^"]*)"')
 _RULE = re.compile(r'(?<=[{}])([^{}]+)\{--fa:"((?:\\[0-9a-fA-F]+|[^"\\])+)"\}')
 _THEME_ICON = re.compile(r'--pst-icon-[a-z-]+:"((?:\\[0-9a-fA-F]+|[^"\\])+)"')
 
@@ -57,47 +54,19 @@ def theme_codepoints(css: str) -> set[int]:
     return set().union(*(_codepoints(value) for value in _THEME_ICON.findall(css)))
 
 
-def drop_unused_icon_rules(css: str, used: set[str]) -> str:
-    """The theme's CSS names all ~2,000 Font Awesome icons (66 KB, 19 KB gzip); keep the used."""
-    def keep(match: re.Match[str]) -> str:
-        names = {selector.strip().lstrip(".") for selector in match.group(1).split(",")}
-        return match.group(0) if names & used else ""
-    return _RULE.sub(keep, css)
-
-
-def icon_classes(html: str) -> set[str]:
-    return {name for classes in _ICON_CLASS.findall(html) for name in classes.split()
-            if name.startswith("fa-")}
-
-
-def note_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    app._kb_icon_pages.append(pagename)  # type: ignore[attr-defined]
-
-
-def reset(app: Sphinx) -> None:
-    app._kb_icon_pages = []  # type: ignore[attr-defined]
-
-
 def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    used_file = outdir / USED_FILE
-    used: set[str] = set(json.loads(used_file.read_text())) if used_file.is_file() else set()
-    for pagename in app._kb_icon_pages:
-        page = Path(app.builder.get_outfilename(pagename))
-        if page.is_file():
-            used |= icon_classes(page.read_text(encoding="utf-8"))
+    (outdir / LEGACY_USED_FILE).unlink(missing_ok=True)  # written by earlier versions
+    used = {name for name in site_classes(app) if name.startswith("fa-")}
     css = (outdir / THEME_CSS).read_text(encoding="utf-8")
-    table = icon_codepoints(css)
+    table = icon_codepoints(css)  # after unused_css: the icons that pages or scripts use
     unknown = sorted(name for name in used if name not in table and not _is_modifier(name))
     if unknown:
         logger.warning("icon classes without a Font Awesome glyph: %s", ", ".join(unknown),
                        type="kb", subtype="icons")
-    points = theme_codepoints(css).union(*(table.get(name, set()) for name in used))
-    (outdir / THEME_CSS).write_text(drop_unused_icon_rules(css, used), encoding="utf-8")
-    used_file.parent.mkdir(parents=True, exist_ok=True)
-    used_file.write_text(json.dumps(sorted(used), ensure_ascii=False))
+    points = theme_codepoints(css).union(*table.values())
     cache_dir = Path(app.doctreedir) / "icon-fonts"
     for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
         # Sphinx copies the theme's full font on every build.
@@ -141,7 +110,6 @@ def _is_modifier(name: str) -> bool:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", reset)
-    app.connect("html-page-context", note_page)
-    app.connect("build-finished", subset_fonts)
+    app.setup_extension("unused_css")
+    app.connect("build-finished", subset_fonts, priority=750)  # after unused_css (700)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}

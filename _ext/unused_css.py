@@ -1,0 +1,294 @@
+"""Drop the theme's CSS rules that no page of the site can match.
+
+pydata-sphinx-theme ships all of Bootstrap 5 in its stylesheet: 311 KB, 46 KB gzip, on every
+first view, for a site that uses a few hundred class names. After each build this extension
+rewrites the stylesheets named in ``unused_css_files`` (paths under ``_static``) without
+
+* the rules none of whose selectors can match: a selector is kept when every class it requires
+  is *possibly used*. Classes inside ``:not()``, ``:is()``, ``:where()``, ``:has()`` and
+  attribute brackets do not count as required, and a selector with an escaped character is
+  always kept;
+* the custom properties (``--bs-…``) that no remaining rule, no other stylesheet of the site, no
+  page and no script refers to.
+
+A class is possibly used when it is in a ``class`` attribute of a page in the output, or is a
+word of a script that some page loads (scripts add classes such as ``show`` at run time), or
+matches a pattern of ``unused_css_keep`` (for the few classes a script assembles, e.g.
+Bootstrap's ``bs-tooltip-auto``). The pages are all HTML files in the output directory, not
+only the ones this build wrote: what each page uses is kept in the doctree folder and read again
+only when the file changed, so an incremental build trims exactly as a clean one does.
+
+Sphinx copies the full stylesheets again on every build, so the rewriting starts from the
+originals each time; its result is cached for the same inputs. ``-D unused_css_files=`` builds an
+untrimmed site (the browser test compares the two).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+REGISTRY_FILE = "kb_page_classes.pickle"
+CACHE_DIR = "unused-css"
+REGISTRY_VERSION = 1
+_CLASS_ATTR = re.compile(r"""\bclass=(?:"([^"]*)"|'([^']*)')""")
+_SCRIPT_SRC = re.compile(r'<script\b[^>]*\bsrc="([^"]+)"')
+_CUSTOM_PROPERTY = re.compile(r"--[A-Za-z_][\w-]*")
+_VAR_REFERENCE = re.compile(r"var\(\s*(--[A-Za-z_][\w-]*)")
+_WORD = re.compile(r"[A-Za-z_][\w-]*")
+_REQUIRED_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+_NESTING_AT_RULES = {"media", "supports", "layer", "container"}
+
+
+@dataclass
+class PageUse:
+    """What one output page can make the stylesheets match or refer to."""
+    stamp: tuple[int, int]  # (mtime_ns, size) of the file when it was read
+    classes: frozenset[str]
+    properties: frozenset[str]  # custom property names written anywhere in the page
+    scripts: frozenset[str]  # output-relative paths of the scripts the page loads
+
+
+@dataclass
+class Registry:
+    version: int = REGISTRY_VERSION
+    pages: dict[str, PageUse] = field(default_factory=dict)
+
+
+def read_page(path: Path, outdir: Path, stamp: tuple[int, int]) -> PageUse:
+    html = path.read_text(encoding="utf-8")
+    classes = {sys.intern(name) for values in _CLASS_ATTR.findall(html)
+               for name in " ".join(values).split()}
+    scripts = set()
+    for src in _SCRIPT_SRC.findall(html):
+        parts = urlsplit(src)
+        if parts.scheme or parts.netloc:
+            continue
+        target = (path.parent / unquote(parts.path)).resolve()
+        if target.is_relative_to(outdir):
+            scripts.add(sys.intern(str(target.relative_to(outdir))))
+    properties = {sys.intern(name) for name in _CUSTOM_PROPERTY.findall(html)}
+    return PageUse(stamp, frozenset(classes), frozenset(properties), frozenset(scripts))
+
+
+def update_registry(registry: Registry, outdir: Path) -> bool:
+    """Read the pages that are new or changed since the registry saw them; forget deleted ones."""
+    outdir = outdir.resolve()
+    changed = False
+    seen = set()
+    for path in outdir.rglob("*.html"):
+        relpath = str(path.relative_to(outdir))
+        if relpath.startswith(".doctrees"):
+            continue
+        seen.add(relpath)
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        known = registry.pages.get(relpath)
+        if known is None or known.stamp != stamp:
+            registry.pages[relpath] = read_page(path, outdir, stamp)
+            changed = True
+    for relpath in [name for name in registry.pages if name not in seen]:
+        del registry.pages[relpath]
+        changed = True
+    return changed
+
+
+def load_registry(path: Path) -> Registry:
+    try:
+        with path.open("rb") as stream:
+            registry = pickle.load(stream)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return Registry()
+    return registry if getattr(registry, "version", None) == REGISTRY_VERSION else Registry()
+
+
+def site_classes(app: Sphinx) -> frozenset[str]:
+    """Every class in a ``class`` attribute of some page of the output (after ``build-finished``
+    ran this extension's handler)."""
+    return app._kb_site_classes  # type: ignore[attr-defined]
+
+
+# -- trimming ------------------------------------------------------------------------------------
+
+def _outside_brackets(selector: str) -> str:
+    """The selector without what is inside ``(…)`` and ``[…]``."""
+    depth = 0
+    kept = []
+    for char in selector:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif depth == 0:
+            kept.append(char)
+    return "".join(kept)
+
+
+def _split_selectors(prelude: str) -> list[str]:
+    """Top-level comma-separated selectors (commas inside ``:is(a, b)`` do not split)."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(prelude):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(prelude[start:index])
+            start = index + 1
+    parts.append(prelude[start:])
+    return parts
+
+
+def selector_may_match(selector: str, possible: set[str] | frozenset[str]) -> bool:
+    if "\\" in selector:
+        return True
+    return all(name in possible for name in _REQUIRED_CLASS.findall(_outside_brackets(selector)))
+
+
+def drop_unmatched_rules(rules: list, possible: set[str] | frozenset[str]) -> list:
+    import tinycss2
+
+    kept = []
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            prelude = tinycss2.serialize(rule.prelude)
+            if any(selector_may_match(part, possible) for part in _split_selectors(prelude)):
+                kept.append(rule)
+        elif (rule.type == "at-rule" and rule.content is not None
+              and rule.lower_at_keyword in _NESTING_AT_RULES):
+            inner = drop_unmatched_rules(
+                tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True,
+                                               skip_comments=True), possible)
+            if inner:
+                rule.content = inner
+                kept.append(rule)
+        elif rule.type == "comment" and rule.value.lstrip().startswith("# sourceMappingURL"):
+            continue  # the theme's source map describes the untrimmed file
+        elif rule.type != "whitespace":
+            kept.append(rule)  # other at-rules, and comments (Bootstrap's licence)
+    return kept
+
+
+def _declaration_blocks(rules: list):
+    """Every qualified rule whose block holds declarations only (nested at-rules included)."""
+    import tinycss2
+
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            yield rule
+        elif rule.type == "at-rule" and isinstance(rule.content, list) and rule.content and all(
+                node.type in ("qualified-rule", "at-rule") for node in rule.content):
+            yield from _declaration_blocks(rule.content)
+
+
+def drop_unreferenced_properties(sheets: dict[str, list], referenced_elsewhere: set[str]) -> None:
+    """Remove ``--name: …`` declarations that nothing refers to, until none is left to remove."""
+    import tinycss2
+
+    while True:
+        text = "".join(tinycss2.serialize(rules) for rules in sheets.values())
+        referenced = set(_VAR_REFERENCE.findall(text)) | referenced_elsewhere
+        removed = False
+        for rules in sheets.values():
+            for rule in _declaration_blocks(rules):
+                declarations = tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True,
+                                                              skip_comments=True)
+                if any(node.type != "declaration" for node in declarations):
+                    continue  # nested rules: left as they are
+                kept = [node for node in declarations
+                        if not (node.name.startswith("--") and node.name not in referenced)]
+                if len(kept) != len(declarations):
+                    removed = True
+                    rule.content = tinycss2.parse_component_value_list(
+                        ";".join(tinycss2.serialize([node]) for node in kept))
+        if not removed:
+            return
+
+
+def trim_stylesheets(sheets: dict[str, str], possible: set[str] | frozenset[str],
+                     referenced_elsewhere: set[str]) -> dict[str, str]:
+    """``sheets`` (name → CSS) without unmatched rules and unreferenced custom properties."""
+    import tinycss2
+
+    parsed = {name: drop_unmatched_rules(tinycss2.parse_stylesheet(css, skip_whitespace=True),
+                                         possible)
+              for name, css in sheets.items()}
+    drop_unreferenced_properties(parsed, referenced_elsewhere)
+    return {name: tinycss2.serialize(rules) for name, rules in parsed.items()}
+
+
+# -- the build step ------------------------------------------------------------------------------
+
+def _script_texts(outdir: Path, scripts: set[str]) -> list[str]:
+    return [path.read_text(encoding="utf-8", errors="replace")
+            for path in (outdir / relpath for relpath in sorted(scripts)) if path.is_file()]
+
+
+def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir).resolve()
+    registry_path = Path(app.doctreedir) / REGISTRY_FILE
+    registry = load_registry(registry_path)
+    if update_registry(registry, outdir):
+        with registry_path.open("wb") as stream:
+            pickle.dump(registry, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    pages = registry.pages.values()
+    classes = frozenset().union(*(page.classes for page in pages))
+    app._kb_site_classes = classes  # type: ignore[attr-defined]
+    names = [name for name in app.config.unused_css_files if name]
+    if not names:
+        return
+    static = outdir / "_static"
+    missing = [name for name in names if not (static / name).is_file()]
+    if missing:
+        logger.warning("unused_css_files names stylesheets the build did not copy: %s",
+                       ", ".join(missing), type="kb", subtype="css")
+        names = [name for name in names if name not in missing]
+    scripts = _script_texts(outdir, set().union(*(page.scripts for page in pages)))
+    words = set(_WORD.findall(" ".join(scripts)))
+    keep = [re.compile(pattern) for pattern in app.config.unused_css_keep]
+    sheets = {name: (static / name).read_text(encoding="utf-8") for name in names}
+    possible = classes | words | {name for name in _REQUIRED_CLASS.findall(" ".join(sheets.values()))
+                                  if any(pattern.fullmatch(name) for pattern in keep)}
+    # Custom properties the trimmed sheets may define for others: the other stylesheets of the
+    # site, the scripts and the pages (inline styles) may refer to them.
+    others = [path.read_text(encoding="utf-8") for path in sorted(static.rglob("*.css"))
+              if str(path.relative_to(static)) not in names]
+    referenced = set(_CUSTOM_PROPERTY.findall(" ".join(others + scripts)))
+    referenced |= set().union(*(page.properties for page in pages))
+
+    key = hashlib.sha1(pickle.dumps((sorted(sheets.items()), sorted(possible),
+                                     sorted(referenced)))).hexdigest()
+    cache = Path(app.doctreedir) / CACHE_DIR / key
+    if not cache.is_dir():
+        trimmed = trim_stylesheets(sheets, possible, referenced)
+        shutil.rmtree(cache.parent, ignore_errors=True)  # results for earlier inputs
+        cache.parent.mkdir(parents=True)
+        staging = cache.with_suffix(".tmp")
+        for name, css in trimmed.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(css, encoding="utf-8")
+        staging.rename(cache)
+    for name in names:
+        (static / name).write_bytes((cache / name).read_bytes())
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("unused_css_files", [], "html", list)
+    app.add_config_value("unused_css_keep", [], "html", list)
+    # After blog_incremental deleted the pages of removed posts (priority 500).
+    app.connect("build-finished", trim_site_css, priority=700)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

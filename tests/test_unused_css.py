@@ -1,0 +1,205 @@
+"""The theme's stylesheets cut to the rules the site uses (_ext/unused_css.py).
+
+The browser test is the one that matters: every kind of page of the real site, in light and
+dark mode, wide and narrow, with the menus that scripts open, must render pixel for pixel the
+same with the trimmed stylesheets as with the theme's originals.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sitebuild import ROOT, make_site, serve, sphinx_build
+
+sys.path.insert(0, str(ROOT / "_ext"))
+import unused_css  # noqa: E402
+
+TRIMMED = ["styles/pydata-sphinx-theme.css", "styles/sphinx-book-theme.css", "basic.css",
+           "pygments.css", "katex/katex.min.css"]
+
+
+# -- the trimming rules ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("selector, kept", [
+    (".a", True), (".a .b", True), (".a.c", False), ("div.c > p", False),
+    ("p:not(.c)", True),                 # .c inside :not() is not required
+    (".a:is(.c, .d)", True), ("[class*=c]", True), ("a:hover", True),
+    (".c::before", False), (".fa-\\31 0", True),  # escaped: kept, not guessed
+])
+def test_a_selector_needs_every_class_outside_brackets(selector: str, kept: bool):
+    assert unused_css.selector_may_match(selector, {"a", "b"}) is kept
+
+
+def test_trimming_keeps_what_may_match_and_what_is_referred_to():
+    css = ("/*! licence */:root{--x:1px;--y:var(--x);--z:2px;--w:red}"
+           ".a,.c{color:red}.c{color:blue}"
+           "@media (min-width:10px){.c{margin:0}.a{padding:var(--y)}}"
+           "@media print{.c{margin:0}}"
+           "@font-face{font-family:f;src:url(f.woff2)}"
+           "p:not(.c){margin:1px}"
+           "/*# sourceMappingURL=x.css.map*/")
+    out = unused_css.trim_stylesheets({"x.css": css}, {"a"}, {"--w"})["x.css"]
+    assert out.startswith("/*! licence */")
+    assert ".a,.c{color:red}" in out and ".c{color:blue}" not in out
+    assert "@media (min-width:10px){.a{padding:var(--y)}}" in out and "print" not in out
+    assert "@font-face" in out and "p:not(.c)" in out
+    # --y is used by a kept rule, --x by --y, --w elsewhere (a page or another sheet); --z by none
+    assert "--x:1px" in out and "--y:var(--x)" in out and "--w:red" in out and "--z" not in out
+    assert "sourceMappingURL" not in out
+
+
+def test_the_registry_reads_changed_pages_again_and_forgets_deleted_ones(tmp_path: Path):
+    out = tmp_path / "html"
+    (out / "a").mkdir(parents=True)
+    (out / "_static").mkdir()
+    (out / "_static" / "s.js").write_text("x", encoding="utf-8")
+    page = out / "a" / "index.html"
+    page.write_text('<p class="one two" style="color:var(--c)"></p>'
+                    '<script src="../_static/s.js?v=1"></script>', encoding="utf-8")
+    (out / "b.html").write_text("<div class='three'></div>", encoding="utf-8")
+    registry = unused_css.Registry()
+    assert unused_css.update_registry(registry, out)
+    assert registry.pages["a/index.html"].classes == {"one", "two"}
+    assert registry.pages["a/index.html"].scripts == {"_static/s.js"}
+    assert registry.pages["a/index.html"].properties == {"--c"}
+    assert registry.pages["b.html"].classes == {"three"}
+    assert not unused_css.update_registry(registry, out)  # nothing changed
+    time.sleep(0.01)
+    page.write_text('<p class="four"></p>', encoding="utf-8")
+    (out / "b.html").unlink()
+    assert unused_css.update_registry(registry, out)
+    assert set(registry.pages) == {"a/index.html"}
+    assert registry.pages["a/index.html"].classes == {"four"}
+
+
+# -- the real site -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def original_css(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The stylesheets as the theme, Sphinx and KaTeX ship them: a small site built with
+    trimming turned off (they do not depend on the pages)."""
+    base = tmp_path_factory.mktemp("untrimmed")
+    site = make_site(base / "site", "tags-list")
+    build = sphinx_build(site, base / "html", "-D", "unused_css_files=")
+    assert build.returncode == 0, build.output[-3000:]
+    return {name: (base / "html" / "_static" / name).read_bytes() for name in TRIMMED}
+
+
+def test_the_trimmed_stylesheets_are_smaller(html_dir: Path, original_css: dict[str, bytes]):
+    before = sum(len(gzip.compress(css)) for css in original_css.values())
+    after = sum(len(gzip.compress((html_dir / "_static" / name).read_bytes())) for name in TRIMMED)
+    assert after < 0.6 * before, (before, after)
+    theme = (html_dir / "_static" / TRIMMED[0]).read_text(encoding="utf-8")
+    assert ".bd-sidebar-primary" in theme and ".dropdown-menu" in theme and ".tooltip" in theme
+    assert ".display-1" not in theme and ".btn-outline-danger" not in theme  # unused by the site
+
+
+PAGES = [
+    "index.html",
+    "posts/ddim-sampling/index.html",      # math, code, figures, references
+    "posts/pytorch-ddp/index.html",        # code-heavy
+    "glossary.html", "map.html", "series.html", "bibliography.html",
+    "blog.html", "blog/category/generative-model.html", "genindex.html",
+    "no-such-page.html",                   # the 404 page
+    "search.html?q=扩散模型",
+]
+# The header's menus are the same on every page: opened on these.
+INTERACTIVE = {"index.html", "posts/ddim-sampling/index.html"}
+
+
+def _screenshots(page, url: str, interactive: bool) -> list[tuple[str, bytes]]:
+    page.goto(url, wait_until="networkidle")  # a missing page answers 404
+    if "search.html" in url:
+        page.wait_for_selector("#search-results .search-summary:not(:empty)", timeout=20000)
+    page.evaluate("document.fonts.ready")
+    shots = [("page", page.screenshot(full_page=True, animations="disabled", caret="hide"))]
+    if not interactive:
+        return shots
+
+    def shot(label: str, keep_tooltip: bool = False) -> None:
+        if not keep_tooltip:  # tooltips fade in and out on their own clock: not compared here
+            page.mouse.move(0, 0)
+            page.evaluate("document.querySelectorAll('.tooltip').forEach(tip => tip.remove())")
+        shots.append((label, page.screenshot(animations="disabled", caret="hide")))
+
+    toggle = page.locator(".theme-switch-button >> visible=true")
+    if toggle.count():
+        toggle.first.click()
+        page.wait_for_selector(".dropdown-menu.show")
+        shot("colour menu")
+        page.keyboard.press("Escape")
+    search = page.locator(".search-button__button >> visible=true")
+    if search.count():
+        search.first.hover()
+        page.wait_for_selector(".tooltip.show")
+        shot("tooltip", keep_tooltip=True)
+        search.first.click()
+        page.wait_for_selector("#pst-search-dialog[open]")
+        shot("search dialog")
+        page.keyboard.press("Escape")
+        page.evaluate("document.activeElement.blur()")
+    menu = page.locator(".primary-toggle >> visible=true")
+    if menu.count() and page.viewport_size["width"] < 960:
+        menu.first.click()
+        page.wait_for_timeout(400)
+        shot("sidebar")
+    return shots
+
+
+def _same_picture(png: bytes, other: bytes) -> bool:
+    """Equal, but for compositing noise: Chromium's raster differs by a level or two in a few
+    pixels between identical renders. A missing rule changes colours or moves things."""
+    if png == other:
+        return True
+    from PIL import Image, ImageChops
+
+    first, second = (Image.open(io.BytesIO(data)).convert("RGB") for data in (png, other))
+    if first.size != second.size:
+        return False
+    return max(channel[1] for channel in ImageChops.difference(first, second).getextrema()) <= 32
+
+
+def _serve(body: bytes):
+    return lambda route: route.fulfill(body=body, content_type="text/css")
+
+
+@pytest.fixture(scope="module")
+def hosted(html_dir: Path):
+    """The site under Read the Docs' path, where the 404 page's absolute links work."""
+    httpd, url = serve(html_dir, prefix="/zh-cn/latest/")
+    yield url
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_pages_look_the_same_with_the_trimmed_stylesheets(browser, hosted: str, width: int,
+                                                          original_css: dict[str, bytes],
+                                                          tmp_path: Path):
+    different = []
+    for mode in ["light", "dark"]:
+        # The site follows the reader's system: the colour scheme picks the mode.
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      color_scheme=mode)
+        trimmed_page = context.new_page()
+        original_page = context.new_page()
+        for name, body in original_css.items():
+            original_page.route(f"**/_static/{name}*", _serve(body))
+        for path in PAGES:
+            url = f"{hosted}/{path}"
+            trimmed = _screenshots(trimmed_page, url, path in INTERACTIVE)
+            original = _screenshots(original_page, url, path in INTERACTIVE)
+            assert [label for label, _ in trimmed] == [label for label, _ in original], url
+            for (label, ours), (_, theirs) in zip(trimmed, original):
+                if ours != theirs:
+                    stem = f"{width}-{mode}-{url.rsplit('/', 1)[-1]}-{label}".replace(" ", "_")
+                    (tmp_path / f"{stem}-trimmed.png").write_bytes(ours)
+                    (tmp_path / f"{stem}-original.png").write_bytes(theirs)
+                    different.append(f"{url} ({mode}, {label})")
+        context.close()
+    assert not different, f"renders differ (screenshots in {tmp_path}): {different}"
