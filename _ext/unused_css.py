@@ -4,8 +4,8 @@ pydata-sphinx-theme ships all of Bootstrap 5 in its stylesheet: 311 KB, 46 KB gz
 first view, for a site that uses a few hundred class names. After each build this extension
 rewrites the stylesheets named in ``unused_css_files`` (paths under ``_static``) without
 
-* the rules none of whose selectors can match: a selector is kept when every class it requires
-  is *possibly used*. Classes inside ``:not()``, ``:is()``, ``:where()``, ``:has()`` and
+* the selectors that cannot match, and the rules left without one: a selector is kept when
+  every class it requires is *possibly used*. Classes inside ``:not()``, ``:is()``, ``:where()``, ``:has()`` and
   attribute brackets do not count as required, and a selector with an escaped character is
   always kept;
 * the custom properties (``--bs-…``) that no remaining rule, no other stylesheet of the site, no
@@ -163,8 +163,11 @@ def drop_unmatched_rules(rules: list, possible: set[str] | frozenset[str]) -> li
     kept = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            prelude = tinycss2.serialize(rule.prelude)
-            if any(selector_may_match(part, possible) for part in _split_selectors(prelude)):
+            selectors = _split_selectors(tinycss2.serialize(rule.prelude))
+            matching = [part for part in selectors if selector_may_match(part, possible)]
+            if len(matching) < len(selectors) and matching:
+                rule.prelude = tinycss2.parse_component_value_list(",".join(matching))
+            if matching:
                 kept.append(rule)
         elif (rule.type == "at-rule" and rule.content is not None
               and rule.lower_at_keyword in _NESTING_AT_RULES):
@@ -226,7 +229,23 @@ def trim_stylesheets(sheets: dict[str, str], possible: set[str] | frozenset[str]
                                          possible)
               for name, css in sheets.items()}
     drop_unreferenced_properties(parsed, referenced_elsewhere)
-    return {name: tinycss2.serialize(rules) for name, rules in parsed.items()}
+    return {name: tinycss2.serialize(_without_empty_rules(rules)) for name, rules in parsed.items()}
+
+
+def _without_empty_rules(rules: list) -> list:
+    """Rules left without declarations (``:root{}``) and at-rules left without rules."""
+    kept = []
+    for rule in rules:
+        if rule.type == "qualified-rule" and not [
+                token for token in rule.content if token.type not in ("whitespace", "comment")]:
+            continue
+        if rule.type == "at-rule" and isinstance(rule.content, list) and rule.content and all(
+                node.type in ("qualified-rule", "at-rule") for node in rule.content):
+            rule.content = _without_empty_rules(rule.content)
+            if not rule.content:
+                continue
+        kept.append(rule)
+    return kept
 
 
 # -- the build step ------------------------------------------------------------------------------

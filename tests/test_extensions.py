@@ -208,20 +208,24 @@ def test_reading_time_weighs_code_and_math():
 
 # -- icon_font -----------------------------------------------------------------------------------
 
-def test_icon_rules_are_parsed_with_aliases_and_pruned():
+def test_icon_rules_are_parsed_with_aliases_after_trimming():
     import icon_font
+    import unused_css
 
     css = ('.x{color:red}.fa-bars,.fa-navicon{--fa:"\\f0c9"}.fa-sun{--fa:"\\f185"}'
-           '.fa-moon{--fa:"\uf186"}:root{--pst-icon-download:"\\f019"}')
+           '.fa-moon{--fa:"\uf186"}:root{--pst-icon-download:"\\f019";--pst-icon-gone:"\\f000"}'
+           '.download:before{content:var(--pst-icon-download)}.fa-solid:before{content:var(--fa)}')
     table = icon_font.icon_codepoints(css)
     assert table["fa-bars"] == table["fa-navicon"] == {0xF0C9}
     assert table["fa-moon"] == {0xF186}
-    assert icon_font.theme_codepoints(css) == {0xF019}
-    pruned = icon_font.drop_unused_icon_rules(css, {"fa-navicon", "fa-moon"})
-    assert ".fa-bars,.fa-navicon" in pruned and ".fa-moon" in pruned and ".fa-sun" not in pruned
-    assert pruned.startswith(".x{color:red}") and "--pst-icon-download" in pruned
-    assert icon_font.icon_classes('<i class="fa-solid fa-bars"></i><i class="fa fa-calendar">') == {
-        "fa-solid", "fa-bars", "fa-calendar"}
+    assert icon_font.theme_codepoints(css) == {0xF019, 0xF000}
+    # What icon_font reads after unused_css: the used icons' rules, serialised by tinycss2.
+    trimmed = unused_css.trim_stylesheets({"t.css": css}, {"fa-navicon", "fa-moon", "fa-solid",
+                                                             "download"},
+                                          set())["t.css"]
+    table = icon_font.icon_codepoints(trimmed)
+    assert table == {"fa-navicon": {0xF0C9}, "fa-moon": {0xF186}}  # unused alias fa-bars: gone
+    assert icon_font.theme_codepoints(trimmed) == {0xF019}  # --pst-icon-gone: nothing uses it
 
 
 # -- related_posts: Chinese-aware text similarity ------------------------------------------------

@@ -37,7 +37,7 @@ def test_a_selector_needs_every_class_outside_brackets(selector: str, kept: bool
 
 
 def test_trimming_keeps_what_may_match_and_what_is_referred_to():
-    css = ("/*! licence */:root{--x:1px;--y:var(--x);--z:2px;--w:red}"
+    css = ("/*! licence */:root{--x:1px;--y:var(--x);--z:2px;--w:red}.b{--z:3px}"
            ".a,.c{color:red}.c{color:blue}"
            "@media (min-width:10px){.c{margin:0}.a{padding:var(--y)}}"
            "@media print{.c{margin:0}}"
@@ -46,11 +46,12 @@ def test_trimming_keeps_what_may_match_and_what_is_referred_to():
            "/*# sourceMappingURL=x.css.map*/")
     out = unused_css.trim_stylesheets({"x.css": css}, {"a"}, {"--w"})["x.css"]
     assert out.startswith("/*! licence */")
-    assert ".a,.c{color:red}" in out and ".c{color:blue}" not in out
+    assert ".a{color:red}" in out and ".c{" not in out and ",.c" not in out
     assert "@media (min-width:10px){.a{padding:var(--y)}}" in out and "print" not in out
     assert "@font-face" in out and "p:not(.c)" in out
     # --y is used by a kept rule, --x by --y, --w elsewhere (a page or another sheet); --z by none
     assert "--x:1px" in out and "--y:var(--x)" in out and "--w:red" in out and "--z" not in out
+    assert ".b" not in out  # left without declarations
     assert "sourceMappingURL" not in out
 
 
