@@ -122,33 +122,26 @@ def site_classes(app: Sphinx) -> frozenset[str]:
 
 # -- trimming ------------------------------------------------------------------------------------
 
-def _outside_brackets(selector: str) -> str:
-    """The selector without what is inside ``(…)`` and ``[…]``."""
+def _top_level(text: str):
+    """``(index, char, top)``: whether ``char`` is outside any ``(…)`` or ``[…]`` of ``text``."""
     depth = 0
-    kept = []
-    for char in selector:
+    for index, char in enumerate(text):
         if char in "([":
             depth += 1
         elif char in ")]":
             depth -= 1
-        elif depth == 0:
-            kept.append(char)
-    return "".join(kept)
+        yield index, char, depth == 0 and char not in ")]"
+
+
+def _outside_brackets(selector: str) -> str:
+    """The selector without what is inside ``(…)`` and ``[…]``."""
+    return "".join(char for _, char, top in _top_level(selector) if top)
 
 
 def _split_selectors(prelude: str) -> list[str]:
     """Top-level comma-separated selectors (commas inside ``:is(a, b)`` do not split)."""
-    parts, depth, start = [], 0, 0
-    for index, char in enumerate(prelude):
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(prelude[start:index])
-            start = index + 1
-    parts.append(prelude[start:])
-    return parts
+    cuts = [index for index, char, top in _top_level(prelude) if top and char == ","]
+    return [prelude[start + 1:end] for start, end in zip([-1, *cuts], [*cuts, len(prelude)])]
 
 
 def selector_may_match(selector: str, possible: set[str] | frozenset[str]) -> bool:
@@ -169,8 +162,7 @@ def drop_unmatched_rules(rules: list, possible: set[str] | frozenset[str]) -> li
                 rule.prelude = tinycss2.parse_component_value_list(",".join(matching))
             if matching:
                 kept.append(rule)
-        elif (rule.type == "at-rule" and rule.content is not None
-              and rule.lower_at_keyword in _NESTING_AT_RULES):
+        elif _holds_rules(rule):
             inner = drop_unmatched_rules(
                 tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True,
                                                skip_comments=True), possible)
@@ -184,15 +176,19 @@ def drop_unmatched_rules(rules: list, possible: set[str] | frozenset[str]) -> li
     return kept
 
 
-def _declaration_blocks(rules: list):
-    """Every qualified rule whose block holds declarations only (nested at-rules included)."""
-    import tinycss2
+def _holds_rules(rule) -> bool:
+    """An at-rule whose block holds rules (``@media``, ...); after :func:`drop_unmatched_rules`
+    its content is the list of those rules, parsed."""
+    return (rule.type == "at-rule" and rule.content is not None
+            and rule.lower_at_keyword in _NESTING_AT_RULES)
 
+
+def _declaration_blocks(rules: list):
+    """Every qualified rule, those inside ``@media`` and the like included."""
     for rule in rules:
         if rule.type == "qualified-rule":
             yield rule
-        elif rule.type == "at-rule" and isinstance(rule.content, list) and rule.content and all(
-                node.type in ("qualified-rule", "at-rule") for node in rule.content):
+        elif _holds_rules(rule):
             yield from _declaration_blocks(rule.content)
 
 
@@ -239,8 +235,7 @@ def _without_empty_rules(rules: list) -> list:
         if rule.type == "qualified-rule" and not [
                 token for token in rule.content if token.type not in ("whitespace", "comment")]:
             continue
-        if rule.type == "at-rule" and isinstance(rule.content, list) and rule.content and all(
-                node.type in ("qualified-rule", "at-rule") for node in rule.content):
+        if _holds_rules(rule):
             rule.content = _without_empty_rules(rule.content)
             if not rule.content:
                 continue
