@@ -3,10 +3,11 @@
 pydata-sphinx-theme loads ``fontawesome.js`` (1.56 MB, 540 KB gzip) on every page only to turn
 ``<i class="fa-solid fa-bars">`` into inline SVG. Its CSS already styles the same elements with
 the Font Awesome web fonts (``.fa-bars{--fa:"\\f0c9"}``), so ``_templates/layout.html`` drops
-the script and this extension subsets those fonts (115 KB for the solid one) to the glyphs the
-site can show: the icons whose rules ``unused_css`` left in the theme's CSS (it removes those of
-the ~2,000 icons no page or script uses) plus the icons the theme's CSS uses by itself
-(``--pst-icon-…`` for admonitions and links, where still referred to). The subset is a few KB.
+the script, and this extension removes it from the output and subsets those fonts (115 KB for
+the solid one) to the glyphs the site can show: the icons whose rules ``unused_css`` left in the
+theme's CSS (it removes those of the ~2,000 icons no page or script uses) plus the icons the
+theme's CSS uses by itself (``--pst-icon-…`` for admonitions and links, where still referred
+to). The subset is a few KB.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 FONT_DIR = Path("_static", "vendor", "fontawesome", "webfonts")
 LEGACY_USED_FILE = Path("_static", "vendor", "fontawesome", "icons-used.json")
+# Sphinx copies the theme's script with its source map (3.3 MB) although no page loads it.
+UNLOADED_SCRIPT = Path("_static", "scripts", "fontawesome.js")
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
 SUBSET_VERSION = 2  # 2: without hinting
 _RULE = re.compile(r'(?:^|(?<=[{}]))([^{}]+)\{--fa:"((?:\\[0-9a-fA-F]+|[^"\\])+)"\}')
@@ -60,6 +63,8 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
         return
     outdir = Path(app.outdir)
     (outdir / LEGACY_USED_FILE).unlink(missing_ok=True)  # written by earlier versions
+    for unloaded in (UNLOADED_SCRIPT, UNLOADED_SCRIPT.with_suffix(".js.map")):
+        (outdir / unloaded).unlink(missing_ok=True)
     used = {name for name in site_classes(app) if name.startswith("fa-")}
     css = (outdir / THEME_CSS).read_text(encoding="utf-8")
     table = icon_codepoints(css)  # after unused_css: the icons that pages or scripts use

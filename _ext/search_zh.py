@@ -21,6 +21,7 @@ This module replaces the ``zh`` search language with one that
 
 from __future__ import annotations
 
+import logging as pylogging
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,9 @@ def check_dictionary(app: Sphinx) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    # jieba logs "Building prefix dict ..." at DEBUG level to its own stderr handler, on every
+    # build that splits text; that is not the build's output.
+    jieba.setLogLevel(pylogging.WARNING)
     app.add_search_language(SearchChineseSegmented)
     app.connect("builder-inited", check_dictionary)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

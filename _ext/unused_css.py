@@ -298,6 +298,9 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
         staging.rename(cache)
     for name in names:
         (static / name).write_bytes((cache / name).read_bytes())
+        # The theme's source map describes the untrimmed file, and the trimmed one drops the
+        # comment that pointed to it.
+        (static / f"{name}.map").unlink(missing_ok=True)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -288,6 +288,44 @@ def test_no_third_party_assets(html_dir: Path):
             assert not THIRD_PARTY.match(url), f"{path}: {url}"
 
 
+def test_every_local_asset_a_page_loads_exists(html_dir: Path):
+    missing, checked = set(), 0
+    for path in all_pages(html_dir):
+        if path.name == "404.html" and path.parent == html_dir:
+            continue  # absolute links below the hosting prefix; test_browser_kb serves it there
+        if path.relative_to(html_dir).parts[0] == "_static":
+            continue  # the theme's Jinja macros, copied as static files, are not pages
+        page = soup(path)
+        for node in page.select("script[src], link[href][rel~=stylesheet], link[href][rel~=preload]"):
+            value = node.get("src") or node["href"]
+            if THIRD_PARTY.match(value) or value.startswith("data:"):
+                continue
+            checked += 1
+            if not (path.parent / unquote(urlsplit(value).path)).is_file():
+                missing.add(f"{path.relative_to(html_dir)} -> {value}")
+    assert checked > 1000
+    assert not missing, sorted(missing)[:20]
+
+
+def test_output_has_no_unloaded_script_or_stale_source_map(html_dir: Path):
+    # The layout drops the theme's fontawesome.js (icon_font subsets the web fonts instead).
+    assert not list(html_dir.rglob("fontawesome.js*map")) and not list(html_dir.rglob("fontawesome.js"))
+    assert not [path for path in all_pages(html_dir) if path.relative_to(html_dir).parts[0] != "_static"
+                and "fontawesome.js" in path.read_text(encoding="utf-8")]
+    # unused_css rewrites the theme's stylesheets; their source maps described the originals.
+    maps = sorted(html_dir.rglob("*.map"))
+    assert maps, "the theme's scripts keep their source maps"
+    for source_map in maps:
+        source = source_map.with_suffix("")
+        assert source.is_file(), source_map
+        assert f"sourceMappingURL={source_map.name}" in source.read_text(encoding="utf-8"), source_map
+    assert not (html_dir / "_static/styles/pydata-sphinx-theme.css.map").exists()
+
+
+def test_build_log_has_no_jieba_debug_lines(site: Build):
+    assert "prefix dict" not in site.output and "Loading model" not in site.output
+
+
 def test_internal_links_and_anchors_resolve(html_dir: Path):
     ids_cache: dict[Path, set[str]] = {}
 
