@@ -13,7 +13,8 @@ This extension replaces ABlog's two ``html-collect-pages`` handlers with
   posts it lists, their excerpts, and the site-wide list of posts);
 * the same Atom feeds, written only when one of their posts changed, with each post's full text
   rendered once per build (and cached between builds) relative to the post itself, its links
-  made absolute so they work in a feed reader, and the feed's ``updated`` taken from the posts
+  made absolute so they work in a feed reader, its formulas as MathML alone (a feed reader has
+  no KaTeX CSS for KaTeX's HTML rendering), and the feed's ``updated`` taken from the posts
   (not from the clock), so the same sources give the same bytes; full text goes into the site
   and category feeds, tag/year/author feeds carry summaries;
 
@@ -62,6 +63,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import new_document
 
 from cross_page import track_per_document
+from katex_prerender import mathml_only
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ STATE_FILE = "kb_blog_incremental.pickle"
 # and kind, read only when a feed that lists the post is written.
 ENTRIES_DIR = "kb_feed_entries"
 BODIES_DIR = "kb_post_bodies"
-STATE_VERSION = 4  # 4: feed entries serialised one by one, in files
+STATE_VERSION = 5  # 4: feed entries serialised one by one, in files; 5: formulas as MathML
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
 
@@ -309,8 +311,10 @@ def _absolute_links(html: str, page_url: str) -> str:
 
 
 def post_html(app: Sphinx, post: Any, post_url: str) -> str:
-    """A post's full text for feeds, its links made absolute (cached in its feed entry)."""
-    return _absolute_links(post.to_html(post.docname, fulltext=True, img_url=True), post_url)
+    """A post's full text for feeds (cached in its feed entry): its links made absolute, its
+    formulas as MathML (a feed reader has no KaTeX CSS for the rest of KaTeX's output)."""
+    html = post.to_html(post.docname, fulltext=True, img_url=True)
+    return _absolute_links(mathml_only(html), post_url)
 
 
 def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:

@@ -198,6 +198,36 @@ def test_katex_fonts_load(page, server):
     assert "KaTeX_Main" in loaded
 
 
+def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):
+    """A feed reader shows an entry's HTML without KaTeX's CSS or fonts: each formula must be
+    there once, as MathML that the browser lays out itself."""
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    entry = next(entry for entry in etree.parse(str(html_dir / "blog" / "atom.xml")).getroot()
+                 .iter(f"{atom}entry") if "/ddim-sampling/" in entry.find(f"{atom}link").get("href"))
+    from bs4 import BeautifulSoup
+
+    body = BeautifulSoup((html_dir / DDIM).read_text(encoding="utf-8"), "lxml").select_one("article")
+    formulas_on_page = len(body.select("span.katex"))
+    context = browser.new_context(java_script_enabled=False)
+    context.route("**/*", lambda route: route.abort())  # images point at the live site
+    page = context.new_page()
+    page.set_content(f'<!doctype html><meta charset="utf-8"><body style="width: 760px">'
+                     f'{entry.find(f"{atom}content").text}')
+    maths = page.eval_on_selector_all(
+        "math", "ms => ms.map(m => { const r = m.getBoundingClientRect();"
+        " return [r.width, r.height, m.getAttribute('display') === 'block' && !!m.querySelector('mfrac')]; })")
+    # KaTeX's HTML rendering, without its CSS, would repeat each formula as a row of letters.
+    leftovers = page.locator(".katex-html, [aria-hidden=true]").count()
+    context.close()
+    assert formulas_on_page > 50 and len(maths) == formulas_on_page
+    assert leftovers == 0
+    assert all(width > 0 and height > 0 for width, height, _ in maths)
+    # Laid out in two dimensions: a displayed fraction is taller than a line of text.
+    assert any(height > 30 for _, height, fraction in maths if fraction)
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_light_and_dark_mode(browser, server, scheme):
     context = browser.new_context(color_scheme=scheme)

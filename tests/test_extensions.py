@@ -139,6 +139,29 @@ def test_renderer_renders_macros_and_reports_errors():
     assert loose["warnings"] and "unicodeTextInMathMode" in loose["warnings"][0]
 
 
+def test_feed_formulas_keep_only_mathml():
+    renderer = katex_prerender.KatexRenderer("node", KATEX, {}, timeout=30)
+    try:
+        inline, display = renderer.render_many([
+            {"latex": r"\sqrt{\alpha_t}\,x_0", "display": False},  # an <svg> inside the spans
+            {"latex": r"\frac{a}{b}", "display": True},
+        ])
+    finally:
+        renderer.close()
+    page = f"<p>前文 {inline['html']} 中间</p><div>{display['html']}</div><span>后文</span>"
+    feed = katex_prerender.mathml_only(page)
+    assert "katex-html" not in feed and "<svg" not in feed
+    assert feed.count("<math") == 2 and 'display="block"' in feed
+    assert r'<annotation encoding="application/x-tex">\sqrt{\alpha_t}\,x_0</annotation>' in feed
+    assert feed.startswith("<p>前文 ") and " 中间</p><div>" in feed and feed.endswith("</div><span>后文</span>")
+    # Only KaTeX's HTML rendering goes: every other span stays, and the spans balance.
+    # span.katex and span.katex-mathml twice, span.katex-display, and the page's own span.
+    assert feed.count("<span") == feed.count("</span>") == 6
+    assert katex_prerender.mathml_only("<p>无公式</p>") == "<p>无公式</p>"
+    with pytest.raises(ValueError, match="unclosed KaTeX HTML"):
+        katex_prerender.mathml_only('<span class="katex-html" aria-hidden="true"><span>')
+
+
 def test_renderer_without_node_is_a_clear_error():
     with pytest.raises(ExtensionError, match="cannot start Node.js"):
         katex_prerender.KatexRenderer("/nonexistent/node", KATEX, {}, timeout=5)

@@ -193,6 +193,15 @@ def test_site_feed_has_every_post_once_newest_first_full_text(html_dir: Path):
         assert labels == set(post.tags)
 
 
+def test_feed_formulas_are_mathml_with_their_tex(html_dir: Path):
+    for entry in parse_feed(html_dir / "blog" / "atom.xml"):
+        content = entry.find(f"{ATOM}content").text
+        body = article(html_dir, f"posts/{entry_slug(entry)}/index.html")
+        assert content.count("<math") == len(body.select("span.katex")), entry_slug(entry)
+        assert content.count('<annotation encoding="application/x-tex">') == content.count("<math")
+        assert "katex-html" not in content
+
+
 def test_feed_parses_with_feedparser(html_dir: Path):
     import feedparser
 
