@@ -201,13 +201,12 @@ def test_katex_fonts_load(page, server):
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):
     """A feed reader shows an entry's HTML without KaTeX's CSS or fonts: each formula must be
     there once, as MathML that the browser lays out itself."""
+    from bs4 import BeautifulSoup
     from lxml import etree
 
     atom = "{http://www.w3.org/2005/Atom}"
     entry = next(entry for entry in etree.parse(str(html_dir / "blog" / "atom.xml")).getroot()
                  .iter(f"{atom}entry") if "/ddim-sampling/" in entry.find(f"{atom}link").get("href"))
-    from bs4 import BeautifulSoup
-
     body = BeautifulSoup((html_dir / DDIM).read_text(encoding="utf-8"), "lxml").select_one("article")
     formulas_on_page = len(body.select("span.katex"))
     context = browser.new_context(java_script_enabled=False)
