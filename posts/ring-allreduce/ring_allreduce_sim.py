@@ -88,7 +88,7 @@ def ring_allreduce(data, op=np.add):
 
 
 def ring_fold_reference(data, op=np.add):
-    """Ring 对第 c 块的归约顺序是从 rank c 开始沿环的左折叠：((x_c ∘ x_{c+1}) ∘ ...) ∘ x_{c-1}。
+    """Ring 对第 c 块的归约顺序是从 rank c 开始沿环的左折叠：((x_c ⊕ x_{c+1}) ⊕ ...) ⊕ x_{c-1}。
     这里按这个顺序直接算出来，用来和模拟结果逐位比较。"""
     N = len(data)
     b = chunk_bounds(len(data[0]), N)
