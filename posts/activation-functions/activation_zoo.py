@@ -288,4 +288,4 @@ if __name__ == "__main__":
     for d in [768, 4096]:
         h = swiglu_hidden(d, multiple_of=256 if d == 4096 else 1)
         print(f"d = {d}: ReLU FFN(4d) = {ffn_param_count(d, 4 * d, 'relu'):,}，"
-              f"SwiGLU(h = {h}) = {ffn_param_count(d, h, 'swiglu'):,}")
+              f"SwiGLU(d_h = {h}) = {ffn_param_count(d, h, 'swiglu'):,}")
