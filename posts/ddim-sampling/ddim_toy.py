@@ -1,7 +1,7 @@
 """一维高斯混合上的 DDPM / DDIM 采样玩具实验（纯 NumPy）。
 
-数据分布 p_0 = sum_k pi_k N(mu_k, s_k^2)。前向过程 q(x_t|x_0) = N(sqrt(abar_t) x_0, 1 - abar_t)
-把它变成 p_t = sum_k pi_k N(sqrt(abar_t) mu_k, abar_t s_k^2 + 1 - abar_t)，仍是高斯混合，
+数据分布 p_0 = sum_k pi_k N(mu_k, rho_k^2)（rho_k 为分量标准差）。前向过程 q(x_t|x_0) = N(sqrt(abar_t) x_0, 1 - abar_t)
+把它变成 p_t = sum_k pi_k N(sqrt(abar_t) mu_k, abar_t rho_k^2 + 1 - abar_t)，仍是高斯混合，
 因此最优噪声预测 eps*(x_t, t) = -sqrt(1 - abar_t) * d/dx log p_t(x_t) 有闭式解。
 用它代替训练好的网络 eps_theta，就能把"采样器本身的误差"和"网络拟合误差"分开来看。
 """
@@ -40,20 +40,20 @@ class GaussianMixture1D:
     def __init__(self, weights, means, stds):
         self.w = np.asarray(weights, float)
         self.mu = np.asarray(means, float)
-        self.s = np.asarray(stds, float)
+        self.rho = np.asarray(stds, float)                    # 分量标准差 rho_k
         assert np.isclose(self.w.sum(), 1.0)
 
     # ---- p_0 本身
     def sample(self, n, rng):
         k = rng.choice(len(self.w), size=n, p=self.w)
-        return self.mu[k] + self.s[k] * rng.standard_normal(n), k
+        return self.mu[k] + self.rho[k] * rng.standard_normal(n), k
 
     def mean(self):
         return float(self.w @ self.mu)
 
     def central_moment(self, order):
         """混合分布关于总体均值的 2 阶或 4 阶中心矩（精确值）。"""
-        d, v = self.mu - self.mean(), self.s ** 2
+        d, v = self.mu - self.mean(), self.rho ** 2
         if order == 2:
             return float(self.w @ (d ** 2 + v))
         if order == 4:
@@ -63,11 +63,11 @@ class GaussianMixture1D:
     def boundaries(self):
         """相邻分量之间的分界点：取两侧 z 分数相等的位置（分量按均值排序）。"""
         o = np.argsort(self.mu)
-        mu, s = self.mu[o], self.s[o]
-        return mu[:-1] + s[:-1] * (mu[1:] - mu[:-1]) / (s[:-1] + s[1:])
+        mu, rho = self.mu[o], self.rho[o]
+        return mu[:-1] + rho[:-1] * (mu[1:] - mu[:-1]) / (rho[:-1] + rho[1:])
 
     def cdf(self, x):
-        z = (np.asarray(x, float)[..., None] - self.mu) / (sqrt(2.0) * self.s)
+        z = (np.asarray(x, float)[..., None] - self.mu) / (sqrt(2.0) * self.rho)
         return 0.5 * (1.0 + np.vectorize(erf)(z)) @ self.w
 
     def region_probs(self):
@@ -78,7 +78,7 @@ class GaussianMixture1D:
     def _terms(self, x, abar):
         """返回 d_k = x - m_k、1/v_k 与 log pi_k + log N(x; m_k, v_k)，形状 (K, n)。"""
         m = np.sqrt(abar) * self.mu
-        v = abar * self.s ** 2 + (1.0 - abar)
+        v = abar * self.rho ** 2 + (1.0 - abar)
         d = np.asarray(x, float).reshape(1, -1) - m[:, None]
         inv_v = (1.0 / v)[:, None]
         log_joint = (np.log(self.w) - 0.5 * np.log(2 * np.pi * v))[:, None] - 0.5 * d * d * inv_v
@@ -225,7 +225,8 @@ def main(n=10_000, seed=0):
         z = ddim_invert(gm, x0, tau)
         err = np.abs(ddim_sample(gm, z, tau, 0.0, np.random.default_rng(0)) - x0)
         print(f"反演→重建 S={S:<5} 潜变量 mean={z.mean():+.3f} var={z.var():.3f}  "
-              f"|误差| 中位数={np.median(err):.1e} 均值={err.mean():.1e} 最大={err.max():.1e}")
+              f"|误差| 中位数={np.median(err):.1e} 均值={err.mean():.1e} "
+              f"最大={err.max():.1e}（x0={x0[np.argmax(err)]:+.2f}）")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def test_eps_is_stable_far_from_data():
     eps = GM.eps_star(x, a)
     assert np.all(np.isfinite(eps)) and np.all(np.isfinite(GM.log_prob(x, a)))
     m = np.sqrt(a) * GM.mu
-    v = a * GM.s ** 2 + 1 - a
+    v = a * GM.rho ** 2 + 1 - a
     k = np.argmax(v)                                 # 离得足够远时，方差最大的分量主导两侧尾部
     np.testing.assert_allclose(eps, np.sqrt(1 - a) * (x - m[k]) / v[k], rtol=1e-9)
 
