@@ -54,13 +54,13 @@ def test_recovers_true_subspace_and_chooses_rank():
 def test_mean_is_the_optimal_offset():
     """J(b) - J(mean) = ||(I - UU^T)(b - mean)||^2：均值是最优偏移，且只有垂直于子空间的偏差有代价。"""
     _, U, _ = pca_eig(X, 3)
-    P = U @ U.T
+    Pi = U @ U.T                                # 到 span(U) 上的正交投影
     rng = np.random.default_rng(2)
     J0 = reconstruction_error(X, MU, U)
     for _ in range(20):
         delta = rng.standard_normal(D)
         J = reconstruction_error(X, MU + delta, U)
-        np.testing.assert_allclose(J - J0, np.sum(((np.eye(D) - P) @ delta) ** 2), rtol=1e-9)
+        np.testing.assert_allclose(J - J0, np.sum(((np.eye(D) - Pi) @ delta) ** 2), rtol=1e-9)
 
 
 def test_without_centring_first_direction_chases_the_mean():
