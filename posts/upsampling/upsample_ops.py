@@ -224,7 +224,7 @@ if __name__ == "__main__":
     print(ps[0].astype(int))
     print("unshuffle(shuffle(x)) == x:", np.array_equal(pixel_unshuffle(ps, 2), z))
 
-    print("\n== 亚像素卷积 = 转置卷积（步长 r，核 k·r）==")
+    print("\n== 亚像素卷积 = 转置卷积（步长 r，核长 κr）==")
     r, k = 2, 2
     w_t = rng.standard_normal((3, 2, k * r, k * r))
     y = rng.standard_normal((3, 5, 5))
