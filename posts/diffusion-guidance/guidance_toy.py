@@ -158,6 +158,17 @@ def posterior_expectation(model, x_t, abar, f, n_grid=8001):
     return out
 
 
+def tilt_ratio(model, x_t, abar, c, w, h=1e-3):
+    """R_t(x) = E[p_0(c|x_0)^w | x_t] / (E[p_0(c|x_0) | x_t])^w 及 d/dx log R_t（中心差分）。
+    p_0(x) p_0(c|x)^w 加噪后的密度正比于 p_t(x) E[p_0(c|x_0)^w | x_t]，引导所用的是 p_t(x) p_t(c|x)^w，
+    两者之比就是 R_t；R_t 随 x 变化，两者的得分就相差 d/dx log R_t。"""
+    clean = lambda x0: np.exp(model.log_classifier(x0, 1.0, c))
+    log_r = lambda y: (np.log(posterior_expectation(model, y, abar, lambda x0: clean(x0) ** w))
+                       - w * np.log(posterior_expectation(model, y, abar, clean)))
+    x_t = np.atleast_1d(np.asarray(x_t, float))
+    return np.exp(log_r(x_t)), (log_r(x_t + h) - log_r(x_t - h)) / (2 * h)
+
+
 # ---------------------------------------------------------------- 演示
 def summarize(model, x, c):
     conf = np.exp(model.log_classifier(x, 1.0, c))
@@ -180,6 +191,16 @@ def main(n=10_000, n_ddpm=5_000, seed=0, c=1):
         print(f"{w:>4.1f} |      {a['purity']:.4f} {a['conf']:.4f} {a['mean']:+.3f} {a['std']:.3f}"
               f"     |      {b['purity']:.4f} {b['conf']:.4f} {b['mean']:+.3f} {b['std']:.3f}"
               f"     |      {pt:.4f} {mt:+.3f} {st:.3f}")
+
+    # "先锐化再加噪" 与 "加噪后再锐化" 之比 R_t(x)，t = 300，w = 3
+    t, w = 300, 3.0
+    _, abar = linear_schedule()
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0])
+    ratio, dlog = tilt_ratio(model, x, abar[t], c, w)
+    guided = model.scores(x, abar[t])[1] + w * model.classifier_grad(x, abar[t], c)
+    print(f"\nt = {t}，w = {w:g}：R_t(x) = E[p(c|x_0)^w | x_t=x] / p_t(c|x)^w；引导得分 s_w 与 d/dx log R_t")
+    for name, row in (("x", x), ("R_t", ratio), ("dlogR_t/dx", dlog), ("s_w", guided)):
+        print(f"  {name:<11}" + "".join(f"{v:>8.3f}" for v in row))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from guidance_toy import (TwoClassGaussians, ddim_sample, ddpm_sample, guided_eps, linear_schedule,
-                          posterior_expectation, summarize, tilted_target)
+                          posterior_expectation, summarize, tilt_ratio, tilted_target)
 
 M = TwoClassGaussians()
 _, ABAR = linear_schedule()
@@ -64,6 +64,27 @@ def test_noisy_classifier_is_posterior_average_of_clean_classifier():
     a = ABAR[300]
     gap = posterior_expectation(M, x, a, lambda x0: clean(x0) ** 3) - np.exp(3 * M.log_classifier(x, a, C))
     assert np.max(np.abs(gap)) > 0.05          # "先锐化再加噪" 与 "加噪后再锐化" 不交换
+
+
+def test_guided_score_differs_from_noised_tilted_score_by_grad_log_ratio():
+    # 把 p(x) p(c|x)^w 按前向过程加噪，直接在 x_0 网格上数值积分出它的得分（不经过 R_t），
+    # 应等于引导得分 s_w 加上 d/dx log R_t；R_t 随 x 明显变化，所以两个得分确实不同
+    t, w = 300, 3.0
+    a = ABAR[t]
+    x = np.linspace(-1.5, 3.0, 10)
+    x0 = np.linspace(-8, 8, 16001)
+    log_tilt = M.log_p(x0, 1.0) + w * M.log_classifier(x0, 1.0, C)
+    ref = np.empty_like(x)
+    for i, xt in enumerate(x):
+        lw = log_tilt - 0.5 * (xt - np.sqrt(a) * x0) ** 2 / (1 - a)
+        wgt = np.exp(lw - lw.max())
+        ref[i] = wgt @ (-(xt - np.sqrt(a) * x0) / (1 - a)) / wgt.sum()
+    ratio, dlog = tilt_ratio(M, x, a, C, w)
+    guided = M.scores(x, a)[1] + w * M.classifier_grad(x, a, C)
+    np.testing.assert_allclose(guided + dlog, ref, atol=1e-5)
+    assert np.all(ratio > 1)                   # w > 1：幂的平均大于平均的幂（Jensen）
+    assert ratio.max() / ratio.min() > 10      # 比值随 x 变化，不是一个可以被归一化吸收的常数
+    assert np.max(np.abs(dlog)) > 1
 
 
 # ------------------------------------------------------------ 两种引导的代数关系
