@@ -102,17 +102,17 @@ def test_point_mass_taylor_needs_beta_small_compared_with_accumulated_noise():
 
 # ------------------------------------------------------------------ 整条反向链
 def test_gaussian_data_reverse_chain_variance_choices():
-    mu0, s0 = 0.7, 0.2
+    mu0, rho0 = 0.7, 0.2
     for N in (10, 100):
-        M, S = gaussian_reverse_chain_moments(mu0, s0, chain_betas(N, "exact"), "exact")
-        assert abs(M - mu0) < 1e-12 and abs(S - s0 ** 2) < 1e-12   # 高斯数据：反向条件恰为高斯
+        M, S = gaussian_reverse_chain_moments(mu0, rho0, chain_betas(N, "exact"), "exact")
+        assert abs(M - mu0) < 1e-12 and abs(S - rho0 ** 2) < 1e-12   # 高斯数据：反向条件恰为高斯
     err = {}
     for N in (100, 1000):
         b = chain_betas(N, "exact")
-        S_beta = gaussian_reverse_chain_moments(mu0, s0, b, "beta")[1]
-        S_tilde = gaussian_reverse_chain_moments(mu0, s0, b, "tilde")[1]
-        assert S_tilde < s0 ** 2 < S_beta                      # 两种常用方差一个偏小、一个偏大
-        err[N] = S_beta - s0 ** 2
+        S_beta = gaussian_reverse_chain_moments(mu0, rho0, b, "beta")[1]
+        S_tilde = gaussian_reverse_chain_moments(mu0, rho0, b, "tilde")[1]
+        assert S_tilde < rho0 ** 2 < S_beta                      # 两种常用方差一个偏小、一个偏大
+        err[N] = S_beta - rho0 ** 2
     assert 8 < err[100] / err[1000] < 12                      # sigma^2 = beta 的误差约为 O(1/N)
 
 
