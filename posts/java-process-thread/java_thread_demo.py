@@ -66,14 +66,35 @@ def parse_output(text):
     return res
 
 
+def report(info, pid):
+    """把一次运行整理成几行结论。pid 与递归深度每次运行都不同，只报告它们满足的关系，重复运行的输出相同。"""
+    lines = [
+        f"Java 报告的 pid 等于 Python 启动的子进程的 pid：{info['process']['pid'] == pid}",
+        f"主线程：name={info['main']['name']} id={info['main']['id']}",
+    ]
+    for name in ("demo-waiter", "demo-sleeper"):
+        seq = [s for n, s in info["states"] if n == name]
+        lines.append(f"{name} 依次处于：{' -> '.join(seq)}")
+    summary = info["summary"]
+    lines.append(f"两个演示线程都在等待时，dumpAllThreads 列出 {summary['count']} 个线程，"
+                 f"其中守护线程 {summary['daemon']} 个：")
+    for t in sorted(info["threads"], key=lambda t: t["id"]):
+        daemon = "true" if t["daemon"] else "false"
+        lines.append(f"  id={t['id']:<3d} daemon={daemon:<5s} state={t['state']:<13s} name={t['name']}")
+    if "os_threads" in info:
+        more = info["os_threads"]["count"] > summary["count"]
+        lines.append(f"/proc/self/task 里的线程多于 JMX 列出的线程：{more}")
+    heap, stack = info["heap"], info["stack"]
+    lines.append(f"堆：共享计数 {heap['shared']}，两个线程各自的局部计数 {heap['local0']} / {heap['local1']}")
+    lines.append(f"栈：两个线程都以 StackOverflowError 结束递归，程序照常运行；"
+                 f"8 MB 栈的最大递归深度超过 256 KB 栈的 2 倍：{stack['large'] > 2 * stack['small'] > 0}")
+    return "\n".join(lines)
+
+
 def main():
     with tempfile.TemporaryDirectory() as build:
         out, pid = compile_and_run(build)
-    print(out, end="")
-    info = parse_output(out)
-    print(f"-- 子进程 pid={pid}，Java 报告的 pid={info['process']['pid']}")
-    print(f"-- JMX 看到 {len(info['threads'])} 个线程；操作系统看到 "
-          f"{info.get('os_threads', {}).get('count', '?')} 个")
+    print(report(parse_output(out), pid))
 
 
 if __name__ == "__main__":
