@@ -148,7 +148,7 @@ class Tree:
         self.rng = rng if rng is not None else np.random.default_rng(0)
 
     def fit(self, X, g, h):
-        m = X.shape[1]
+        m = X.shape[1]                           # 特征数（正文的 m）
         cols = np.arange(m)
         if self.colsample < 1.0:                 # 按树的列采样
             cols = np.sort(self.rng.choice(m, max(1, int(round(self.colsample * m))), replace=False))
@@ -247,7 +247,7 @@ def main():
         if has_nan:
             gl, gr = _all_direction_gains(X, g, h, lam, gamma, s)
             print(f"    同一阈值下缺失值归左 / 归右的增益: {gl:.4f} / {gr:.4f}")
-        print(f"    叶子权重 w_L = {wl:+.4f}, w_R = {wr:+.4f}（不分裂时 w = {w0:+.4f}）")
+        print(f"    叶子权重 w_L = {wl:+.4f}, w_R = {wr:+.4f}（不分裂时 w = {round(float(w0), 12) + 0.0:+.4f}）")
         print(f"    真实正则化损失：分裂比不分裂多下降 {exact - exact_root - gamma:.4f}"
               f"（二阶近似预测 {s['gain']:.4f}）")
 
@@ -258,8 +258,21 @@ def main():
     f = np.sin(2 * np.nan_to_num(Xb[:, 0])) + 0.5 * np.nan_to_num(Xb[:, 1], nan=1.0) ** 2 - 1
     yb = (rng.random(n) < sigmoid(2 * f)).astype(float)
     trees, hist = boost(Xb, yb, "logistic", n_rounds=30, eta=0.3, max_depth=3, lam=1.0)
-    print("logistic 提升 30 轮，平均训练损失:",
+    print("logistic 提升 30 轮，第 0/1/2/5/10/20/30 轮后的平均训练损失:",
           " ".join(f"{hist[i]:.4f}" for i in (0, 1, 2, 5, 10, 20, 30)))
+    print("    每一轮都严格下降:", bool(np.all(np.diff(hist) < 0)))
+
+    # 近似分裂：只在按 h 加权的分位数候选上切分，eps 越小越接近精确贪心
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-3 * (x - 0.37)))).astype(float)
+    g, h = logistic_grad_hess(y, np.zeros(3000))
+    exact = best_split(x[:, None], g, h, lam, 0.0)
+    print(f"3000 个样本的单特征分裂：精确贪心 阈值 {exact['threshold']:.3f} 增益 {exact['gain']:.2f}")
+    for eps in (0.2, 0.05, 0.01, 0.001):
+        cands = weighted_quantile_candidates(x, h, eps)
+        thr, gain = best_split_on_candidates(x, g, h, cands, lam)
+        print(f"    eps = {eps:<5}: {len(cands):4d} 个候选，阈值 {thr:.3f} 增益 {gain:.2f}")
 
 
 if __name__ == "__main__":
