@@ -126,8 +126,24 @@ def test_rope_is_orthogonal_and_reduces_to_1d():
     for h, w in [(0, 0), (3, 9), (120, 7)]:
         assert np.linalg.norm(rope_2d(x, h, w)) == pytest.approx(np.linalg.norm(x), rel=1e-12)
     np.testing.assert_allclose(rope_2d(x, 0, 0), x)
-    # 只看前一半维度时，2-D RoPE 就是按行号的 1-D RoPE
-    np.testing.assert_allclose(rope_2d(x, 5, 11)[:D // 2], rope_1d(x[:D // 2], 5))
+    # 每 4 维一组：前 2 维（偶数号维度对）按列号、后 2 维（奇数号维度对）按行号，各自就是一维 RoPE
+    col = np.arange(D).reshape(-1, 4)[:, :2].ravel()
+    row = np.arange(D).reshape(-1, 4)[:, 2:].ravel()
+    y = rope_2d(x, 5, 11)
+    np.testing.assert_allclose(y[row], rope_1d(x[row], 5))
+    np.testing.assert_allclose(y[col], rope_1d(x[col], 11))
+
+
+def test_rope_2d_matches_moonvit_complex_layout():
+    # 按 MoonViT 的 Rope2DPosEmb 构造复数频率表：第 2i 个复数对用列号 w、第 2i+1 个用行号 h，频率 base^{-4i/D}
+    D = 16
+    freqs = 1.0 / 10000.0 ** (np.arange(0, D, 4)[:D // 4] / D)
+    x = RNG.standard_normal(D)
+    for h in range(3):
+        for w in range(5):
+            cis = np.stack([np.exp(1j * w * freqs), np.exp(1j * h * freqs)], axis=-1).ravel()
+            z = (x[0::2] + 1j * x[1::2]) * cis
+            np.testing.assert_allclose(rope_2d(x, h, w), np.stack([z.real, z.imag], axis=-1).ravel(), atol=1e-12)
 
 
 def test_flattened_1d_rope_depends_on_image_width_but_2d_does_not():
