@@ -220,8 +220,14 @@ def main():
         i = t - 1
         print(f"{t:5d}  {model['eps'][i]:.4f}  {model['alpha'][i]:.4f}   {model['train_err'][i]:.4f}"
               f"        {model['bound'][i]:.4f}                  {model['exp_loss'][i]:.4f}")
+    err = model["train_err"]
+    up = [t + 2 for t in np.flatnonzero(np.diff(err) > 0)]          # 训练错误率比上一轮高的轮次
+    flat = [t + 2 for t in np.flatnonzero(np.diff(err) == 0)]
+    print(f" 200 轮中 eps_t 的范围: [{model['eps'].min():.4f}, {model['eps'].max():.4f}]；"
+          f"上界每轮严格下降: {bool(np.all(np.diff(model['bound']) < 0))}")
+    print(f" 训练错误率与上一轮持平的轮数 {len(flat)}（含第 2 轮: {2 in flat}），回升的轮数 {len(up)}")
     Xt, yt = circle_data(5000, seed=99)
-    print(f" 200 轮后测试错误率: {np.mean(adaboost_predict(Xt, model) != yt):.4f}")
+    print(f" 200 轮后测试错误率（5000 个新样本）: {np.mean(adaboost_predict(Xt, model) != yt):.4f}")
 
     rng = np.random.default_rng(0)
     print("\n等相关预测器平均的方差（sigma^2 = 1，M = 10）：")
@@ -230,11 +236,11 @@ def main():
         print(f"  rho = {rho}: 模拟 {m.var():.4f}，公式 {var_of_mean_formula(rho, 1.0, 10):.4f}")
 
     b = bagging_summary(bagging_experiment())
-    print("\n1-NN 回归 bagging（B = 25，400 个独立训练集，15 个测试点平均）：")
+    print("\n1-NN 回归 bagging（M = 25 个成员，400 个独立训练集，15 个测试点平均）：")
     print(f"  直接训练的 1-NN 方差 {b['var_single']:.4f}；单个自助成员方差 sigma^2 = {b['sigma2']:.4f}；"
           f"成员间平均相关 rho = {b['rho']:.3f}")
-    print(f"  bagging 平均的方差 {b['var_bag']:.4f}；公式 rho s^2 + (1-rho) s^2 / B = "
-          f"{var_of_mean_formula(b['rho'], b['sigma2'], b['B']):.4f}；B -> 无穷的下限 rho s^2 = "
+    print(f"  bagging 平均的方差 {b['var_bag']:.4f}；公式 rho sigma^2 + (1-rho) sigma^2 / M = "
+          f"{var_of_mean_formula(b['rho'], b['sigma2'], b['B']):.4f}；M -> 无穷的下限 rho sigma^2 = "
           f"{b['rho'] * b['sigma2']:.4f}")
 
     st = stacking_experiment()
@@ -242,7 +248,7 @@ def main():
     for name, tr, te in zip(st["names"], st["train_mse_base"], st["test_mse_base"]):
         print(f"  {name:12s} 训练 MSE {tr:.4f}  测试 MSE {te:.4f}")
     for tag in ("in_sample", "oof"):
-        w = ", ".join(f"{v:+.3f}" for v in st[f"weights_{tag}"])
+        w = ", ".join(f"{round(float(v), 6) + 0.0:+.3f}" for v in st[f"weights_{tag}"])   # 不打印 "-0.000"
         print(f"  元学习器（{tag}）: 截距与权重 [{w}]，测试 MSE {st[f'test_mse_{tag}']:.4f}")
 
 
