@@ -127,23 +127,89 @@ METHODS = {
 }
 
 
+# ---------------------------------------------------------------- 演示用的计数（不影响上面的算法）
+def heap_lazy_stats(nums: Sequence[Number], k: int) -> tuple[int, int]:
+    """按 max_heap_lazy 的步骤重放一遍，返回 (堆的峰值大小, 出堆次数)。"""
+    _validate(nums, k)
+    heap: list[tuple[Number, int]] = []
+    peak = pops = 0
+    for i, x in enumerate(nums):
+        heapq.heappush(heap, (-x, i))
+        peak = max(peak, len(heap))
+        if i >= k - 1:
+            while heap[0][1] < i - k + 1:
+                heapq.heappop(heap)
+                pops += 1
+    return peak, pops
+
+
+class _CountingDeque(deque):
+    """统计 append / pop / popleft 次数的双端队列。"""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.pushes = self.pops = 0
+
+    def append(self, x):
+        self.pushes += 1
+        super().append(x)
+
+    def pop(self):
+        self.pops += 1
+        return super().pop()
+
+    def popleft(self):
+        self.pops += 1
+        return super().popleft()
+
+
+def deque_op_counts(nums: Sequence[Number], k: int) -> tuple[int, int, int]:
+    """运行 max_monotonic_deque，返回 (入队次数, 出队次数, 结束时的队列长度)。"""
+    global deque
+    made = []
+
+    def factory():
+        made.append(_CountingDeque())
+        return made[-1]
+
+    saved, deque = deque, factory             # 让 max_monotonic_deque 用上计数版本
+    try:
+        max_monotonic_deque(nums, k)
+    finally:
+        deque = saved
+    dq = made[0]
+    return dq.pushes, dq.pops, len(dq)
+
+
 if __name__ == "__main__":
     import random
-    import time
 
     example = [2, 7, 3, 3, 5, -1, 4, 4, 1]
     print("nums =", example, "k = 3")
     for name, fn in METHODS.items():
         print(f"  {name:20s}", fn(example, 3))
 
-    rng = random.Random(0)
+    n = 2000
+    rng = random.Random(7)                     # 与 test_sliding_window.py 里计数测试的随机数组相同
+    rand = [rng.randint(-10**6, 10**6) for _ in range(n)]
+    print(f"\n懒删除堆的峰值大小与出堆次数（n = {n}，k = 17）：")
+    for label, data in (("严格递增数组", list(range(n))), ("随机整数数组（种子 7）", rand)):
+        peak, pops = heap_lazy_stats(data, 17)
+        print(f"  {label:12s} 峰值 {peak:4d}，出堆 {pops:4d} 次")
+
+    print(f"\n单调队列的操作计数（随机整数数组，种子 7，n = {n}）：")
+    print("      k   入队   出队   总操作   结束时|D|   2n-|D|")
+    for k in (1, 17, 1000):
+        pushes, pops, left = deque_op_counts(rand, k)
+        print(f"  {k:5d} {pushes:6d} {pops:6d} {pushes + pops:8d} {left:11d} {2 * n - left:8d}")
+
     n = 20_000
+    rng = random.Random(0)
     data = [rng.randint(-10**6, 10**6) for _ in range(n)]
+    print(f"\n随 k 变化的工作量（随机整数数组，种子 0，n = {n}）：")
+    print("      k   暴力法比较次数   堆的入堆+出堆   单调队列入队+出队")
     for k in (10, 1000):
-        for name, fn in METHODS.items():
-            best = float("inf")
-            for _ in range(3):               # 取 3 次中最快的一次
-                t0 = time.perf_counter()
-                fn(data, k)
-                best = min(best, time.perf_counter() - t0)
-            print(f"n={n} k={k:5d} {name:20s} {best * 1e3:8.1f} ms")
+        brute = (n - k + 1) * (k - 1)
+        _, heap_pops = heap_lazy_stats(data, k)
+        pushes, pops, _ = deque_op_counts(data, k)
+        print(f"  {k:5d} {brute:16d} {n + heap_pops:15d} {pushes + pops:19d}")
