@@ -39,7 +39,7 @@ def kernel(t):
 
 
 def marginal_components(t):
-    """p_t = sum_k w_k N(m(t) mu_k, m(t)^2 s_k^2 + v(t)):  returns (weights, means, variances)."""
+    """p_t = sum_k pi_k N(m(t) mu_k, m(t)^2 rho_k^2 + v(t)):  returns (weights, means, variances)."""
     m, v = kernel(t)
     return WEIGHTS, m * MEANS, m**2 * STDS**2 + v
 
@@ -79,12 +79,13 @@ def score(x, t):
 def score_dx(x, t):
     """d/dx of the score (needed for the divergence in the likelihood ODE).
 
-    With s_k = -(x - mean_k)/var_k:  d^2 log p / dx^2 = sum_k r_k (s_k^2 - 1/var_k) - (sum_k r_k s_k)^2.
+    With u_k = -(x - mean_k)/var_k (the score of component k):
+        d^2 log p / dx^2 = sum_k r_k (u_k^2 - 1/var_k) - (sum_k r_k u_k)^2.
     """
     r, d, var = _responsibilities(x, t)
-    sk = -d / var
-    s = (r * sk).sum(axis=0)
-    return (r * (sk**2 - 1.0 / var)).sum(axis=0) - s**2
+    uk = -d / var
+    u = (r * uk).sum(axis=0)
+    return (r * (uk**2 - 1.0 / var)).sum(axis=0) - u**2
 
 
 def sample_data(n, rng):
@@ -132,7 +133,8 @@ def pc_sampler(n, n_steps, rng, snr=0.16, n_corrector=1, t_eps=T_EPS, score_fn=s
     """Predictor-corrector: one reverse-SDE Euler-Maruyama step, then Langevin MCMC at the new t.
 
     Langevin step  x <- x + eps * score + sqrt(2 eps) z,  eps = 2 alpha (snr * |z| / |score|)^2,
-    with alpha = 1 - beta(t) dt and |.| the root-mean-square over the batch (as in Song et al.).
+    with alpha = 1 - beta(t) dt and |.| the root-mean-square over the batch (the official code of
+    Song et al. averages the per-sample L2 norms over the batch instead; in 1-D that is mean |.|).
     """
     ts = np.linspace(1.0, t_eps, n_steps + 1)
     x = rng.standard_normal(n)
@@ -250,33 +252,34 @@ def moments(t=0.0):
 
 
 def _demo():
-    import time
-
-    start = time.perf_counter()
-    mean0, var0, _ = moments(0.0)
-    print(f"data p_0: mean={mean0:.4f} var={var0:.4f} proportions={np.round(expected_proportions(), 4)}")
+    mean0, var0, m4 = moments(0.0)
+    p = expected_proportions()
+    print(f"数据 p_0: 均值={mean0:.4f} 方差={var0:.4f} 分量比例={np.round(p, 4)}")
     n = 20_000
-    print(f"samplers, n={n} (1.95/sqrt(n) = {1.95 / math.sqrt(n):.4f}):")
+    print(f"容差（n={n}，4 个标准误）: 均值 ±{4 * math.sqrt(var0 / n):.3f} "
+          f"方差 ±{4 * math.sqrt((m4 - var0**2) / n):.3f} "
+          f"分量比例 ±{np.round(4 * np.sqrt(p * (1 - p) / n), 3)} KS < {1.95 / math.sqrt(n):.4f}")
+    print("采样器（得分计算次数）:")
     for name, fn in [
-        ("reverse SDE, EM 500 steps", lambda: reverse_sde_em(n, 500, np.random.default_rng(1))),
-        ("PC, 200 steps + 1 Langevin", lambda: pc_sampler(n, 200, np.random.default_rng(2))),
-        ("PF-ODE, RK4 50 steps", lambda: pf_ode_sample(n, 50, np.random.default_rng(3))),
-        ("PF-ODE, Euler 100 steps", lambda: pf_ode_sample(n, 100, np.random.default_rng(3), "euler")),
-        ("PF-ODE, DDIM 100 steps", lambda: pf_ode_sample(n, 100, np.random.default_rng(3), "ddim")),
+        ("逆时间 SDE，EM 500 步 (500)", lambda: reverse_sde_em(n, 500, np.random.default_rng(1))),
+        ("PC，200 步 + 每步 1 次朗之万 (400)", lambda: pc_sampler(n, 200, np.random.default_rng(2))),
+        ("概率流 ODE，RK4 50 步 (200)", lambda: pf_ode_sample(n, 50, np.random.default_rng(3))),
+        ("概率流 ODE，Euler 100 步 (100)", lambda: pf_ode_sample(n, 100, np.random.default_rng(3), "euler")),
+        ("概率流 ODE，DDIM 100 步 (100)", lambda: pf_ode_sample(n, 100, np.random.default_rng(3), "ddim")),
     ]:
         x = fn()
-        print(f"  {name:28s} mean={x.mean():.4f} var={x.var():.4f} "
-              f"proportions={np.round(component_proportions(x), 4)} KS={ks_distance(x):.4f}")
+        print(f"  {name}\n    均值={x.mean():.4f} 方差={x.var():.4f} "
+              f"分量比例={np.round(component_proportions(x), 4)} KS={ks_distance(x):.4f}")
 
     # PF-ODE as a deterministic, invertible map: x_eps -> x_1 -> x_eps
     x = np.linspace(-4.0, 4.0, 2001)
     back = pf_ode_solve(pf_ode_solve(x, T_EPS, 1.0, 100), 1.0, T_EPS, 100)
-    print(f"PF-ODE round trip (RK4, 100 steps each way): max |error| = {np.abs(back - x).max():.2e}")
+    print(f"概率流 ODE 往返（RK4，单程 100 步）: 最大 |误差| = {np.abs(back - x).max():.2e}")
 
     # order of the ODE solvers, against an RK4 solution with 1000 steps
     x1 = np.random.default_rng(0).standard_normal(2000)
     ref = pf_ode_solve(x1, 1.0, T_EPS, 1000)
-    print("PF-ODE solvers, RMS error vs RK4 with 1000 steps, at 10/25/50/100/200 steps:")
+    print("概率流 ODE 求解器相对 RK4 1000 步参考解的均方根误差，步数 10/25/50/100/200:")
     for method in ("euler", "ddim", "heun", "rk4"):
         errs = [np.sqrt(np.mean((pf_ode_solve(x1, 1.0, T_EPS, k, method) - ref) ** 2))
                 for k in (10, 25, 50, 100, 200)]
@@ -287,8 +290,7 @@ def _demo():
     exact = log_prob(xs, T_EPS)
     for prior in (True, False):
         err = np.abs(ode_log_likelihood(xs, 100, exact_prior=prior) - exact).max()
-        print(f"log-likelihood by ODE (prior {'exact p_1' if prior else 'N(0,1)'}): max |error| = {err:.2e}")
-    print(f"total {time.perf_counter() - start:.1f} s")
+        print(f"概率流 ODE 算出的对数似然（终端取 {'精确 p_1' if prior else 'N(0,1)'}）: 最大 |误差| = {err:.2e}")
 
 
 if __name__ == "__main__":
