@@ -191,12 +191,19 @@ def effective_log_snr(abar, data_std):
 def main():
     e = timestep_embedding([0, 1, 10, 999], 320)
     print("时间嵌入形状", e.shape, " 每行范数^2 =", np.round((e ** 2).sum(1), 6))
+    e = timestep_embedding(np.arange(1000), 320)
+    sq = (e ** 2).sum(1)
+    d2 = sq[:, None] + sq[None, :] - 2 * e @ e.T
+    np.fill_diagonal(d2, np.inf)
+    d_adj = np.linalg.norm(e[1] - e[0])
+    print(f"相邻整数步的嵌入距离 {d_adj:.3f}；t = 0..999 中两两距离的最小值 {np.sqrt(d2.min()):.3f}")
     rng = np.random.default_rng(0)
     p = init_cross_attention(320, 768, rng)
     x, ctx = rng.standard_normal((64, 320)), rng.standard_normal((77, 768))
     out, A = cross_attention(x, ctx, p, heads=8, return_weights=True)
+    # 行和与 1 的偏差只剩舍入误差（约 1e-16），只打印它是否低于阈值
     print("交叉注意力: x", x.shape, "ctx", ctx.shape, "-> out", out.shape, " 权重", A.shape,
-          " 行和偏差", float(np.abs(A.sum(-1) - 1).max()))
+          " 每行和为 1（偏差 < 1e-12）:", bool(np.abs(A.sum(-1) - 1).max() < 1e-12))
     layers = sd_unet_layers()
     print(f"UNet 参数量 {unet_params(layers):,}")
     lat, pix = unet_macs(layers, 64, 64), unet_macs(sd_unet_layers(in_ch=3, out_ch=3), 512, 512)
@@ -205,8 +212,12 @@ def main():
     tl, tp = sum(lat.values()), sum(pix.values())
     print(f"  合计        潜空间 {tl:.3e}   像素空间 {tp:.3e}   比值 {tp / tl:.1f}")
     abar = sd_schedule()
-    print(f"abar_T = {abar[-1]:.5f}；未缩放潜变量(std≈{1 / 0.18215:.2f})在 t=T 的 log SNR = "
-          f"{effective_log_snr(abar[-1], 1 / 0.18215):.3f}，缩放后 = {effective_log_snr(abar[-1], 1.0):.3f}")
+    sigma_z = 1 / 0.18215
+    lsnr_raw, lsnr = effective_log_snr(abar[-1], sigma_z), effective_log_snr(abar[-1], 1.0)
+    print(f"abar_T = {abar[-1]:.5f}；未缩放潜变量(std≈{sigma_z:.2f})在 t=T 的 log SNR = "
+          f"{lsnr_raw:.3f}，缩放后 = {lsnr:.3f}，平移 2 log std = {2 * np.log(sigma_z):.3f}")
+    corr = lambda l: np.sqrt(np.exp(l) / (1 + np.exp(l)))            # z_T 与 z_0 每一维的相关系数
+    print(f"t=T 时 z_T 与 z_0 的相关系数：未缩放 {corr(lsnr_raw):.3f}，缩放后 {corr(lsnr):.3f}")
 
 
 if __name__ == "__main__":
