@@ -253,6 +253,8 @@ def main():
     W3 = train_online(X3, shape, 10000, seed=5)
     U3, U2 = u_matrix(W3, shape), u_matrix(W2, shape)
     print(f"U-matrix max/median：两团簇 {U3.max() / np.median(U3):.2f}，均匀正方形 {U2.max() / np.median(U2):.2f}")
+    ca, cb = set(bmu(X3[:500], W3).tolist()), set(bmu(X3[500:], W3).tolist())
+    print(f"两团簇各占 {len(ca)} / {len(cb)} 个单元，共用的单元数 = {len(ca & cb)}；两团簇 U-matrix：")
     print(np.round(U3, 2))
 
 
