@@ -72,11 +72,11 @@ def test_short_episodes_estimate_the_truncated_value_not_v():
 @pytest.mark.parametrize("first_visit", [True, False])
 def test_first_and_every_visit_are_both_consistent(first_visit):
     v, n_visits, n_episodes, se = mc_evaluate(PI_EVAL, 400, np.random.default_rng(3), first_visit=first_visit)
-    ok = n_episodes >= 15                                       # 簇标准误需要足够多的簇（轨迹）
+    ok = n_episodes >= 15                                       # 簇标准误需要足够多的簇（回合）
     assert ok.sum() >= 20
     assert np.all(np.abs(v - V_TRUE)[ok] <= Z * se[ok] + trunc_bias(100))
     if first_visit:
-        np.testing.assert_array_equal(n_visits, n_episodes)     # first-visit 每条轨迹至多贡献一个样本
+        np.testing.assert_array_equal(n_visits, n_episodes)     # first-visit 每条回合至多贡献一个样本
 
 
 # ------------------------------------------------------------ epsilon-greedy 的策略改进
