@@ -1,5 +1,5 @@
 """ddp_demo 的测试：真的用 gloo 起 2 个进程训练，检查广播、梯度平均、副本一致、与单进程全批量训练一致。
-整个模块只派生一次子进程（module 级 fixture），本机约 5～10 秒。"""
+整个模块只派生一次子进程（module 级 fixture）。"""
 import pytest
 import torch
 from torch.utils.data import DistributedSampler
