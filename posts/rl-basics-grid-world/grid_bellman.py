@@ -157,8 +157,10 @@ if __name__ == "__main__":
         ratios = [b / a for a, b in zip(err[:-1], err[1:]) if a > 1e-6]   # 太小的误差受舍入影响
         print(f"== {name}")
         print(world.render(v_exact, pi if name.startswith("最短") else None))
-        print(f"迭代轮数 {len(hist) - 1}，|v_iter - v_exact|_inf = {np.max(np.abs(v_iter - v_exact)):.2e}，"
+        print(f"迭代轮数 {len(hist) - 1}，|v_iter - v_exact|_inf = {np.max(np.abs(v_iter - v_exact)):.1e}，"
               f"误差比最大值 {max(ratios):.6f}（gamma = {g}）")
+        print("从 v_0 = 0 出发，误差 |v_k - v_pi|_inf 的前 6 项：" + " ".join(f"{e:.4f}" for e in err[:6])
+              + "；前 6 个误差比：" + " ".join(f"{r:.4f}" for r in ratios[:6]))
         q = action_values(world, v_exact)
         print("起点 (0,0) 的 q(s, a)，a = 上 右 下 左 不动：", q[0])
     r_pi, P_pi = world.policy_matrices(uniform_policy(world))
