@@ -2,7 +2,7 @@
 
 - Rectified Flow 的插值、速度目标以及与噪声预测的换算
 - logit-normal 时间采样（密度、分布函数、采样）与分辨率相关的时间平移
-- “常数图像”论证：时间平移为什么取 alpha = sqrt(m/n)
+- “常数图像”论证：时间平移为什么取 alpha = sqrt(n'/n)（n、n' 为两种分辨率的像素数）
 - 三个文本编码器输出的拼接方式
 - MMDiT 块：文本与图像两组独立权重、adaLN 调制、RMSNorm 的 QK 归一化、联合注意力
 - 二维正弦位置编码与中心裁剪、latent 的分块（patchify）
@@ -215,7 +215,7 @@ def main():
         tm = float(shift_time(tn, 2.0))
         a = constant_image_estimate_std(tn, 16, rng)
         b = constant_image_estimate_std(tm, 64, rng)
-        print(f"常数图像: n=16, t={tn:.2f} -> std {a:.4f}；m=64, t'={tm:.3f} -> std {b:.4f}；"
+        print(f"常数图像: n=16, t={tn:.2f} -> std {a:.4f}；n'=64, t'={tm:.3f} -> std {b:.4f}；"
               f"理论 {tn / ((1 - tn) * 4):.4f}")
     D, heads = 64, 4
     px, pc = init_stream(D, rng), init_stream(D, rng)
