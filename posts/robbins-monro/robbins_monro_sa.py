@@ -87,32 +87,32 @@ def constant_step_plateau(alpha, c, noise_sd=1.0):
 
 
 def deterministic_residual(c, a):
-    """a_k = a / k^2、无噪声线性问题：e_inf / e_1 = prod_k (1 - a c / k^2) = sin(pi x) / (pi x)，x = sqrt(a c)。"""
-    x = np.sqrt(a * c)
-    return np.sin(np.pi * x) / (np.pi * x)
+    """a_k = a / k^2、无噪声线性问题：e_inf / e_1 = prod_k (1 - a c / k^2) = sin(pi z) / (pi z)，z = sqrt(a c)。"""
+    z = np.sqrt(a * c)
+    return np.sin(np.pi * z) / (np.pi * z)
 
 
 # ---------------------------------------------------------------- Kiefer–Wolfowitz
-def kiefer_wolfowitz(F, w1, K, a=1.0, c=1.0, R=2000, seed=0, checkpoints=()):
-    """只能观测带噪声的函数值 F(w) + 噪声，用中心差分估计梯度：
-    w_{k+1} = w_k - a_k * [Y(w_k + c_k) - Y(w_k - c_k)] / (2 c_k)，a_k = a / k，c_k = c / k^{1/4}。"""
+def kiefer_wolfowitz(J, w1, K, a=1.0, kappa=1.0, R=2000, seed=0, checkpoints=()):
+    """只能观测带噪声的函数值 Y(w) = J(w) + nu，用中心差分估计梯度：
+    w_{k+1} = w_k - a_k * [Y(w_k + kappa_k) - Y(w_k - kappa_k)] / (2 kappa_k)，a_k = a / k，kappa_k = kappa / k^{1/4}。"""
     rng = np.random.default_rng(seed)
     w, cps, out = np.full(R, float(w1)), set(checkpoints), {}
     for k in range(1, K + 1):
-        ak, ck = a / k, c / k ** 0.25
-        yp = F(w + ck) + rng.standard_normal(R)
-        ym = F(w - ck) + rng.standard_normal(R)
-        w = w - ak * (yp - ym) / (2 * ck)
+        ak, kk = a / k, kappa / k ** 0.25
+        yp = J(w + kk) + rng.standard_normal(R)
+        ym = J(w - kk) + rng.standard_normal(R)
+        w = w - ak * (yp - ym) / (2 * kk)
         if k in cps:
             out[k] = w.copy()
     return out
 
 
-def kw_asymptotic_mse(k, a=1.0, c=1.0, curvature=1.0, noise_sd=1.0):
-    """a_k = a/k、c_k = c/k^{1/4} 时 KW 的渐近均方误差 C k^{-1/2}（忽略 O(c_k^2) 的偏差）：
-    差分商的噪声方差为 sigma^2 / (2 c_k^2)，代入 u_{k+1} = (1 - 2 a h / k) u_k + a^2 sigma^2 sqrt(k) / (2 c^2 k^2)
-    并令 u_k = C k^{-1/2}，得 C = a^2 sigma^2 / (2 c^2 (2 a h - 1/2))。"""
-    C = a * a * noise_sd ** 2 / (2 * c * c * (2 * a * curvature - 0.5))
+def kw_asymptotic_mse(k, a=1.0, kappa=1.0, curvature=1.0, noise_sd=1.0):
+    """a_k = a/k、kappa_k = kappa/k^{1/4} 时 KW 的渐近均方误差 C_KW k^{-1/2}（忽略 O(kappa_k^2) 的偏差）：
+    差分商的噪声方差为 sigma^2 / (2 kappa_k^2)，代入 u_{k+1} = (1 - 2 a h / k) u_k + a^2 sigma^2 sqrt(k) / (2 kappa^2 k^2)
+    并令 u_k = C_KW k^{-1/2}，得 C_KW = a^2 sigma^2 / (2 kappa^2 (2 a h - 1/2))。"""
+    C = a * a * noise_sd ** 2 / (2 * kappa * kappa * (2 * a * curvature - 0.5))
     return C / np.sqrt(k)
 
 
@@ -121,7 +121,7 @@ def main():
     # 1) 增量均值
     x = np.random.default_rng(0).normal(3.0, 2.0, 10_000)
     w = incremental_mean(x, w1=100.0)
-    print("增量均值与 np.cumsum/k 的最大差:", f"{np.max(np.abs(w - np.cumsum(x) / np.arange(1, len(x) + 1))):.1e}")
+    print("增量均值与 np.cumsum/k 一致（最大差 < 1e-12）:", np.max(np.abs(w - np.cumsum(x) / np.arange(1, len(x) + 1))) < 1e-12)
 
     # 2) 非线性 RM：g(w) = tanh(w) + 0.2 w - 1
     w_star = root_bisect(g_tanh)
@@ -154,9 +154,9 @@ def main():
     e = 1.0
     for k in range(1, 100_001):
         e *= 1 - 0.5 / k ** 2
-    print(f"a_k = 0.5/k^2、c = 1、无噪声：e_K / e_1 = {e:.6f}，闭式 sin(pi x)/(pi x) = {deterministic_residual(1.0, 0.5):.6f}")
+    print(f"a_k = 0.5/k^2、c = 1、无噪声：e_K / e_1 = {e:.6f}，闭式 sin(pi z)/(pi z) = {deterministic_residual(1.0, 0.5):.6f}")
 
-    # 5) Kiefer–Wolfowitz：最小化 f(w) = log cosh(w - 1.5)，只能观测带噪声的函数值
+    # 5) Kiefer–Wolfowitz：最小化 J(w) = log cosh(w - 1.5)，只能观测带噪声的函数值
     kw = kiefer_wolfowitz(lambda w: np.log(np.cosh(w - 1.5)), -2.0, 10_000, checkpoints=cps, seed=3)
     print("Kiefer–Wolfowitz RMSE:", {k: round(float(np.sqrt(np.mean((kw[k] - 1.5) ** 2))), 4) for k in cps},
           f" 理论 k=10000: {np.sqrt(kw_asymptotic_mse(10_000)):.4f}")

@@ -119,7 +119,7 @@ def test_kiefer_wolfowitz_converges_at_k_to_minus_half_mse():
     mse = {k: np.mean((out[k] - 1.5) ** 2) for k in cps}
     assert mse[100] > mse[1000] > mse[K]
     u = kw_asymptotic_mse(K)
-    # f 关于 1.5 对称，中心差分不会移动不动点，只使有效斜率略小于 h（相对修正 O(c_k^2)）；
-    # 另给一个 (c_k^2 / 3)^2 = O(c_k^4) 量级的微小余量
+    # f 关于 1.5 对称，中心差分不会移动不动点，只使有效斜率略小于 h（相对修正 O(kappa_k^2)）；
+    # 另给一个 (kappa_k^2 / 3)^2 = O(kappa_k^4) 量级的微小余量
     slack = ((1.0 / 3.0) * K ** -0.5) ** 2
     assert abs(mse[K] - u) < Z * mse_se(u) + slack             # 理论值 u 只含方差
