@@ -98,7 +98,7 @@ def chi2_manual(X, y):
 
 
 def mutual_info_binned(x, y, n_bins=10):
-    """等频分箱后的插值（plug-in）互信息估计，单位 nat：I = sum p(a,c) log[p(a,c) / (p(a) p(c))]。"""
+    """等频分箱后的代入式（plug-in）互信息估计，单位 nat：I = sum p(a,c) log[p(a,c) / (p(a) p(c))]。"""
     edges = np.quantile(x, np.linspace(0, 1, n_bins + 1)[1:-1])
     a = np.searchsorted(edges, x, side="right")
     joint = np.zeros((n_bins, len(np.unique(y))))
@@ -183,7 +183,8 @@ def main():
     X, y = iris()
     np.set_printoptions(precision=4, suppress=True)
     p = preprocessing_demo()
-    print("标准化后训练集均值", p["std_train"].mean(0), "标准差", p["std_train"].std(0))
+    # 训练集均值只差舍入误差（1e-16 量级）；先舍入再加 0.0，免得打印出 "-0." 这种随舍入方向变化的符号
+    print("标准化后训练集均值", np.round(p["std_train"].mean(0), 10) + 0.0, "标准差", p["std_train"].std(0))
     print("标准化后测试集均值", p["std_test"].mean(0), "（用训练集的均值与方差，不再恰好为 0）")
     print("MinMax 训练集范围", p["minmax_train"].min(0), p["minmax_train"].max(0),
           "测试集范围", p["minmax_test"].min(0), p["minmax_test"].max(0))
@@ -199,8 +200,8 @@ def main():
     r = selection_report(X, y)
     print("特征:", FEATURES)
     print("方差                ", r["variance"], " VarianceThreshold(0.2) 保留", r["variance_keep"])
-    print("与标签的相关系数    ", r["corr_with_y"])
-    print("chi2 统计量         ", r["chi2"], " p 值", r["chi2_p"])
+    print("与标签的相关系数    ", r["corr_with_y"], " 花瓣长与花瓣宽的相关系数", round(r["corr_matrix"][2, 3], 4))
+    print("chi2 统计量         ", r["chi2"], " p 值", " ".join(f"{v:.1e}" for v in r["chi2_p"]))
     print("ANOVA F             ", r["anova_F"])
     print("互信息（kNN 估计）  ", r["mi"], " 上限 ln 3 =", round(np.log(3), 4))
     print("互信息（10 箱）     ", r["mi_binned"])
@@ -214,7 +215,8 @@ def main():
     print("PCA（标准化后）解释方差比:", PCA().fit(Xs).explained_variance_ratio_)
     print("PCA（原始尺度）解释方差比:", PCA().fit(X).explained_variance_ratio_)
     lda = LinearDiscriminantAnalysis(n_components=2).fit(X, y)
-    print("LDA 解释方差比:", lda.explained_variance_ratio_)
+    print("LDA 解释方差比:", lda.explained_variance_ratio_,
+          " 手写 S_W^{-1} S_B 的前两个特征值:", lda_manual(X, y)[0][:2])
 
     leaky, honest = leakage_experiment()
     print(f"纯噪声特征 + Iris 标签：先选特征再交叉验证 {leaky:.3f}，选择放进管道 {honest:.3f}"
