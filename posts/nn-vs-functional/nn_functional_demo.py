@@ -223,6 +223,20 @@ class TiedAutoencoder(nn.Module):
         return F.linear(z, self.W.T, self.b_dec)
 
 
+def tied_weights_grad_check(seed=0):
+    """绑定权重的梯度 = 两处用法各自梯度之和。返回 (绑定梯度与两份之和的最大差, 编码路径梯度最大元素, 解码路径梯度最大元素)。"""
+    torch.manual_seed(seed)
+    ae = TiedAutoencoder().double()
+    x = torch.randn(10, 6, dtype=torch.float64)
+    F.mse_loss(ae(x), x).backward()
+    W1 = ae.W.detach().clone().requires_grad_()               # 拆成两个独立副本
+    W2 = ae.W.detach().clone().requires_grad_()
+    z = torch.tanh(F.linear(x, W1, ae.b_enc.detach()))
+    F.mse_loss(F.linear(z, W2.T, ae.b_dec.detach()), x).backward()
+    return (max_abs_diff(ae.W.grad, W1.grad + W2.grad), W1.grad.abs().max().item(),
+            W2.grad.abs().max().item())
+
+
 # ---------------------------------------------------------------- 5b. functional_call 与 MAML 式内循环
 def maml_inner_step(model, x, y, lr=0.1, first_order=False):
     """用 functional_call 把"更新后的权重" θ' = θ - lr ∇L(θ) 代入同一个模块，
@@ -240,6 +254,33 @@ def maml_outer_loss(model, x_s, y_s, x_q, y_q, lr=0.1, first_order=False):
     return F.mse_loss(functional_call(model, fast, (x_q,)), y_q)
 
 
+def maml_gradient_check(seed=0, h=1e-6, entries=((0, 0), (2, 1), (3, 0))):
+    """2-4-1 的 tanh 网络上，把外层梯度（第一层权重的几个分量）与中心差分对照，并与一阶近似比较。
+    返回 (解析梯度, 中心差分, 一阶近似与完整版的前向值之差, 第一层权重梯度的最大差)。"""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    xs, xq = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
+    ys, yq = xs.sum(1, keepdim=True).sin(), xq.sum(1, keepdim=True).sin()
+    loss = maml_outer_loss(model, xs, ys, xq, yq)
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    w = model[0].weight
+    analytic, numeric = [], []
+    for idx in entries:
+        with torch.no_grad():
+            w[idx] += h
+        lp = maml_outer_loss(model, xs, ys, xq, yq).item()
+        with torch.no_grad():
+            w[idx] -= 2 * h
+        lm = maml_outer_loss(model, xs, ys, xq, yq).item()
+        with torch.no_grad():
+            w[idx] += h
+        analytic.append(grads[0][idx].item())
+        numeric.append((lp - lm) / (2 * h))
+    loss_fo = maml_outer_loss(model, xs, ys, xq, yq, first_order=True)   # 内层梯度不建图
+    grads_fo = torch.autograd.grad(loss_fo, list(model.parameters()))
+    return analytic, numeric, abs(loss_fo.item() - loss.item()), max_abs_diff(grads_fo[0], grads[0])
+
+
 if __name__ == "__main__":
     torch.set_printoptions(precision=4)
     print("等价性（最大绝对误差）:")
@@ -247,11 +288,11 @@ if __name__ == "__main__":
         print(f"  {k:24s} {v:.2e}")
     print("Holder:", holder_report())
     frac0, mean, nz = dropout_stats()
-    print(f"dropout p=0.3: 置零比例={frac0:.4f} 均值={mean:.4f} 非零值={nz.tolist()}")
+    print(f"dropout p=0.3: 置零比例={frac0:.5f} 均值={mean:.5f} 非零值={nz.tolist()}")
     for cls in (BadDropoutNet, GoodDropoutNet, ModuleDropoutNet):
         print(f"  {cls.__name__:18s} eval 下确定且等于无 dropout 输出: {eval_is_deterministic(cls)}")
     batches = make_batches()
-    for mom in (0.1, None):
+    for mom in (0.1, 0.5, None):
         rm, rv, t = bn_running_stats(batches, mom)
         tm, tv, tt = bn_torch_running_stats(batches, mom)
         print(f"BN momentum={mom}: 手写 mean={rm.numpy().round(4)} var={rv.numpy().round(4)} "
@@ -259,3 +300,8 @@ if __name__ == "__main__":
     print("BN 对同批其他样本的依赖:", bn_batch_dependence())
     seen, y, y_ref, _ = sequential_with_hooks()
     print("hook 捕获:", {k: tuple(v.shape) for k, v in seen.items()}, "重算误差", max_abs_diff(y, y_ref))
+    d, g1, g2 = tied_weights_grad_check()
+    print(f"权重绑定：绑定梯度与两份副本梯度之和的最大差 {d:.1e}；编码、解码两条路径的梯度最大元素 {g1:.3f}、{g2:.3f}")
+    analytic, numeric, dloss, dgrad = maml_gradient_check()
+    errs = ", ".join(f"{abs(a - b):.1e}" for a, b in zip(analytic, numeric))
+    print(f"MAML：外层梯度与中心差分之差 [{errs}]；一阶近似的前向值之差 {dloss:.1e}，第一层权重梯度最大差 {dgrad:.3f}")
