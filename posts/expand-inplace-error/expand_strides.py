@@ -141,6 +141,15 @@ def memory_report(n=1000, k=1000):
     return base, {name: (new_bytes(v, base), tuple(v.stride()), v.is_contiguous()) for name, v in views.items()}
 
 
+def error_of(fn):
+    """执行 fn，返回它抛出的 RuntimeError 的信息（不抛出则返回 None）。"""
+    try:
+        fn()
+    except RuntimeError as e:
+        return str(e)
+    return None
+
+
 def nearest_upsample_via_expand(x, r):
     """(B, C, H, W) -> (B, C, rH, rW) 的最近邻上采样：先插入两个长度 1 的维度并 expand 成 r（零拷贝），
     再 reshape。合并 (H, r) 两维时步长不相容，reshape 在这里才真正复制一次数据。"""
@@ -151,6 +160,11 @@ def nearest_upsample_via_expand(x, r):
 
 if __name__ == "__main__":
     print("错误信息:", reproduce_error())
+    e = torch.zeros(3, 1).expand(3, 4)
+    print(f"zeros(3, 1).expand(3, 4): stride={e.stride()} contiguous={e.is_contiguous()} "
+          f"存储 {e.untyped_storage().nbytes()} 字节；expand(1, 3, 4) 的 stride={torch.zeros(3, 1).expand(1, 3, 4).stride()}")
+    a, b = torch.broadcast_tensors(torch.zeros(3, 1), torch.zeros(1, 4))
+    print(f"broadcast_tensors((3, 1), (1, 4)) 的步长: {a.stride()} {b.stride()}")
     base = torch.arange(6.0).view(2, 3)[:, 1:]               # 偏移 1，步长 (3, 1)
     x = base.unsqueeze(0).expand(4, 2, 2)
     print(f"base: offset={base.storage_offset()} stride={base.stride()} | "
@@ -164,9 +178,24 @@ if __name__ == "__main__":
         add1 = simulate_inplace([0, 0, 0], e.shape, e.stride(), 0, lambda v, idx: v + 1, order)
         addj = simulate_inplace([0, 0, 0], e.shape, e.stride(), 0, lambda v, idx: v + idx[1], order)
         print(f"{order:10s} x += 1 -> {add1}   x += arange(4) -> {addj}")
+    e.fill_(5.0)
+    print(f"expand 视图上 fill_(5.) 可以执行，存储仍为 {flat_storage(e).tolist()}")
+    e = torch.zeros(3, 1).expand(3, 4)
+    e[0, 0] = 5.0
+    print(f"x[0, 0] = 5. 之后 x[0] = {e[0].tolist()}")
+    s = torch.arange(6.0)
+    s.as_strided((3, 3), (1, 1)).add_(100)                   # 判为 too_hard，不报错
+    print(f"arange(6.) 的 as_strided((3, 3), (1, 1)) 视图 add_(100) 之后，存储为 {s.tolist()}")
+    a = torch.arange(5.0)
+    print("a[1:] += a[:-1]:", error_of(lambda: a[1:].add_(a[:-1])))
+    print("zeros(3, 1) += ones(3, 4):", error_of(lambda: torch.zeros(3, 1).add_(torch.ones(3, 4))))
+    w = torch.randn(3, 1, requires_grad=True)
+    print("叶子 w 的 expand 视图 add_(1):", error_of(lambda: w.expand(3, 4).add_(1)))
     for sz, st in [((3, 4), (4, 1)), ((4, 3), (1, 4)), ((3, 4), (1, 0)), ((3, 3), (1, 1)), ((3,), (2,))]:
         print(f"sizes={sz} strides={st}: 快速判定={quick_overlap_check(sz, st)}")
     base, rep = memory_report()
     print(f"基张量 {base.untyped_storage().nbytes()} 字节")
     for k, v in rep.items():
         print(f"  {k:18s} 新分配 {v[0]:>8d} 字节  stride={v[1]}  contiguous={v[2]}")
+    v, up = nearest_upsample_via_expand(torch.zeros(2, 3, 4, 5), 2)
+    print(f"最近邻上采样：expand 视图 stride={v.stride()}，reshape 后 stride={up.stride()}")
