@@ -28,8 +28,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+.PHONY: system-deps
+system-deps: # Debian packages the build needs (Node.js, the CJK font of the figures); apt as root
+	@bash scripts/install-system-deps.sh build
+
 .PHONY: install
-install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules
+install: system-deps $(VENV)/.installed node_modules/.installed ## create .venv and node_modules
 
 .PHONY: html
 html: install ## build the site into _build/html (strict)
@@ -44,6 +48,7 @@ livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on ever
 
 .PHONY: test
 test: install ## run the whole test suite (builds the site, runs article code, browser tests)
+	@bash scripts/install-system-deps.sh test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: bench

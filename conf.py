@@ -30,6 +30,7 @@ extensions = [
     # local extensions (_ext/)
     "frontmatter",
     "katex_prerender",
+    "code_figures",
     "post_links",
     "post_meta",
     "search_zh",
@@ -53,6 +54,10 @@ exclude_patterns = [
     "**/__pycache__", ".pytest_cache", "**/.pytest_cache",
 ]
 nitpicky = True
+# Figures are numbered per article ("图 1") and referred to with {numref} (_ext/code_figures.py).
+numfig = True
+numfig_format = {"figure": "图 %s", "table": "表 %s"}
+math_numfig = False  # equations keep their own per-article numbers (the math domain's)
 
 # -- MyST --------------------------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import new_document
 
 from cross_page import track_per_document
+from code_figures import light_only
 from katex_prerender import mathml_only
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ STATE_FILE = "kb_blog_incremental.pickle"
 # and kind, read only when a feed that lists the post is written.
 ENTRIES_DIR = "kb_feed_entries"
 BODIES_DIR = "kb_post_bodies"
-STATE_VERSION = 5  # 4: feed entries serialised one by one, in files; 5: formulas as MathML
+STATE_VERSION = 6  # 4: feed entries serialised one by one, in files; 5: formulas as MathML;
+# 6: figures in their light copy alone
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
 
@@ -312,9 +314,10 @@ def _absolute_links(html: str, page_url: str) -> str:
 
 def post_html(app: Sphinx, post: Any, post_url: str) -> str:
     """A post's full text for feeds (cached in its feed entry): its links made absolute, its
-    formulas as MathML (a feed reader has no KaTeX CSS for the rest of KaTeX's output)."""
+    formulas as MathML (a feed reader has no KaTeX CSS for the rest of KaTeX's output), its
+    figures in their light copy alone (nor has it the CSS that hides one of the two)."""
     html = post.to_html(post.docname, fulltext=True, img_url=True)
-    return _absolute_links(mathml_only(html), post_url)
+    return _absolute_links(light_only(mathml_only(html)), post_url)
 
 
 def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# System packages the test suite needs: Debian's Chromium for the browser tests (Playwright
-# drives it; no browser is ever downloaded), CJK fonts for rendering Chinese, Node.js for KaTeX,
-# a JDK for the Java article's code.
+# System packages, installed with apt when run as root (a no-op when everything is present).
+#   install-system-deps.sh build   what `make html` needs: Node.js for KaTeX, and the CJK font the
+#                                  figures are drawn with (matplotlib outlines Noto Sans CJK SC)
+#   install-system-deps.sh test    what `make test` needs on top: Debian's Chromium for the browser
+#                                  tests (Playwright drives it; no browser is ever downloaded) and a
+#                                  JDK for the Java article's code
 set -euo pipefail
+what="${1:-test}"
 need=()
-command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs npm)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v make >/dev/null || need+=(make)
-command -v javac >/dev/null || need+=(default-jdk-headless)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK SC" || need+=(fonts-noto-cjk)
+if [ "$what" = test ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v javac >/dev/null || need+=(default-jdk-headless)
+elif [ "$what" != build ]; then
+  echo "usage: $0 [build|test]" >&2
+  exit 2
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+  echo "missing system packages: ${need[*]} (install them with apt-get as root, or run this script as root)" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -14,8 +14,8 @@ from bs4 import BeautifulSoup
 
 from sitebuild import ROOTS, Build, make_site, sphinx_build
 
-# case -> (file, line, message pattern)
-BAD_INPUT = {
+# case -> (file, line, message pattern), or a list of them for a root with several bad posts
+BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     "missing-date": ("posts/no-date/index.md", 6, r"front matter is missing 'date'"),
     "bad-date": ("posts/bad-date/index.md", 3, r"date '2026-13-45' is not a date"),
     "future-date": ("posts/future-date/index.md", 3, r"date 2999-01-01 is in the future"),
@@ -49,8 +49,26 @@ BAD_INPUT = {
     "unknown-citation": ("posts/unknown-citation/index.md", 15,
                          r'could not find bibtex key "nosuchauthor2020nothing"'),
     "unknown-term": ("posts/unknown-term/index.md", 15, r"term not in glossary: '不存在的术语'"),
+    # Figures (_ext/code_figures.py): one post per way a figure can be wrong.
+    "bad-figures": [
+        ("posts/figure-raises/index.md", 13,
+         r"code-figure fig-raises: raising\.py:plot\(\) raised \(raising\.py:6 in plot\): "
+         r"ValueError: 样本数必须为正"),
+        ("posts/figure-no-alt/index.md", 13, r"code-figure: needs :alt: text"),
+        ("posts/figure-unreferenced/index.md", 13,
+         r"figure fig-unreferenced is never referred to: add \{numref\}`fig-unreferenced`"),
+        ("posts/figure-dangling-numref/index.md", 11, r"undefined label: 'fig-does-not-exist'"),
+        ("posts/figure-missing-glyph/index.md", 13,
+         r"code-figure fig-missing-glyph: glyphs\.py:plot\(\): no font can draw '🧠' \(U\+1F9E0\)"),
+        ("posts/figure-torch/index.md", 13,
+         r"code-figure fig-torch: torch_plot\.py imports torch \(torch_plot\.py:2 in <module>\)"),
+        ("posts/figure-raster/index.md", 13,
+         r"image posts/figure-raster/exported\.png is an exported raster file that can go stale"),
+        ("posts/figure-missing-image/index.md", 13,
+         r"image file not readable: posts/figure-missing-image/diagram\.svg"),
+    ],
 }
-GOOD_INPUT = ["tags-list"]
+GOOD_INPUT = ["tags-list", "figures"]
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +95,12 @@ def test_every_root_is_tested():
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_fails_with_file_line_message(builds: dict[str, Build], case: str):
     build = builds[case]
-    file, line, message = BAD_INPUT[case]
+    expectations = BAD_INPUT[case]
     assert build.returncode != 0, f"{case} built without error"
-    expected = re.compile(re.escape(f"{build.srcdir}/{file}:{line}: WARNING: ") + message)
-    assert any(expected.match(w) for w in build.warnings), "\n".join(build.warnings)
+    for file, line, message in expectations if isinstance(expectations, list) else [expectations]:
+        expected = re.compile(re.escape(f"{build.srcdir}/{file}:{line}: WARNING: ") + message)
+        assert any(expected.match(w) for w in build.warnings), \
+            f"{file}:{line}: {message}\n" + "\n".join(build.warnings)
 
 
 def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build]):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from sitebuild import ROOT, Build, make_site, output_files, sphinx_argv, sphinx_build
+from sitebuild import ROOT, ROOTS, Build, make_site, output_files, sphinx_argv, sphinx_build
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -92,6 +92,15 @@ def change_like_an_author(site: Path) -> None:
     first = next(i for i, line in enumerate(lines) if line.startswith("# ")) + 2
     lines[first] = "改写过的摘要段落。" + lines[first]
     excerpt.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Figures: one redrawn because the code it plots changed, one removed with its reference.
+    figures = site / "posts" / "figure-demo"
+    model = figures / "demo_model.py"
+    model.write_text(model.read_text(encoding="utf-8").replace("np.cos(x)", "np.cos(3 * x)"),
+                     encoding="utf-8")
+    page = figures / "index.md"
+    text = page.read_text(encoding="utf-8")
+    text = text.replace("，{numref}`图 %s <fig-demo-grid>` 是一张网格图", "")
+    page.write_text(text[:text.index(":::{code-figure} demo_figures.py:plot_grid")], encoding="utf-8")
 
 
 def checked(build: Build) -> Build:
@@ -126,6 +135,7 @@ def make_changing_site(base: Path) -> Path:
     shutil.copy2(ROOT / "index.md", site / "index.md")
     add_knowledge_base(site)
     append(post_file(site, "bench-0005"), "\n```{seealso}\n只有这篇文章有“另见”框。\n```\n")
+    shutil.copytree(ROOTS / "test-figures" / "posts" / "figure-demo", site / "posts" / "figure-demo")
     return site
 
 
