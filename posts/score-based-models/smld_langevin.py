@@ -1,7 +1,7 @@
 """得分匹配与退火朗之万动力学（SMLD / NCSN）的玩具实现，纯 NumPy。
 
-数据分布是 R^d 中各向同性分量的高斯混合 p(x) = sum_k pi_k N(x; mu_k, s_k^2 I)。
-加噪声 x~ = x + sigma z 之后仍是高斯混合（分量方差变成 s_k^2 + sigma^2），
+数据分布是 R^d 中各向同性分量的高斯混合 p(x) = sum_k pi_k N(x; mu_k, rho_k^2 I)（rho_k 为分量标准差）。
+加噪声 x~ = x + sigma z 之后仍是高斯混合（分量方差变成 rho_k^2 + sigma^2），
 所以任意噪声水平下的得分都有闭式解，可以把"采样器的误差"和"网络的误差"分开。
 """
 
@@ -13,8 +13,8 @@ class IsoGaussianMixture:
     def __init__(self, weights, means, stds):
         self.w = np.asarray(weights, float)
         self.mu = np.atleast_2d(np.asarray(means, float))     # (K, d)
-        self.s = np.asarray(stds, float)                       # (K,)
-        assert np.isclose(self.w.sum(), 1.0) and len(self.w) == len(self.mu) == len(self.s)
+        self.rho = np.asarray(stds, float)                     # (K,) 分量标准差
+        assert np.isclose(self.w.sum(), 1.0) and len(self.w) == len(self.mu) == len(self.rho)
 
     @property
     def dim(self):
@@ -23,14 +23,14 @@ class IsoGaussianMixture:
     def sample(self, n, rng, sigma=0.0):
         """从 q_sigma = p * N(0, sigma^2 I) 抽样，同时返回分量编号。"""
         k = rng.choice(len(self.w), size=n, p=self.w)
-        sd = np.sqrt(self.s[k] ** 2 + sigma ** 2)[:, None]
+        sd = np.sqrt(self.rho[k] ** 2 + sigma ** 2)[:, None]
         return self.mu[k] + sd * rng.standard_normal((n, self.dim)), k
 
     def _log_joint(self, x, sigma):
         """log pi_k + log N(x; mu_k, v_k I)，形状 (n, K)；另返回 v_k。
         ||x - mu_k||^2 展开成 ||x||^2 - 2 x.mu_k + ||mu_k||^2，只用矩阵乘法，速度快。"""
         x = np.atleast_2d(x)
-        v = self.s ** 2 + sigma ** 2                           # (K,)
+        v = self.rho ** 2 + sigma ** 2                         # (K,)
         sq = ((x * x).sum(axis=1)[:, None] - 2.0 * x @ self.mu.T
               + (self.mu * self.mu).sum(axis=1)[None, :])      # (n, K)
         lj = np.log(self.w) - 0.5 * self.dim * np.log(2 * np.pi * v) - 0.5 * sq / v
@@ -160,15 +160,15 @@ def within_mode_stats(gm, x):
     return means, float(resid.var())
 
 
-def predicted_within_var(s, sigmas, eps, n_steps):
-    """把每个峰近似成方差 v_i = s^2 + sigma_i^2 的高斯，逐级迭代离散朗之万链的方差递推
-    V <- (1 - alpha/(2 v))^2 V + alpha，得到退火结束时峰内方差的预言值。"""
-    V = s ** 2 + sigmas[0] ** 2
+def predicted_within_var(rho, sigmas, eps, n_steps):
+    """把每个峰（标准差 rho）近似成方差 v_i = rho^2 + sigma_i^2 的高斯，逐级迭代离散朗之万链的
+    方差递推 V <- kappa^2 V + alpha（kappa = 1 - alpha/(2 v)），得到退火结束时峰内方差的预言值。"""
+    V = rho ** 2 + sigmas[0] ** 2
     for sig in sigmas:
-        v, alpha = s ** 2 + sig ** 2, eps * sig ** 2 / sigmas[-1] ** 2
-        rho2 = (1.0 - alpha / (2 * v)) ** 2
+        v, alpha = rho ** 2 + sig ** 2, eps * sig ** 2 / sigmas[-1] ** 2
+        kappa2 = (1.0 - alpha / (2 * v)) ** 2
         V_inf = langevin_gaussian_stationary_var(v, alpha)
-        V = V_inf + rho2 ** n_steps * (V - V_inf)
+        V = V_inf + kappa2 ** n_steps * (V - V_inf)
     return V
 
 
@@ -196,7 +196,7 @@ def run_single_level(n, total_steps, seed, eps=EPS):
 
 def main(n=4000):
     gm = default_mixture()
-    print(f"目标：各峰比例 {gm.w}，峰内逐坐标方差 s^2 + sigma_L^2 = {0.25 + SIGMA_MIN ** 2:.4f}")
+    print(f"目标：各峰比例 {gm.w}，峰内逐坐标方差 rho^2 + sigma_L^2 = {0.25 + SIGMA_MIN ** 2:.4f}")
     for L in (10, 20):
         x = run_annealed(n, L, seed=0)
         means, var = within_mode_stats(gm, x)

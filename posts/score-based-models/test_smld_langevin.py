@@ -30,7 +30,7 @@ def test_score_is_finite_far_away():
 
 
 def test_mixture_weights_invisible_to_score_near_modes_but_visible_at_large_noise():
-    other = IsoGaussianMixture([0.5, 0.5], GM.mu, GM.s)
+    other = IsoGaussianMixture([0.5, 0.5], GM.mu, GM.rho)
     rng = np.random.default_rng(1)
     near = np.concatenate([GM.mu[k] + 0.5 * rng.standard_normal((100, 2)) for k in range(2)])
     # 小噪声：两峰之间密度几乎为零，各自吸引域内的得分与权重无关
