@@ -1,8 +1,8 @@
 """EDM 设计空间的一维玩具实现（纯 NumPy）。
 
-统一形式：x_t = s(t) * (x_0 + sigma(t) * eps)。记 xhat = x / s，则 xhat 的边缘是 p(xhat; sigma)，
+统一形式：x_t = s(t) * (x_0 + sigma(t) * eps)。记 xbar = x / s，则 xbar 的边缘是 p(xbar; sigma)，
 即数据与 N(0, sigma^2) 的卷积。数据取一维高斯混合（标准化为均值 0、标准差 sigma_data = 0.5），
-理想去噪器 D(xhat; sigma) = E[x_0 | x_0 + sigma * n = xhat] 有闭式解，用它代替网络。
+理想去噪器 D(xbar; sigma) = E[x_0 | x_0 + sigma * n = xbar] 有闭式解，用它代替网络。
 """
 import math
 from dataclasses import dataclass
@@ -129,9 +129,9 @@ class Mixture1D:
             lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
         return 0.5 * (lo + hi)
 
-    def exact_flow(self, xhat, sigma_from, sigma_to):
+    def exact_flow(self, xbar, sigma_from, sigma_to):
         """一维概率流 ODE 的精确解：单调且把 p(.; sigma_from) 推到 p(.; sigma_to)，只能是分位数映射。"""
-        return self.quantile(self.cdf(xhat, sigma_from), sigma_to)
+        return self.quantile(self.cdf(xbar, sigma_from), sigma_to)
 
 
 # ---------------------------------------------------------------- 统一的概率流 ODE

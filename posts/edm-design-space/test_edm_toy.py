@@ -86,7 +86,7 @@ def test_unified_ode_equals_vp_probability_flow():
     x = np.linspace(-2, 2, 41)
     for t in (0.02, 0.1, 0.4, 0.9):
         s, sg = sched.s(t), sched.sigma(t)
-        log_pt = lambda y: DATA.log_p(y / s, sg) - np.log(s)     # x = s * xhat 的密度
+        log_pt = lambda y: DATA.log_p(y / s, sg) - np.log(s)     # x = s * xbar 的密度
         score = (log_pt(x + h) - log_pt(x - h)) / (2 * h)
         vp_pf = -0.5 * sched_beta(t) * (x + score)               # f - g^2/2 * score，f = -beta x/2，g^2 = beta
         np.testing.assert_allclose(ode_velocity(sched, DATA, x, t), vp_pf, rtol=1e-6, atol=1e-6)
@@ -110,21 +110,21 @@ def test_unified_ode_equals_flow_matching_velocity():
 def test_every_family_reaches_the_exact_flow_map(sched):
     rng = np.random.default_rng(4)
     sg = np.geomspace(20.0, 0.01, 600)
-    xhat = DATA.sample(400, rng) + sg[0] * rng.standard_normal(400)
+    xbar = DATA.sample(400, rng) + sg[0] * rng.standard_normal(400)
     t = sched.sigma_inv(sg)
-    out = solve_ode(sched, DATA, sched.s(t[0]) * xhat, t, "heun") / sched.s(t[-1])
-    assert np.max(np.abs(out - DATA.exact_flow(xhat, sg[0], sg[-1]))) < 1e-3
+    out = solve_ode(sched, DATA, sched.s(t[0]) * xbar, t, "heun") / sched.s(t[-1])
+    assert np.max(np.abs(out - DATA.exact_flow(xbar, sg[0], sg[-1]))) < 1e-3
 
 
 def test_euler_in_flow_time_is_euler_in_sigma():
     # Euler 步在 (s=1, sigma=t) 与 (s=1-t, sigma=t/(1-t)) 两种参数化下逐点相同（都是 DDIM 的更新）
     rng = np.random.default_rng(5)
     sg = edm_sigmas(12)[:-1]
-    xhat = DATA.sample(500, rng) + sg[0] * rng.standard_normal(500)
-    a = solve_ode(edm_schedule(), DATA, xhat, sg, "euler")
+    xbar = DATA.sample(500, rng) + sg[0] * rng.standard_normal(500)
+    a = solve_ode(edm_schedule(), DATA, xbar, sg, "euler")
     fs = flow_schedule()
     t = fs.sigma_inv(sg)
-    b = solve_ode(fs, DATA, fs.s(t[0]) * xhat, t, "euler") / fs.s(t[-1])
+    b = solve_ode(fs, DATA, fs.s(t[0]) * xbar, t, "euler") / fs.s(t[-1])
     assert np.max(np.abs(a - b)) < 1e-9
 
 
