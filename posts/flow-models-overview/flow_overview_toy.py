@@ -116,21 +116,21 @@ class MLPField:
         s = 1.0 - np.tanh(self._pre(x, t)) ** 2
         return s @ np.einsum("dh,hd->h", self.W2, self.W1)   # tr(W2 diag(s) W1) = sum_h s_h sum_d W2[d,h] W1[h,d]
 
-    def jvp_div_hutchinson(self, x, t, eps):
-        """Hutchinson：eps^T (dv/dx) eps，eps 形状 (n, d)。"""
+    def jvp_div_hutchinson(self, x, t, xi):
+        """Hutchinson：xi^T (dv/dx) xi，xi 形状 (n, d)。"""
         J = self.jac(x, t)
-        return np.einsum("nd,ndk,nk->n", eps, J, eps)
+        return np.einsum("nd,ndk,nk->n", xi, J, xi)
 
 
 def push_with_hutchinson(field, x0, logp0, rng, t1=1.0, n_steps=200):
-    """FFJORD 式的随机版本：每条轨迹抽一个探针 eps，整段积分中固定不变，
-    d log p/dt ≈ -eps^T (dv/dx) eps。对 eps 取期望就回到精确的散度积分。"""
+    """FFJORD 式的随机版本：每条轨迹抽一个探针 xi，整段积分中固定不变，
+    d log p/dt ≈ -xi^T (dv/dx) xi。对 xi 取期望就回到精确的散度积分。"""
     n, d = x0.shape
-    eps = rng.standard_normal((n, d))
+    xi = rng.standard_normal((n, d))
 
     def f(y, t):
         x = y[:, :d]
-        return np.concatenate([field.v(x, t), -field.jvp_div_hutchinson(x, t, eps)[:, None]], axis=1)
+        return np.concatenate([field.v(x, t), -field.jvp_div_hutchinson(x, t, xi)[:, None]], axis=1)
 
     y = rk4(f, np.concatenate([x0, logp0[:, None]], axis=1), 0.0, t1, n_steps)
     return y[:, :d], y[:, d]
@@ -153,21 +153,21 @@ def logdet_flow_map_fd(field, x0, h=1e-5, t1=1.0, n_steps=200):
 
 # ================================================================ 2. Hutchinson
 def hutchinson(A, n_probes, rng, kind="gaussian"):
-    """返回 n_probes 个单探针估计 eps^T A eps。"""
+    """返回 n_probes 个单探针估计 xi^T A xi。"""
     d = A.shape[0]
     if kind == "gaussian":
-        eps = rng.standard_normal((n_probes, d))
+        xi = rng.standard_normal((n_probes, d))
     elif kind == "rademacher":
-        eps = rng.choice([-1.0, 1.0], size=(n_probes, d))
+        xi = rng.choice([-1.0, 1.0], size=(n_probes, d))
     else:
         raise ValueError(kind)
-    return np.einsum("nd,dk,nk->n", eps, A, eps)
+    return np.einsum("nd,dk,nk->n", xi, A, xi)
 
 
 def hutchinson_variance(A, kind="gaussian"):
-    """单探针估计的精确方差：高斯 2||A_s||_F^2，Rademacher 2(||A_s||_F^2 - sum_i A_ii^2)。"""
-    As = 0.5 * (A + A.T)
-    fro2 = float(np.sum(As * As))
+    """单探针估计的精确方差：高斯 2||A_sym||_F^2，Rademacher 2(||A_sym||_F^2 - sum_i A_ii^2)。"""
+    A_sym = 0.5 * (A + A.T)
+    fro2 = float(np.sum(A_sym * A_sym))
     return 2 * fro2 if kind == "gaussian" else 2 * (fro2 - float(np.sum(np.diag(A) ** 2)))
 
 
