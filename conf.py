@@ -119,13 +119,15 @@ kb_categories = [
 
 # -- Knowledge base: series, related posts, references --------------------------------------
 
-# A post joins a series with `series: <name>` and `series_order: <n>` (see _ext/series.py).
+# A post joins a series with `series: <name>` and `series_order: <n>` (see _ext/series.py);
+# `notation` names a page of the series' shared notation, linked from each member's series box.
 kb_series = [
     {
         "name": "扩散模型系列",
         "slug": "diffusion",
         "description": "从得分匹配出发，经过 SDE 与概率流 ODE、流模型与整流流、引导，"
                        "到潜在扩散、ControlNet、SD3 与 EDM 的设计空间。",
+        "notation": "notation",  # the series' notation table, linked from every member's box
     },
     {
         "name": "强化学习入门",

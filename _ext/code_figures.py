@@ -145,6 +145,20 @@ class Rendered:
     height: int
 
 
+_FILL = re.compile(r"fill:\s*(#[0-9a-fA-F]{6})")
+
+
+def foreign_text_colours(svg: str) -> list[str]:
+    """Colours of text (tick labels, labels, legends, annotations) that the dark-mode copy does
+    not swap: such text would keep its light-mode colour on the dark page."""
+    found = []
+    for match in re.finditer(r'<g id="text_\d+">\s*<!-- (.*?) -->\s*<g style="([^"]*)"', svg):
+        for colour in _FILL.findall(match[2]):
+            if colour.lower() not in DARK_COLOURS:
+                found.append(f"{match[1]!r} in {colour}")
+    return found
+
+
 def dark_variant(svg: str) -> str:
     """The same SVG with the style's colours swapped for their dark-mode counterparts."""
     return _HEX_COLOUR.sub(lambda m: DARK_COLOURS.get(m[0].lower(), m[0]), svg)
@@ -304,6 +318,10 @@ def render(script: Path, function: str) -> Rendered:
         raise FigureError(f"{script.name}:{function}(): {missing[0]} (the figure would show an "
                           "empty box; use characters the fonts have, or mathtext)")
     light = buffer.getvalue()
+    foreign = foreign_text_colours(light)
+    if foreign:
+        raise FigureError(f"{script.name}:{function}(): text {foreign[0]} is not a site colour, so "
+                          "dark mode cannot adjust it; use 'C0'…'C9', 'black' or the default")
     width, height = svg_size(light)
     return Rendered(light.encode(), dark_variant(light).encode(), width, height)
 

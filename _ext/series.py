@@ -57,7 +57,7 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
             views[doc] = (name, position, len(docs),
                           docs[position - 1] if position else None,
                           docs[position + 1] if position + 1 < len(docs) else None,
-                          _series_page(env))
+                          _series_page(env), _notation(app, name))
     for page in env.kb_series_pages:
         views[page] = tuple(sorted(listed.items()))
     return changed_views(env, FEATURE, views)
@@ -70,6 +70,18 @@ def _series_page(env: BuildEnvironment) -> str | None:
 
 def _entry(app: Sphinx, name: str) -> dict[str, str]:
     return next(entry for entry in app.config.kb_series if entry["name"] == name)
+
+
+def _notation(app: Sphinx, name: str) -> tuple[str, str] | None:
+    """The series' notation page (``notation`` in its ``kb_series`` entry) and its title."""
+    page = _entry(app, name).get("notation")
+    if not page:
+        return None
+    if page not in app.env.found_docs:
+        logger.warning("kb_series %r: notation page %r does not exist", name, page,
+                       type="kb", subtype="series")
+        return None
+    return page, title(app.env, page)
 
 
 def add_series_box(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -105,6 +117,12 @@ def add_series_box(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             steps += nodes.inline("", "下一篇：", classes=["kb-series-label"])
             steps += doc_link(app, docname, next_doc, next_title)
         box += steps
+        notation = _notation(app, name)
+        if notation:
+            line = nodes.paragraph(classes=["kb-series-notation"])
+            line += nodes.inline("", "记号：", classes=["kb-series-label"])
+            line += doc_link(app, docname, notation[0], notation[1])
+            box += line
         _insert_after_meta(doctree, box)
 
 
@@ -126,6 +144,13 @@ def _series_listing(app: Sphinx, docname: str) -> list[nodes.Node]:
         block = nodes.container(ids=["series-" + entry["slug"]], classes=["kb-series-entry"])
         block += nodes.rubric(entry["name"], entry["name"])
         block += nodes.paragraph(entry["description"], entry["description"])
+        notation = _notation(app, entry["name"])
+        if notation:
+            line = nodes.paragraph()
+            line += nodes.Text("全系列的记号见")
+            line += doc_link(app, docname, notation[0], f"「{notation[1]}」")
+            line += nodes.Text("。")
+            block += line
         listing = nodes.enumerated_list(enumtype="arabic", prefix="", suffix=".")
         for doc, text in docs:
             paragraph = nodes.paragraph()

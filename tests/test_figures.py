@@ -217,3 +217,14 @@ def test_dark_variant_maps_only_whole_colours():
     light = {colour for colour, _ in code_figures.PALETTE}
     assert len(light) == len(code_figures.PALETTE)
     assert not light & set(code_figures.DARK_COLOURS.values()), "a dark colour must not be a light one"
+
+
+def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
+    folder = tmp_path / "post"
+    folder.mkdir()
+    (folder / "plots.py").write_text(
+        "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
+        "    ax.set_xlabel('步数', color='navy')\n    ax.annotate('注释', (0.5, 0.5), color='C1')\n"
+        "    return fig\n", encoding="utf-8")
+    with pytest.raises(code_figures.FigureError, match=r"text '步数' in #000080 is not a site colour"):
+        code_figures.render(folder / "plots.py", "plot")

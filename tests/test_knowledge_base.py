@@ -133,6 +133,22 @@ def test_series_box_on_every_member(html_dir: Path):
             assert soup(html_dir / "series.html").select_one(f"#{anchor} .rubric").get_text() == name
 
 
+def test_every_diffusion_series_member_links_the_notation_table(html_dir: Path):
+    """The series' notation page (kb_series "notation") is linked from every member's box and from
+    the series page; the other series have none."""
+    notation = soup(html_dir / "notation.html")
+    assert notation.select_one("#notation-table table") is not None
+    for name, members in declared_series().items():
+        for slug in members:
+            page = f"posts/{slug}/index.html"
+            links = [urljoin(page, a["href"]) for a in
+                     soup(html_dir / page).select("article.bd-article .kb-series-notation a")]
+            assert links == (["notation.html"] if name == "扩散模型系列" else []), slug
+    entry = next(e for e in soup(html_dir / "series.html").select(".kb-series-entry")
+                 if e.select_one(".rubric").get_text() == "扩散模型系列")
+    assert any(a["href"] == "notation.html" for a in entry.select("a"))
+
+
 def test_posts_outside_series_have_no_series_box(html_dir: Path):
     members = {slug for slugs in declared_series().values() for slug in slugs}
     for slug in set(SLUGS) - members:
