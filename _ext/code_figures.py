@@ -37,7 +37,8 @@ What fails the build, each with ``file:line`` (``-W``):
 Renders are cached beside the doctrees, keyed by the contents of the post folder's Python files
 (tests excluded), the function name, the style and matplotlib's version. Editing an article's
 prose re-reads it without running any plot code; editing one of its Python files renders its
-figures again. SVG output is byte-reproducible (fixed ``svg.hashsalt``, no date metadata).
+figures again. Figures are drawn in worker processes while Sphinx reads on (:class:`Renderer`).
+SVG output is byte-reproducible (fixed ``svg.hashsalt``, no date metadata).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
 import re
 import sys
 import traceback
@@ -343,25 +345,76 @@ def cache_key(script: Path, function: str) -> str:
     return digest.hexdigest()[:20]
 
 
-def cached_render(cache: Path, script: Path, function: str) -> tuple[str, int, int]:
-    """The figure's cache key and size, rendering it only when the cache has no copy."""
-    key = cache_key(script, function)
-    meta = cache / f"{key}.json"
-    if meta.is_file():
-        size = json.loads(meta.read_text())
-        return key, size["width"], size["height"]
-    rendered = render(script, function)
+def store(cache: Path, key: str, rendered: Rendered) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     (cache / f"{key}.svg").write_bytes(rendered.light)
     (cache / f"{key}-dark.svg").write_bytes(rendered.dark)
-    meta.write_text(json.dumps({"width": rendered.width, "height": rendered.height}))
-    return key, rendered.width, rendered.height
+    # Written last: its presence says the two SVG files are complete.
+    (cache / f"{key}.json").write_text(json.dumps({"width": rendered.width, "height": rendered.height}))
+
+
+def cached_size(cache: Path, key: str) -> tuple[int, int] | None:
+    meta = cache / f"{key}.json"
+    if not meta.is_file():
+        return None
+    size = json.loads(meta.read_text())
+    return size["width"], size["height"]
+
+
+class Renderer:
+    """Renders figures in worker processes while Sphinx goes on reading documents.
+
+    Sphinx reads documents one after another in one process (ABlog is not parallel-read-safe),
+    and drawing a figure costs as much as reading a long article; the spare cores draw instead.
+    A figure that misses the cache is submitted when its directive is read; ``env-updated``
+    waits for all of them, stores them in the cache and reports failures at the directive's
+    line. Workers are started with ``spawn`` (the build process has threads: KaTeX's pipes) and
+    import matplotlib once each. With one core, or when Sphinx reads in parallel itself, figures
+    are drawn in the reading process.
+    """
+
+    def __init__(self) -> None:
+        self.pool: Any = None
+        self.pending: dict[str, tuple[Any, list[tuple[str, int, str]]]] = {}
+
+    def workers(self) -> int:
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+    def submit(self, key: str, script: Path, function: str, where: tuple[str, int, str]) -> None:
+        if key in self.pending:
+            self.pending[key][1].append(where)
+            return
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(self.workers(), mp_context=multiprocessing.get_context("spawn"))
+        self.pending[key] = (self.pool.submit(render, script, function), [where])
+
+    def collect(self) -> Iterator[tuple[str, Rendered | FigureError, list[tuple[str, int, str]]]]:
+        """Each submitted figure, in submission order: its rendering or why it failed."""
+        pending, self.pending = self.pending, {}
+        for key, (future, places) in pending.items():
+            try:
+                yield key, future.result(), places
+            except FigureError as exc:
+                yield key, exc, places
+            except Exception as exc:  # a worker that died, or an error outside the figure code
+                yield key, FigureError(f"{type(exc).__name__}: {exc}"), places
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+        self.pending = {}
+
+
+RENDERER = Renderer()
 
 
 # -- the directive and its node ------------------------------------------------------------------
 
 class code_figure_image(nodes.General, nodes.Inline, nodes.Element):
-    """The two images (light, dark) of a figure; attributes: key, name, alt, width, height."""
+    """The two images (light, dark) of a figure; attributes: key, name, alt, display_width."""
 
 
 def _output_name(node: nodes.Element, dark: bool) -> str:
@@ -406,16 +459,23 @@ class CodeFigure(SphinxDirective):
             return []
         for path in code_files(folder):
             self.env.note_dependency(str(path))
-        try:
-            key, width, height = cached_render(Path(self.env.app.doctreedir) / CACHE_DIR, script,
-                                               function)
-        except FigureError as exc:
-            logger.warning("code-figure %s: %s", name, exc, location=location, type="kb",
-                           subtype="figure")
-            return []
+        cache = Path(self.env.app.doctreedir) / CACHE_DIR
+        key = cache_key(script, function)
+        size = cached_size(cache, key)
+        if size is None and RENDERER.workers() and self.env.app.parallel <= 1:
+            RENDERER.submit(key, script, function, (self.env.docname, self.lineno, name))
+        elif size is None:
+            try:
+                rendered = render(script, function)
+            except FigureError as exc:
+                logger.warning("code-figure %s: %s", name, exc, location=location, type="kb",
+                               subtype="figure")
+                self.env.note_reread()  # until it is fixed, every build says so
+                return []
+            store(cache, key, rendered)
 
         figure = nodes.figure(classes=["kb-figure", *self.options.get("class", [])])
-        image = code_figure_image(key=key, name=name, alt=alt, width=width, height=height,
+        image = code_figure_image(key=key, name=name, alt=alt,
                                   display_width=self.options.get("width", ""))
         figure += image
         parsed = self.parse_content_to_nodes()
@@ -437,9 +497,12 @@ class CodeFigure(SphinxDirective):
 
 
 def visit_code_figure_image_html(self: Any, node: code_figure_image) -> None:
+    size = cached_size(Path(self.builder.doctreedir) / CACHE_DIR, node["key"])
+    if size is None:  # drawing it failed; the build has reported where
+        raise nodes.SkipNode
     base = f"{self.builder.imgpath}/{OUTPUT_SUBDIR}/"
     style = f' style="width: {node["display_width"]}"' if node["display_width"] else ""
-    attrs = (f'alt="{self.attval(node["alt"])}" width="{node["width"]}" height="{node["height"]}" '
+    attrs = (f'alt="{self.attval(node["alt"])}" width="{size[0]}" height="{size[1]}" '
              f'loading="lazy" decoding="async"{style}')
     light = base + _output_name(node, dark=False)
     self.body.append(
@@ -460,6 +523,26 @@ _DARK_IMG = re.compile(r"<img class=\"kb-figure-dark[^>]*/>")
 def light_only(html: str) -> str:
     """HTML without the dark-mode copies of figures, for readers without the site's CSS (feeds)."""
     return _DARK_IMG.sub("", html)
+
+
+def collect_renders(app: Sphinx, env: Any) -> list[str]:
+    """Wait for the figures drawn in worker processes; store them; report the ones that failed
+    (and read their documents again next time, so the error is not forgotten)."""
+    cache = Path(app.doctreedir) / CACHE_DIR
+    for key, result, places in RENDERER.collect():
+        if isinstance(result, Rendered):
+            store(cache, key, result)
+            continue
+        for docname, line, name in places:
+            logger.warning("code-figure %s: %s", name, result, location=(docname, line),
+                           type="kb", subtype="figure")
+            env.reread_always.add(docname)
+            env.kb_figures[docname] = [f for f in env.kb_figures.get(docname, []) if f[1] != key]
+    return []
+
+
+def stop_renderer(app: Sphinx, exception: Exception | None) -> None:
+    RENDERER.close()
 
 
 # -- checks over the whole document --------------------------------------------------------------
@@ -579,5 +662,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", number_enumerables)
     # After Sphinx's toctree collector (priority 500), which rebuilds env.toc_fignumbers.
     app.connect("env-get-updated", assign_numbers, priority=800)
+    # Before the other env-updated handlers: the views they compute may include the figures.
+    app.connect("env-updated", collect_renders, priority=100)
     app.connect("build-finished", copy_figures)
+    app.connect("build-finished", stop_renderer)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -228,3 +228,19 @@ def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
         "    return fig\n", encoding="utf-8")
     with pytest.raises(code_figures.FigureError, match=r"text '步数' in #000080 is not a site colour"):
         code_figures.render(folder / "plots.py", "plot")
+
+
+def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
+    """Drawing happens in worker processes; a failure is reported at the directive's line, and
+    the document is read again on the next build, so an unchanged broken figure still fails."""
+    site = make_site(tmp_path / "src", "figures")
+    model = site / DEMO / "demo_model.py"
+    model.write_text(model.read_text(encoding="utf-8").replace(
+        "x = np.linspace", "raise RuntimeError('坏掉的模型')\n    x = np.linspace"), encoding="utf-8")
+    outdir = tmp_path / "html"
+    for _attempt in range(2):
+        build = sphinx_build(site, outdir)
+        assert build.returncode != 0
+        assert any(f"{DEMO}/index.md:13: WARNING: code-figure fig-demo-curves: demo_figures.py:"
+                   "plot_curves() raised (demo_model.py:6 in curves): RuntimeError: 坏掉的模型" in w
+                   for w in build.warnings), build.warnings
