@@ -471,3 +471,47 @@ def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path
         total_original += original.stat().st_size
         total_subset += served.stat().st_size
     assert total_subset < total_original
+
+
+# -- Figures (_ext/code_figures.py) --------------------------------------------------------------
+
+def post_figures(html_dir: Path, post: SourcePost) -> list:
+    return article(html_dir, post.url).select("figure.kb-figure")
+
+
+def test_every_post_has_numbered_figures_with_alt_text_and_caption(html_dir: Path):
+    counts = {}
+    for post in POSTS:
+        figures = post_figures(html_dir, post)
+        counts[post.slug] = len(figures)
+        for number, figure in enumerate(figures, 1):
+            assert figure["id"].startswith("fig-"), post.slug
+            assert figure.select_one(".caption-number").get_text(strip=True) == f"图 {number}", post.slug
+            caption = figure.select_one(".caption-text").get_text(strip=True)
+            assert len(caption) >= 6, (post.slug, caption)
+            for image in figure.select("img"):
+                assert len(image["alt"]) >= 15 and image["alt"] != caption, (post.slug, image["alt"])
+                assert (html_dir / post.url).parent.joinpath(image["src"]).resolve().is_file()
+    assert all(counts.values()), [slug for slug, count in counts.items() if not count]
+    assert sum(counts.values()) >= 70, counts
+
+
+def test_every_figure_is_referred_to_by_its_number(html_dir: Path):
+    for post in POSTS:
+        body = article(html_dir, post.url)
+        referred = {a["href"] for a in body.select("a.reference.internal") if a.select_one(".std-numref")}
+        for figure in body.select("figure.kb-figure"):
+            assert f"#{figure['id']}" in referred, (post.slug, figure["id"])
+
+
+def test_figure_files_draw_every_glyph_with_a_real_font(html_dir: Path):
+    """matplotlib names each outlined glyph ``<font>-<glyph index>``; index 0 is ``.notdef``, the
+    empty box of a character the font lacks. Chinese is drawn from Noto Sans CJK SC."""
+    files = sorted((html_dir / "_images" / "figures").glob("*.svg"))
+    assert len(files) >= 140  # a light and a dark copy of each figure
+    fonts = set()
+    for path in files:
+        ids = set(re.findall(r'<path id="([A-Za-z][A-Za-z-]*)-([0-9a-f]+)"', path.read_text(encoding="utf-8")))
+        assert not [font for font, index in ids if index == "0"], path.name
+        fonts |= {font for font, _index in ids}
+    assert "NotoSansCJKsc-Regular" in fonts and not [f for f in fonts if "CJKjp" in f]
