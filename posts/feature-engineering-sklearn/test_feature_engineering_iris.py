@@ -1,5 +1,9 @@
 """feature_engineering_iris 的测试：每个变换的数学性质、手写公式与 scikit-learn 的一致性、无泄漏的管道。"""
+import os
+import subprocess
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import chi2 as chi2_dist
@@ -194,3 +198,12 @@ def test_feature_selection_outside_cv_leaks():
     # 150 个样本、随机猜的准确率 1/3，标准误 ~ 0.0385；无泄漏时应在 1/3 + 4 个标准误以内
     assert honest < 1 / 3 + 4 * np.sqrt(2 / 9 / 150)
     assert leaky > 0.5
+
+
+# ------------------------------------------------------------ 画图代码
+def test_figure_code_does_not_import_scikit_learn():
+    # 构建网站时没有 scikit-learn：画图代码及其导入的 feature_formulas 只能依赖 NumPy/matplotlib
+    here = Path(__file__).resolve().parent
+    code = ("import sys; import feature_engineering_figures; "
+            "sys.exit(any(m == 'sklearn' or m.startswith('sklearn.') for m in sys.modules))")
+    subprocess.run([sys.executable, "-c", code], cwd=here, check=True, env={**os.environ, "MPLBACKEND": "agg"})
