@@ -1,12 +1,21 @@
-"""集成学习的三个小实验（纯 NumPy）：
+"""集成学习的三个小实验（纯 NumPy），外加独立分类器多数投票的错误率：
 
+0. 多数投票：M 个错误率为 q、相互独立的分类器，投票出错的概率是二项分布的尾部。
 1. AdaBoost + 决策树桩：记录每一轮的加权错误率 eps_t、系数 alpha_t、归一化因子 Z_t、
    训练错误率与理论上界 prod_t 2 sqrt(eps_t (1 - eps_t))。
 2. Bagging 的方差：等相关预测器平均的方差 rho sigma^2 + (1 - rho) sigma^2 / M；
    以及对 1-近邻回归做 bagging 时方差的实际下降。
 3. Stacking：用折外（out-of-fold）预测训练元学习器，对比直接用训练集内预测的"泄漏"版本。
 """
+from math import comb
+
 import numpy as np
+
+
+# ================================================================ 多数投票
+def majority_vote_error(q, M):
+    """M（奇数）个独立分类器各以概率 q 出错时，多数投票出错的概率 sum_{r > M/2} C(M, r) q^r (1-q)^(M-r)。"""
+    return sum(comb(M, r) * q ** r * (1 - q) ** (M - r) for r in range(M // 2 + 1, M + 1))
 
 
 # ================================================================ AdaBoost
@@ -250,6 +259,9 @@ def main():
     for tag in ("in_sample", "oof"):
         w = ", ".join(f"{round(float(v), 6) + 0.0:+.3f}" for v in st[f"weights_{tag}"])   # 不打印 "-0.000"
         print(f"  元学习器（{tag}）: 截距与权重 [{w}]，测试 MSE {st[f'test_mse_{tag}']:.4f}")
+
+    print("\n独立分类器多数投票的错误率（每个的错误率 q = 0.3）：",
+          "  ".join(f"M = {M}: {majority_vote_error(0.3, M):.3g}" for M in (1, 5, 21, 101)))
 
 
 if __name__ == "__main__":

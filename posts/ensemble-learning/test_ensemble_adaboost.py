@@ -4,8 +4,9 @@ from functools import lru_cache
 import numpy as np
 
 from ensemble_adaboost import (adaboost, adaboost_predict, bagging_experiment, bagging_summary,
-                               circle_data, fit_stump, simulate_equicorrelated_mean,
-                               stacking_experiment, stump_predict, var_of_mean_formula)
+                               circle_data, fit_stump, majority_vote_error,
+                               simulate_equicorrelated_mean, stacking_experiment, stump_predict,
+                               var_of_mean_formula)
 
 T = 200
 
@@ -14,6 +15,20 @@ T = 200
 def model():
     X, y = circle_data()
     return adaboost(X, y, T)
+
+
+# ------------------------------------------------------------ 多数投票
+def test_majority_vote_error_by_enumeration():
+    # 枚举 M = 5 个独立分类器全部 2^5 种对错组合，累加多数出错的组合的概率
+    q, M = 0.3, 5
+    wrong = np.array(np.meshgrid(*[[0, 1]] * M)).reshape(M, -1).T
+    prob = np.prod(np.where(wrong == 1, q, 1 - q), axis=1)
+    assert abs(prob[wrong.sum(1) > M / 2].sum() - majority_vote_error(q, M)) < 1e-15
+    assert majority_vote_error(q, 1) == q
+    assert abs(majority_vote_error(0.5, 21) - 0.5) < 1e-12          # 随机猜：投票也没用
+    errs = [majority_vote_error(q, M) for M in (1, 3, 5, 21, 101)]
+    assert all(b < a for a, b in zip(errs, errs[1:]))                 # q < 1/2：M 越大越好
+    assert majority_vote_error(0.55, 21) > 0.55                       # q > 1/2：投票让情况更糟
 
 
 # ------------------------------------------------------------ 决策树桩
