@@ -63,10 +63,11 @@ def bmu(X, W):
 
 
 # ---------------------------------------------------------------- 训练
-def train_online(X, shape, n_steps, seed=0, lr=(0.5, 0.01), sigma=None, W0=None):
+def train_online(X, shape, n_steps, seed=0, lr=(0.5, 0.01), sigma=None, W0=None, callback=None):
     """在线 Kohonen 规则：每步随机抽一个样本 x，
         w_j <- w_j + lr(t) * h_{c(x), j}(t) * (x - w_j)，
-    学习率与邻域半径都从初值指数衰减到终值。返回码本 W，形状 (m, d)。"""
+    学习率与邻域半径都从初值指数衰减到终值。返回码本 W，形状 (m, d)。
+    callback(t, W) 若给出，在第 t 步（t = 1, ..., n_steps）更新之后调用，用来记录训练过程。"""
     rng = np.random.default_rng(seed)
     coords = grid_coords(shape)
     d2 = grid_sqdist(coords)
@@ -84,6 +85,8 @@ def train_online(X, shape, n_steps, seed=0, lr=(0.5, 0.01), sigma=None, W0=None)
         c = np.argmin(((W - x) ** 2).sum(1))
         h = np.exp(-d2[c] / (2.0 * s * s))
         W += (a * h)[:, None] * (x - W)
+        if callback is not None:
+            callback(t + 1, W)
     return W
 
 
