@@ -5,8 +5,9 @@ import pytest
 
 from ddpm_continuum import (abar_sde, ancestral_sample, chain_abar, chain_betas, default_mixture,
                             exact_reverse, gaussian_reverse_chain_moments, ks_distance,
-                            kl_to_moment_matched_gaussian, simulate_chain, taylor_reverse,
-                            taylor_vs_posterior_precision_error, tweedie_reverse)
+                            kl_to_moment_matched_gaussian, reverse_density, reverse_modes,
+                            simulate_chain, taylor_reverse, taylor_vs_posterior_precision_error,
+                            tweedie_reverse)
 
 GM = default_mixture()
 Z = 4.0
@@ -90,6 +91,17 @@ def test_reverse_kernel_becomes_gaussian_like_beta_cubed():
     r = np.array(kl[:-1]) / np.array(kl[1:])
     assert np.all((r > 6.0) & (r < 9.0))
     assert kl_to_moment_matched_gaussian(GM, 0.0, 0.95, 0.5) > 0.1    # 一大步跨过两峰分开的阶段：双峰
+
+
+def test_reverse_density_and_modes():
+    for x, abar_prev, beta in ((1.0, 0.5, 0.02), (0.0, 0.95, 0.5)):
+        mean, var, _ = exact_reverse(GM, np.array([x]), abar_prev, beta)
+        y = np.linspace(mean[0] - 12 * np.sqrt(var[0]), mean[0] + 12 * np.sqrt(var[0]), 40001)
+        q, dy = reverse_density(GM, x, abar_prev, beta, y), y[1] - y[0]
+        assert abs(q.sum() * dy - 1) < 1e-8 and abs((y * q).sum() * dy - mean[0]) < 1e-8
+    assert len(reverse_modes(GM, 1.0, 0.5, 0.02)) == 1               # 小步：单峰，接近高斯
+    modes = reverse_modes(GM, 0.0, 0.95, 0.5)                         # 一大步：两个峰，分居 0 两侧
+    assert len(modes) == 2 and modes[0] < -1 and modes[1] > 1
 
 
 def test_point_mass_taylor_needs_beta_small_compared_with_accumulated_noise():
