@@ -103,30 +103,40 @@ def mixture_cdf(x, t=0.0):
 
 
 # ----------------------------------------------------------------------------- forward SDE
-def forward_sde_em(x0, t_end, n_steps, rng):
-    """Euler-Maruyama for the forward VP SDE, from t=0 to t_end."""
+def forward_sde_em(x0, t_end, n_steps, rng, return_path=False):
+    """Euler-Maruyama for the forward VP SDE, from t=0 to t_end.
+    With return_path=True, also the whole path: (times, states) with states[i] at times[i]."""
     x = np.array(x0, dtype=float)
     dt = t_end / n_steps
+    path = [x]
     for i in range(n_steps):
         b = beta(i * dt)
         x = x - 0.5 * b * x * dt + math.sqrt(b * dt) * rng.standard_normal(x.shape)
-    return x
+        path.append(x)
+    return (np.linspace(0.0, t_end, n_steps + 1), np.array(path)) if return_path else x
 
 
 # ----------------------------------------------------------------------------- samplers
-def reverse_sde_em(n, n_steps, rng, t_eps=T_EPS, score_fn=score):
+def reverse_sde_em(n, n_steps, rng, t_eps=T_EPS, score_fn=score, x_start=None,
+                   return_path=False):
     """Euler-Maruyama for the reverse SDE dx = [f - g^2 score] dt + g dw_bar, t: 1 -> t_eps.
 
     With f = -beta x / 2 and g^2 = beta, a step of size dt > 0 backwards in time reads
         x <- x + [beta/2 x + beta * score] dt + sqrt(beta dt) z.
+    x_start (optional) replaces the n draws from the prior; return_path=True also returns the
+    whole path as (times, states).
     """
     ts = np.linspace(1.0, t_eps, n_steps + 1)
-    x = rng.standard_normal(n)  # prior N(0, 1) stands in for p_1
+    # the prior N(0, 1) stands in for p_1
+    x = rng.standard_normal(n) if x_start is None else np.array(x_start, dtype=float)
+    path = [x]
     for i in range(n_steps):
         t, dt = ts[i], ts[i] - ts[i + 1]
         b = beta(t)
-        x = x + (0.5 * b * x + b * score_fn(x, t)) * dt + math.sqrt(b * dt) * rng.standard_normal(n)
-    return x
+        noise = math.sqrt(b * dt) * rng.standard_normal(x.shape)
+        x = x + (0.5 * b * x + b * score_fn(x, t)) * dt + noise
+        path.append(x)
+    return (ts, np.array(path)) if return_path else x
 
 
 def pc_sampler(n, n_steps, rng, snr=0.16, n_corrector=1, t_eps=T_EPS, score_fn=score):
@@ -156,10 +166,12 @@ def pf_ode_drift(x, t, score_fn=score):
     return -0.5 * beta(t) * (x + score_fn(x, t))
 
 
-def pf_ode_solve(x, t_start, t_end, n_steps, method="rk4", score_fn=score):
-    """Integrate the PF-ODE from t_start to t_end (either direction) on a uniform grid."""
+def pf_ode_solve(x, t_start, t_end, n_steps, method="rk4", score_fn=score, return_path=False):
+    """Integrate the PF-ODE from t_start to t_end (either direction) on a uniform grid.
+    With return_path=True, also the whole path: (times, states)."""
     x = np.array(x, dtype=float)
     ts = np.linspace(t_start, t_end, n_steps + 1)
+    path = [x]
     f = lambda y, s: pf_ode_drift(y, s, score_fn)  # noqa: E731
     for i in range(n_steps):
         t, h = ts[i], ts[i + 1] - ts[i]
@@ -183,7 +195,8 @@ def pf_ode_solve(x, t_start, t_end, n_steps, method="rk4", score_fn=score):
             x = m1 * (x / m0 + (math.sqrt(v1) / m1 - math.sqrt(v0) / m0) * eps)
         else:
             raise ValueError(method)
-    return x
+        path.append(x)
+    return (ts, np.array(path)) if return_path else x
 
 
 def pf_ode_sample(n, n_steps, rng, method="rk4", t_eps=T_EPS, score_fn=score):
