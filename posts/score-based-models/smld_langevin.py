@@ -76,13 +76,16 @@ def geometric_sigmas(sigma_max, sigma_min, L):
     return np.geomspace(sigma_max, sigma_min, L)
 
 
-def annealed_langevin(gm, x, sigmas, eps, n_steps, rng):
-    """NCSN 的退火朗之万采样：第 i 级噪声用步长 alpha_i = eps * sigma_i^2 / sigma_L^2。"""
+def annealed_langevin(gm, x, sigmas, eps, n_steps, rng, return_levels=False):
+    """NCSN 的退火朗之万采样：第 i 级噪声用步长 alpha_i = eps * sigma_i^2 / sigma_L^2。
+    return_levels=True 时另返回每一级结束时的样本（列表，第 i 项对应 sigmas[i]）。"""
     x = np.array(x, float)
+    levels = []
     for sig in sigmas:
         alpha = eps * sig ** 2 / sigmas[-1] ** 2
         x = langevin(lambda y: gm.score(y, sig), x, alpha, n_steps, rng)
-    return x
+        levels.append(x)
+    return (x, levels) if return_levels else x
 
 
 def langevin_gaussian_stationary_var(v, step):
@@ -177,12 +180,12 @@ EPS = 4e-3          # 最后一级的步长 alpha_L
 N_STEPS = 100       # 每级步数 T
 
 
-def run_annealed(n, L, seed, n_steps=N_STEPS, eps=EPS):
+def run_annealed(n, L, seed, n_steps=N_STEPS, eps=EPS, return_levels=False):
     gm = default_mixture()
     rng = np.random.default_rng(seed)
     x_init = rng.uniform(-8, 8, size=(n, 2))
     sigmas = geometric_sigmas(SIGMA_MAX, SIGMA_MIN, L)
-    return annealed_langevin(gm, x_init, sigmas, eps, n_steps, rng)
+    return annealed_langevin(gm, x_init, sigmas, eps, n_steps, rng, return_levels)
 
 
 def run_single_level(n, total_steps, seed, eps=EPS):
