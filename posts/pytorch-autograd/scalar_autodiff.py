@@ -101,14 +101,17 @@ class Value:
             n.grad += g[id(n)]
 
 
+def example_expression(x, y):
+    """正文的例子 f(x1, x2)，x、y 即 x1、x2。对 Value 与 torch 张量都适用。"""
+    a = x * y
+    b = a + x                                     # x 经两条路径影响输出（菱形依赖）
+    return (a * b).tanh() + (b / y).exp() + (2 - x) ** 2 / (1 + y * y).log()
+
+
 if __name__ == "__main__":
     import torch                                  # 只在演示时用来对照
 
-    def expr(x, y):
-        a = x * y
-        b = a + x                                 # x 经两条路径影响输出（菱形依赖）
-        return (a * b).tanh() + (b / y).exp() + (2 - x) ** 2 / (1 + y * y).log()
-
+    expr = example_expression
     xv, yv = Value(0.7), Value(-1.3)
     out = expr(xv, yv)
     out.backward()

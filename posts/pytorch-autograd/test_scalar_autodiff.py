@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from scalar_autodiff import Value, topological_order
+from scalar_autodiff import Value, example_expression, topological_order
 
 EXPRESSIONS = {
     "product_and_sin": lambda x, y: x * y + x.sin(),
@@ -12,6 +12,7 @@ EXPRESSIONS = {
     "reverse_ops_pow_log": lambda x, y: (2 - x) / (3 + y ** 2) + (x * x + 1).log() - 4 / x,
     "reuse_same_node": lambda x, y: x * x * x + x - y * y,
     "relu_neuron": lambda x, y: (0.5 * x - 1.5 * y + 0.1).relu() + (x + y).relu(),
+    "article_example": example_expression,          # 正文的例子，也是图中画出的那张图
 }
 POINTS = [(0.7, -1.3), (1.9, 0.4), (-0.8, 2.2)]
 
