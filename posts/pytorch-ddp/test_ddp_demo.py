@@ -6,6 +6,7 @@ from torch.utils.data import DistributedSampler
 
 from ddp_demo import (CONFIG, build_model, epoch_permutation, flat_params, make_dataset, run_ddp,
                       train_single_process)
+from ddp_rules import DEMO, ddp_bucket_sizes
 
 N = CONFIG["n_samples"]
 
@@ -69,6 +70,15 @@ def test_gradients_are_bucketed(ddp_results):
     assert len(r0["buckets_per_step"][-1]) >= 2                             # bucket_cap_mb 很小时分成多个桶
     # 第一个桶装的是最先算好梯度的参数，也就是最后一层（偏置 1 + 权重 32）
     assert r0["buckets_per_step"][-1][0] >= 33
+
+
+def test_bucket_rule_used_by_the_figures_matches_the_run(ddp_results):
+    """ddp_rules.ddp_bucket_sizes（画图用的纯 Python 规则）给出的桶与这次真实运行中每一步观察到的相同。"""
+    r0, _ = ddp_results
+    args = (r0["param_sizes"], DEMO["element_size"], CONFIG["bucket_cap_mb"])
+    assert r0["buckets_per_step"][0] == ddp_bucket_sizes(*args, first_iteration=True)
+    for sizes in r0["buckets_per_step"][1:]:
+        assert sizes == ddp_bucket_sizes(*args, first_iteration=False)
 
 
 def test_unused_parameters_need_find_unused_parameters(ddp_results):
