@@ -1,5 +1,6 @@
 """expand 之后原地操作为何报错：存储、步长、偏移与内部重叠（PyTorch，CPU，小张量）。
 
+纯 Python 的部分（地址公式、别名统计、快速判定、执行顺序模拟）在 strided_layout.py 中，这里导入后与 PyTorch 对照。
 1. 地址公式：元素 (i_0, ..., i_{d-1}) 存在 storage[offset + Σ_k i_k * stride_k]，用纯 Python 逐元素核对；
 2. expand 只改元数据：被扩展的维度步长为 0，不复制数据，data_ptr 与原张量相同；
 3. 重叠检测：统计每个存储地址被多少个逻辑元素引用（暴力法），与 PyTorch 内部的快速判定对照；
@@ -7,9 +8,11 @@
 5. 修复：clone / contiguous / repeat / 非原地运算，并比较它们各自新分配的内存。
 """
 import itertools
-from collections import Counter
 
 import torch
+
+from strided_layout import (address, alias_counts_of, is_non_overlapping_and_dense,  # noqa: F401
+                            min_storage_elems, quick_overlap_check, simulate_inplace)
 
 OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers "
                "to a single memory location. Please clone() the tensor before performing the operation.")
@@ -20,11 +23,6 @@ def flat_storage(t):
     """把 t 所在的整块存储看成一维张量（与 t 共享内存，下标即存储中的元素序号）。"""
     n = t.untyped_storage().nbytes() // t.element_size()
     return t.as_strided((n,), (1,), 0)
-
-
-def address(offset, strides, idx):
-    """offset + Σ_k idx_k * stride_k：逻辑下标到存储序号的映射。"""
-    return offset + sum(i * s for i, s in zip(idx, strides))
 
 
 def gather_by_formula(t):
@@ -38,61 +36,10 @@ def gather_by_formula(t):
 
 def alias_counts(t):
     """每个存储地址被多少个逻辑元素引用。最大值 > 1 就是"内部重叠"。"""
-    return Counter(address(t.storage_offset(), t.stride(), idx)
-                   for idx in itertools.product(*map(range, t.shape)))
+    return alias_counts_of(t.shape, t.stride(), t.storage_offset())
 
 
-def min_storage_elems(sizes, strides, offset=0):
-    """步长非负时，视图至少需要的存储长度：offset + 1 + Σ_k (size_k - 1) * stride_k。"""
-    if any(n == 0 for n in sizes):
-        return 0
-    return offset + 1 + sum((n - 1) * s for n, s in zip(sizes, strides))
-
-
-# ---------------------------------------------------------------- 2. 模仿 ATen 的快速判定
-def is_non_overlapping_and_dense(sizes, strides):
-    """把维度按步长从小到大排好后，能否恰好铺满一段连续内存（忽略长度为 1 的维度）。"""
-    dims = sorted((s, n) for n, s in zip(sizes, strides) if n != 1)
-    expected = 1
-    for s, n in dims:
-        if s != expected:
-            return False
-        expected *= n
-    return True
-
-
-def quick_overlap_check(sizes, strides):
-    """返回 'no' / 'yes' / 'too_hard'，逻辑与 aten/src/ATen/MemoryOverlap.cpp 的 has_internal_overlap 相同：
-    稠密不重叠 -> no；存在 size > 1 且 stride == 0 的维度 -> yes；其余不去细算 -> too_hard。"""
-    if is_non_overlapping_and_dense(sizes, strides):
-        return "no"
-    if any(n > 1 and s == 0 for n, s in zip(sizes, strides)):
-        return "yes"
-    return "too_hard"
-
-
-# ---------------------------------------------------------------- 3. 为什么结果会有歧义
-def simulate_inplace(storage, sizes, strides, offset, update, order="sequential"):
-    """在 Python 列表 storage 上模拟原地运算 x[idx] <- update(x[idx], idx)。
-    order="sequential"：按行主序逐个元素"读-改-写"（单线程循环的朴素写法）；
-    order="snapshot"  ：先把所有元素读出来，再按行主序逐个写回（向量化/并行时常见）；
-    order="reversed"  ：与 snapshot 相同但倒序写回（换一种线程调度）。"""
-    s = list(storage)
-    idxs = list(itertools.product(*map(range, sizes)))
-    if order == "sequential":
-        for idx in idxs:
-            a = address(offset, strides, idx)
-            s[a] = update(s[a], idx)
-        return s
-    new = [(address(offset, strides, idx), update(s[address(offset, strides, idx)], idx)) for idx in idxs]
-    if order == "reversed":
-        new = new[::-1]
-    for a, v in new:
-        s[a] = v
-    return s
-
-
-# ---------------------------------------------------------------- 4. 复现与修复
+# ---------------------------------------------------------------- 2. 复现与修复
 def reproduce_error():
     """返回 x.add_(1) 在 expand 视图上抛出的错误信息。"""
     x = torch.zeros(3, 1).expand(3, 4)

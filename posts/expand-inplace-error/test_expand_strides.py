@@ -9,6 +9,7 @@ from expand_strides import (OVERLAP_MSG, address, alias_counts, flat_storage, ga
                             is_non_overlapping_and_dense, memory_report, min_storage_elems,
                             nearest_upsample_via_expand, position_ids_buggy, position_ids_fixes, quick_overlap_check,
                             reproduce_error, simulate_inplace)
+from strided_layout import expanded_strides
 
 MATCH = re.escape("more than one element of the written-to tensor refers to a single memory location")
 
@@ -222,3 +223,25 @@ def test_nearest_upsample_via_expand_matches_interpolate():
     assert torch.equal(up, ref)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         v.view(2, 3, 8, 10)                                                       # view 不能复制，只能报错
+
+
+# ------------------------------------------------------------ 画图用的纯 Python 步长规则
+@pytest.mark.parametrize("make, target", [
+    (lambda: torch.zeros(3, 1), (3, 4)),
+    (lambda: torch.zeros(3, 1), (1, 3, 4)),
+    (lambda: torch.zeros(3, 1), (2, 1, 3, 4)),
+    (lambda: torch.zeros(1, 3), (-1, 3)),
+    (lambda: torch.zeros(1, 3), (5, 3)),
+    (lambda: torch.arange(3.0).view(3, 1), (3, 3)),
+    (lambda: torch.arange(3.0).view(1, 3), (3, 3)),
+    (lambda: torch.arange(6.0).view(2, 3)[:, 1:].unsqueeze(0), (4, 2, 2)),
+    (lambda: torch.zeros(4, 3).t().unsqueeze(1), (3, 5, 4)),
+    (lambda: torch.zeros(1, 6)[:, ::2], (5, 3)),
+    (lambda: torch.tensor(5.0), (2, 3)),
+    (lambda: torch.tensor(5.0), (1, 1)),
+])
+def test_expanded_strides_rule_matches_pytorch(make, target):
+    """strided_layout.expanded_strides 只用形状与步长推出 expand 的结果，与 PyTorch 一致。"""
+    x = make()
+    e = x.expand(*target)
+    assert expanded_strides(tuple(x.shape), x.stride(), target) == (tuple(e.shape), e.stride())
