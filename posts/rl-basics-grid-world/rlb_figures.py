@@ -91,8 +91,6 @@ def plot_error_contraction():
     ax.legend(loc="lower left")
     ax_r.set_xlabel("迭代轮数 $k$")
     ax_r.set_ylabel(r"误差比 $\|e_k\|_\infty/\|e_{k-1}\|_\infty$")
-    for a in (ax, ax_r):
-        a.grid(True, color="#d0d7de", lw=0.6)
     return fig
 
 
