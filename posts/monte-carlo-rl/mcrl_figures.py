@@ -83,8 +83,6 @@ def plot_mean_estimation():
     ax_r.set_xlabel("每个状态的回合数 $n$")
     ax_r.set_ylabel("均方根误差")
     ax_r.legend(loc="upper right")
-    for a in (ax, ax_r):
-        a.grid(True, which="major", color="#d0d7de", lw=0.6)
     return fig
 
 
@@ -146,6 +144,4 @@ def plot_epsilon_effect():
     ax_r.set_xlabel(r"探索率 $\varepsilon$")
     ax_r.set_ylabel("$(s,a)$ 的样本数")
     ax_r.legend(loc="lower right")
-    for a in (ax, ax_r):
-        a.grid(True, color="#d0d7de", lw=0.6)
     return fig
