@@ -66,7 +66,6 @@ def plot_mse():
     ax.axhline(constant_step_plateau(0.1, c), color="C4", lw=1, ls="--")
     ax.set_xlabel("步数 $k$")
     ax.set_ylabel(r"均方误差 $u_{k+1}$")
-    ax.grid(True, which="major", color="#d0d7de", lw=0.6)
     ax.legend(loc="lower left", ncol=2)
     return fig
 
@@ -103,6 +102,4 @@ def plot_averaging_and_kw():
     ax_r.set_xlabel("步数 $k$")
     ax_r.set_ylabel("RMSE")
     ax_r.legend(loc="upper right")
-    for a in (ax, ax_r):
-        a.grid(True, which="major", color="#d0d7de", lw=0.6)
     return fig
