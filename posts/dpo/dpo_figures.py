@@ -46,8 +46,6 @@ def plot_beta_tradeoff():
     ax_r.set_xlabel(r"$\mathrm{KL}(\pi^*\,\|\,\pi_{\mathrm{ref}})$")
     ax_r.set_ylabel(r"期望奖励 $\mathbb{E}_{\pi^*}[r^*]$")
     ax_r.set_ylim(top=r.max(1).mean() + 0.25)
-    for a in (ax, ax_r):
-        a.grid(True, axis="y", color="#d0d7de", lw=0.6)
     return fig
 
 
@@ -107,8 +105,6 @@ def plot_dpo_training(beta=0.5):
     ax_r.set_ylabel(r"$\max_x\,\mathrm{TV}(\pi,\pi^*)$")
     ax_r.set_ylim(bottom=2e-3)
     ax_r.legend(loc="lower left")
-    for a in (ax, ax_r):
-        a.grid(True, which="major", color="#d0d7de", lw=0.6)
     return fig
 
 
@@ -143,6 +139,4 @@ def plot_loss_and_overfitting():
     ax_r.set_xlabel("梯度下降步数")
     ax_r.set_ylabel(r"$h'$")
     ax_r.legend(loc="upper left")
-    for a in (ax, ax_r):
-        a.grid(True, color="#d0d7de", lw=0.6)
     return fig
