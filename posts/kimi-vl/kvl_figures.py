@@ -23,9 +23,11 @@ def _arrow(ax, start, end):
 
 
 def _cells(ax, x, y, n_rows, n_cols, size, colors, lw=0.6):
-    """左上角在 (x, y) 的 n_rows×n_cols 小方格，colors[i][j] 为填充色。"""
+    """左上角在 (x, y) 的 n_rows×n_cols 小方格，colors[i][j] 为填充色（None 表示不画）。"""
     for i in range(n_rows):
         for j in range(n_cols):
+            if colors[i][j] is None:
+                continue
             ax.add_patch(Rectangle((x + j * size, y - (i + 1) * size), size, size,
                                    facecolor=colors[i][j], edgecolor="white", lw=lw))
 
@@ -48,9 +50,11 @@ def plot_architecture():
     mask = block_diag_mask(lengths)                     # 打包后的注意力掩码：谁能看见谁
     seg = np.repeat(np.arange(len(lengths)), lengths)
     size = 14 / len(seg)
-    colors = [["C0" if mask[i, j] and seg[i] == 0 else "C1" if mask[i, j] else "#eaeef2"
-               for j in range(len(seg))] for i in range(len(seg))]
-    _cells(ax, 29, 67.5, len(seg), len(seg), size, colors, lw=0.3)
+    ax.add_patch(Rectangle((29, 67.5 - 14), 14, 14, facecolor="#eaeef2", edgecolor="none"))
+    for a, colour in enumerate(("C0", "C1")):          # 只画掩码为真的格子，其余是底色
+        cells = [[colour if mask[i, j] and seg[i] == a else None for j in range(len(seg))]
+                 for i in range(len(seg))]
+        _cells(ax, 29, 67.5, len(seg), len(seg), size, cells, lw=0.3)
     ax.text(36, 52, "打包成一条序列\n块对角注意力掩码", ha="center", va="top")
     _arrow(ax, (44.5, 60.5), (50, 60.5))
     _box(ax, 51, 49.5, 47, 19, "MoonViT（27 层，约 4 亿参数）",
@@ -86,7 +90,7 @@ def plot_architecture():
     ax.text(51, 10, "共享专家 ×2", ha="center", va="bottom")
     _cells(ax, 47, 9.2, 1, 2, 4.0, [["C1", "C1"]])
     ax.text(79, 10, "路由专家 ×64，选 6 个", ha="center", va="bottom")
-    _cells(ax, 63, 9.2, 4, 16, 2.0, [["C3" if 16 * i + j in chosen else "#d0d7de" for j in range(16)]
+    _cells(ax, 63, 9.2, 4, 16, 2.0, [["C3" if 16 * i + j in chosen else "C7" for j in range(16)]
                                      for i in range(4)], lw=0.4)
     return fig
 
@@ -155,6 +159,4 @@ def plot_load_balancing():
     ax_r.axhline(1.0, color="k", lw=1, ls="--")
     ax_r.set_xlabel("偏置调节步数")
     ax_r.set_ylabel("最大负载 / 平均负载")
-    for a in (ax, ax_r):
-        a.grid(True, axis="y", color="#d0d7de", lw=0.6)
     return fig
