@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "_ext"))
+sys.path.insert(0, str(ROOT / "_ext"))  # run as a script by make post
 
-from frontmatter import SLUG  # noqa: E402
+from kb.blog.frontmatter import SLUG  # noqa: E402
 
 TEMPLATE = """\
 ---

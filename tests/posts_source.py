@@ -10,8 +10,7 @@ from pathlib import Path
 
 from sitebuild import ROOT
 
-sys.path.insert(0, str(ROOT / "_ext"))
-from frontmatter import FrontMatter, parse_date, split_tags  # noqa: E402
+from kb.blog.frontmatter import FrontMatter, parse_date, split_tags
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     "unknown-citation": ("posts/unknown-citation/index.md", 15,
                          r'could not find bibtex key "nosuchauthor2020nothing"'),
     "unknown-term": ("posts/unknown-term/index.md", 15, r"term not in glossary: '不存在的术语'"),
-    # Figures (_ext/code_figures.py): one post per way a figure can be wrong.
+    # Figures (_ext/kb/figures/): one post per way a figure can be wrong.
     "bad-figures": [
         ("posts/figure-raises/index.md", 13,
          r"code-figure fig-raises: raising\.py:plot\(\) raised \(raising\.py:6 in plot\): "

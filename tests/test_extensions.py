@@ -15,12 +15,10 @@ import pytest
 from docutils import nodes
 from sphinx.errors import ExtensionError
 
+from kb.blog import frontmatter, post_meta
+from kb.math import mathml, prerender
+from kb.math.renderer import KatexRenderer
 from sitebuild import ROOT
-
-sys.path.insert(0, str(ROOT / "_ext"))
-import frontmatter  # noqa: E402
-import katex_prerender  # noqa: E402
-import post_meta  # noqa: E402
 
 KATEX = ROOT / "node_modules" / "katex"
 
@@ -86,7 +84,7 @@ def test_dates():
 # -- search splitter ---------------------------------------------------------------------------
 
 def split_queries(queries: list[str], terms: list[str]) -> list[list[str]]:
-    script = (ROOT / "_ext" / "zh_splitter.js").read_text(encoding="utf-8") + textwrap.dedent(f"""
+    script = (ROOT / "_ext" / "kb" / "search" / "zh_splitter.js").read_text(encoding="utf-8") + textwrap.dedent(f"""
         var Search = {{_index: {{terms: Object.fromEntries({json.dumps(terms)}.map(t => [t, 0])),
                                 titleterms: {{}}}}}};
         console.log(JSON.stringify({json.dumps(queries)}.map(splitQuery)));
@@ -116,7 +114,7 @@ def test_splitter_segments_chinese_against_the_index():
 
 
 def test_splitter_keeps_chinese_whole_before_the_index_loads():
-    script = (ROOT / "_ext" / "zh_splitter.js").read_text(encoding="utf-8") + \
+    script = (ROOT / "_ext" / "kb" / "search" / "zh_splitter.js").read_text(encoding="utf-8") + \
         "\nconsole.log(JSON.stringify(splitQuery('扩散模型 SDE')));"
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == ["扩散模型", "SDE"]
@@ -125,7 +123,7 @@ def test_splitter_keeps_chinese_whole_before_the_index_loads():
 # -- KaTeX renderer ----------------------------------------------------------------------------
 
 def test_renderer_renders_macros_and_reports_errors():
-    renderer = katex_prerender.KatexRenderer("node", KATEX, {r"\E": r"\mathbb{E}"}, timeout=30)
+    renderer = KatexRenderer("node", KATEX, {r"\E": r"\mathbb{E}"}, timeout=30)
     try:
         ok, bad, loose = renderer.render_many([
             {"latex": r"\E[x]", "display": False},
@@ -140,7 +138,7 @@ def test_renderer_renders_macros_and_reports_errors():
 
 
 def test_feed_formulas_keep_only_mathml():
-    renderer = katex_prerender.KatexRenderer("node", KATEX, {}, timeout=30)
+    renderer = KatexRenderer("node", KATEX, {}, timeout=30)
     try:
         inline, display = renderer.render_many([
             {"latex": r"\sqrt{\alpha_t}\,x_0", "display": False},  # an <svg> inside the spans
@@ -149,7 +147,7 @@ def test_feed_formulas_keep_only_mathml():
     finally:
         renderer.close()
     page = f"<p>前文 {inline['html']} 中间</p><div>{display['html']}</div><span>后文</span>"
-    feed = katex_prerender.mathml_only(page)
+    feed = mathml.mathml_only(page)
     assert "katex-html" not in feed and "<svg" not in feed
     assert feed.count("<math") == 2 and 'display="block"' in feed
     assert r'<annotation encoding="application/x-tex">\sqrt{\alpha_t}\,x_0</annotation>' in feed
@@ -157,14 +155,14 @@ def test_feed_formulas_keep_only_mathml():
     # Only KaTeX's HTML rendering goes: every other span stays, and the spans balance.
     # span.katex and span.katex-mathml twice, span.katex-display, and the page's own span.
     assert feed.count("<span") == feed.count("</span>") == 6
-    assert katex_prerender.mathml_only("<p>无公式</p>") == "<p>无公式</p>"
+    assert mathml.mathml_only("<p>无公式</p>") == "<p>无公式</p>"
     with pytest.raises(ValueError, match="unclosed KaTeX HTML"):
-        katex_prerender.mathml_only('<span class="katex-html" aria-hidden="true"><span>')
+        mathml.mathml_only('<span class="katex-html" aria-hidden="true"><span>')
 
 
 def test_renderer_without_node_is_a_clear_error():
     with pytest.raises(ExtensionError, match="cannot start Node.js"):
-        katex_prerender.KatexRenderer("/nonexistent/node", KATEX, {}, timeout=5)
+        KatexRenderer("/nonexistent/node", KATEX, {}, timeout=5)
 
 
 def test_silent_renderer_times_out_instead_of_hanging(tmp_path: Path):
@@ -173,7 +171,7 @@ def test_silent_renderer_times_out_instead_of_hanging(tmp_path: Path):
     silent.chmod(0o755)
     start = time.monotonic()
     with pytest.raises(ExtensionError, match="no answer within 1 s"):
-        katex_prerender.KatexRenderer(str(silent), KATEX, {}, timeout=1)
+        KatexRenderer(str(silent), KATEX, {}, timeout=1)
     assert time.monotonic() - start < 10
 
 
@@ -182,11 +180,11 @@ def test_crashing_renderer_is_a_clear_error(tmp_path: Path):
     crash.write_text("#!/bin/sh\necho 'katex exploded' >&2\nexit 3\n")
     crash.chmod(0o755)
     with pytest.raises(ExtensionError, match="exited with code 3: katex exploded"):
-        katex_prerender.KatexRenderer(str(crash), KATEX, {}, timeout=5)
+        KatexRenderer(str(crash), KATEX, {}, timeout=5)
 
 
 def test_renderer_exits_when_the_build_goes_away():
-    renderer = katex_prerender.KatexRenderer("node", KATEX, {}, timeout=30)
+    renderer = KatexRenderer("node", KATEX, {}, timeout=30)
     process = renderer.process
     process.stdin.close()  # what the OS does when the Python process dies
     assert process.wait(timeout=5) == 0
@@ -194,9 +192,9 @@ def test_renderer_exits_when_the_build_goes_away():
 
 def test_numbered_amsmath_environments_are_left_to_sphinx():
     block = nodes.math_block("", "\\begin{align}a &= b\\\\ c &= d\\end{align}", nowrap=True)
-    assert katex_prerender.latex_for_katex(block) == "\\begin{align*}a &= b\\\\ c &= d\\end{align*}"
+    assert prerender.latex_for_katex(block) == "\\begin{align*}a &= b\\\\ c &= d\\end{align*}"
     plain = nodes.math_block("", "\\begin{aligned}a\\end{aligned}", nowrap=False)
-    assert katex_prerender.latex_for_katex(plain) == "\\begin{aligned}a\\end{aligned}"
+    assert prerender.latex_for_katex(plain) == "\\begin{aligned}a\\end{aligned}"
 
 
 # -- reading time ------------------------------------------------------------------------------
@@ -232,8 +230,7 @@ def test_reading_time_weighs_code_and_math():
 # -- icon_font -----------------------------------------------------------------------------------
 
 def test_icon_rules_are_parsed_with_aliases_after_trimming():
-    import icon_font
-    import unused_css
+    from kb.assets import icon_font, unused_css
 
     css = ('.x{color:red}.fa-bars,.fa-navicon{--fa:"\\f0c9"}.fa-sun{--fa:"\\f185"}'
            '.fa-moon{--fa:"\uf186"}:root{--pst-icon-download:"\\f019";--pst-icon-gone:"\\f000"}'
@@ -263,7 +260,7 @@ def _doctree(markdown_like: list[tuple[str, str]]):
 
 
 def test_related_terms_are_cjk_bigrams_and_latin_words_without_code_or_math():
-    from related_posts import text_terms
+    from kb.pages.related_posts import text_terms
     terms = text_terms(_doctree([("p", "扩散模型用 DDIM 采样"), ("code", "print('扩散')"),
                                  ("math", r"\nabla \log p")]))
     assert terms == {"扩散": 1, "散模": 1, "模型": 1, "型用": 1, "ddim": 1, "采样": 1}
@@ -280,7 +277,7 @@ def _bigrams(text: str) -> dict[str, int]:
 def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple[str, str], float]:
     """The definition, computed the slow way: sublinear TF-IDF, top terms, cosine."""
     import math
-    from related_posts import term_key
+    from kb.pages.related_posts import term_key
     n = len(terms)
     df: dict[str, int] = {}
     for counts in terms.values():
@@ -297,7 +294,7 @@ def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple
 
 
 def test_related_similarity_prefers_shared_topics_and_ignores_insertion_order():
-    from related_posts import term_counts, tfidf_matrix
+    from kb.pages.related_posts import term_counts, tfidf_matrix
     texts = {
         "a": "扩散模型的得分函数与朗之万采样，扩散模型逐步去噪。",
         "b": "得分函数驱动的朗之万采样也用于扩散模型的去噪。",
@@ -319,7 +316,7 @@ def test_related_similarity_prefers_shared_topics_and_ignores_insertion_order():
 
 def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
     import random
-    from related_posts import term_counts, tfidf_matrix
+    from kb.pages.related_posts import term_counts, tfidf_matrix
     rng = random.Random(7)
     alphabet = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差"
     terms = {f"doc{i:02d}": _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(5, 120))))

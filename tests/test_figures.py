@@ -1,4 +1,4 @@
-"""Figures drawn by the articles' code (_ext/code_figures.py): rendering, dark mode, fonts, caching.
+"""Figures drawn by the articles' code (_ext/kb/figures/): rendering, dark mode, fonts, caching.
 
 The bad inputs (a raising plot function, no alt text, an unreferenced figure, a dangling
 ``{numref}``, a glyph no font has, torch imported, a committed PNG, a missing image) are tiny
@@ -19,8 +19,7 @@ from lxml import etree
 
 from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
 
-sys.path.insert(0, str(ROOT / "_ext"))
-import code_figures  # noqa: E402
+from kb.figures import directive, render, style
 
 DEMO = "posts/figure-demo"
 SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -83,10 +82,10 @@ def test_the_dark_copy_swaps_the_style_colours_and_nothing_else(demo: Build):
     light = files[next(name for name in files if name.startswith("fig-demo-curves") and "dark" not in name)].decode()
     dark = files[next(name for name in files if name.startswith("fig-demo-curves") and "dark" in name)].decode()
     assert light != dark
-    assert code_figures.dark_variant(light) == dark
-    assert code_figures.FOREGROUND in light and code_figures.FOREGROUND not in dark
+    assert style.dark_variant(light) == dark
+    assert style.FOREGROUND in light and style.FOREGROUND not in dark
     # The two palette colours of the plot's lines, each replaced by its dark counterpart.
-    for light_colour, dark_colour in code_figures.PALETTE[:2]:
+    for light_colour, dark_colour in style.PALETTE[:2]:
         assert light_colour in light and dark_colour in dark and light_colour not in dark
     # Same drawing: remove the colours and the files are equal.
     strip = re.compile(r"#[0-9a-f]{6}")
@@ -109,7 +108,7 @@ def glyph_ids(svg: bytes) -> set[str]:
 def test_chinese_text_is_drawn_with_the_cjk_font(demo: Build):
     from matplotlib import font_manager
 
-    cjk = font_manager.get_font(font_manager.findfont(code_figures.CJK_FONT, fallback_to_default=False))
+    cjk = font_manager.get_font(font_manager.findfont(style.CJK_FONT, fallback_to_default=False))
     assert cjk.postscript_name == "NotoSansCJKsc-Regular"
     files = figure_files(demo)
     for prefix, text in [("fig-demo-curves", "正弦余"), ("fig-demo-grid", "函数值")]:
@@ -165,12 +164,12 @@ def test_cache_key_follows_the_post_code_but_not_its_tests(tmp_path: Path):
     folder = tmp_path / "post"
     shutil.copytree(ROOT / "tests/roots/test-figures" / DEMO, folder)
     script = folder / "demo_figures.py"
-    key = code_figures.cache_key(script, "plot_curves")
-    assert code_figures.cache_key(script, "plot_grid") != key
+    key = render.cache_key(script, "plot_curves")
+    assert render.cache_key(script, "plot_grid") != key
     (folder / "test_demo_model.py").write_text("def test_nothing():\n    pass\n", encoding="utf-8")
-    assert code_figures.cache_key(script, "plot_curves") == key
+    assert render.cache_key(script, "plot_curves") == key
     (folder / "demo_model.py").write_text((folder / "demo_model.py").read_text() + "\n# edit\n")
-    assert code_figures.cache_key(script, "plot_curves") != key
+    assert render.cache_key(script, "plot_curves") != key
 
 
 # -- rendering in the build process ---------------------------------------------------------------
@@ -186,15 +185,15 @@ def write_post(folder: Path, value: float) -> Path:
 
 
 def test_two_posts_with_same_named_modules_do_not_collide(tmp_path: Path):
-    first = code_figures.render(write_post(tmp_path / "a", 1.5), "plot")
-    second = code_figures.render(write_post(tmp_path / "b", 2.5), "plot")
+    first = render.render(write_post(tmp_path / "a", 1.5), "plot")
+    second = render.render(write_post(tmp_path / "b", 2.5), "plot")
     assert first.light != second.light
     assert "helper" not in sys.modules and "torch" not in sys.modules or sys.modules["torch"] is not None
 
 
 def test_render_is_deterministic_and_sized_in_css_pixels(tmp_path: Path):
     script = write_post(tmp_path / "a", 3.0)
-    once, twice = code_figures.render(script, "plot"), code_figures.render(script, "plot")
+    once, twice = render.render(script, "plot"), render.render(script, "plot")
     assert once == twice
     # The site's default size, 6.4 x 3.6 inches at 96 CSS px per inch, give or take the tight box.
     assert 500 < once.width < 640 and 280 < once.height < 360
@@ -204,19 +203,19 @@ def test_a_function_that_returns_no_figure_is_an_error(tmp_path: Path):
     folder = tmp_path / "post"
     folder.mkdir()
     (folder / "plots.py").write_text("def plot():\n    return 42\n", encoding="utf-8")
-    with pytest.raises(code_figures.FigureError, match="must return a matplotlib Figure, not int"):
-        code_figures.render(folder / "plots.py", "plot")
-    with pytest.raises(code_figures.FigureError, match="has no function 'draw'"):
-        code_figures.render(folder / "plots.py", "draw")
+    with pytest.raises(render.FigureError, match="must return a matplotlib Figure, not int"):
+        render.render(folder / "plots.py", "plot")
+    with pytest.raises(render.FigureError, match="has no function 'draw'"):
+        render.render(folder / "plots.py", "draw")
 
 
 def test_dark_variant_maps_only_whole_colours():
     svg = '<g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/>'
-    assert code_figures.dark_variant(svg) == (
+    assert style.dark_variant(svg) == (
         '<g style="fill: #ced6dd; stroke: #6ea8ff"/><use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/>')
-    light = {colour for colour, _ in code_figures.PALETTE}
-    assert len(light) == len(code_figures.PALETTE)
-    assert not light & set(code_figures.DARK_COLOURS.values()), "a dark colour must not be a light one"
+    light = {colour for colour, _ in style.PALETTE}
+    assert len(light) == len(style.PALETTE)
+    assert not light & set(style.DARK_COLOURS.values()), "a dark colour must not be a light one"
 
 
 def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
@@ -226,8 +225,8 @@ def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
         "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
         "    ax.set_xlabel('步数', color='navy')\n    ax.annotate('注释', (0.5, 0.5), color='C1')\n"
         "    return fig\n", encoding="utf-8")
-    with pytest.raises(code_figures.FigureError, match=r"text '步数' in #000080 is not a site colour"):
-        code_figures.render(folder / "plots.py", "plot")
+    with pytest.raises(render.FigureError, match=r"text '步数' in #000080 is not a site colour"):
+        render.render(folder / "plots.py", "plot")
 
 
 def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):

@@ -18,12 +18,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from corpus import make_corpus, write_sphinx
+from livehtml import WarmSphinx
 from sitebuild import ROOT, ROOTS, Build, make_site, output_files, sphinx_argv, sphinx_build
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "scripts"))
-from corpus import make_corpus, write_sphinx  # noqa: E402
-from livehtml import WarmSphinx  # noqa: E402
 
 def post_file(site: Path, slug: str) -> Path:
     return site / "posts" / slug / "index.md"

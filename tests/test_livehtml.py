@@ -12,10 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from corpus import make_corpus, write_sphinx
 from sitebuild import ROOT, make_site
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from corpus import make_corpus, write_sphinx  # noqa: E402
 
 
 def free_port() -> int:

@@ -422,8 +422,7 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
     import sys
 
     from sitebuild import ROOT
-    sys.path.insert(0, str(ROOT / "_ext"))
-    from blog_incremental import BODIES_DIR, StoredBody
+    from kb.blog.bodies import BODIES_DIR, StoredBody
 
     doctrees = site.outdir / ".doctrees"
     env = pickle.loads((doctrees / "environment.pickle").read_bytes())
@@ -473,7 +472,7 @@ def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path
     assert total_subset < total_original
 
 
-# -- Figures (_ext/code_figures.py) --------------------------------------------------------------
+# -- Figures (_ext/kb/figures/) -----------------------------------------------------------------
 
 def post_figures(html_dir: Path, post: SourcePost) -> list:
     return article(html_dir, post.url).select("figure.kb-figure")

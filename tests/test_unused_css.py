@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from kb.assets import unused_css
 from sitebuild import ROOT, make_site, serve, sphinx_build
-
-sys.path.insert(0, str(ROOT / "_ext"))
-import unused_css  # noqa: E402
 
 def _configured_stylesheets() -> list[str]:
     from sphinx.config import eval_config_file

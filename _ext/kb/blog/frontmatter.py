@@ -26,7 +26,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from cross_page import track_per_document
+from ..cross_page import track_per_document
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ REQUIRED = ("blogpost", "date", "category", "tags", "author")
 KNOWN_KEYS = frozenset(REQUIRED) | {
     "title", "excerpt", "image", "language", "location", "redirect", "nocomments",
     "external_link", "exclude", "canonical_link", "orphan", "nosearch", "html_meta",
-    "myst", "description", "series", "series_order", "updated",
+    "myst", "description", "series", "series_order",
 }
 
 

@@ -16,7 +16,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-from cross_page import changed_views, doc_links, is_whole_page, title, track_per_document
+from ..cross_page import changed_views, doc_links, is_whole_page, title, track_per_document
 
 FEATURE = "glossary"
 
@@ -32,7 +32,11 @@ def note_terms(app: Sphinx, doctree: nodes.document) -> None:
 
 def usage(env: BuildEnvironment) -> dict[str, dict[str, tuple[str, ...]]]:
     """Glossary page -> term label id -> documents that link the term."""
-    terms = env.get_domain("std")._terms  # lower-cased term -> (docname, label id)
+    # Lower-cased term -> (glossary docname, label id), from the standard domain's public object
+    # list (the term role matches terms case-insensitively).
+    terms = {name.lower(): (docname, anchor)
+             for name, _shown, kind, docname, anchor, _priority in env.get_domain("std").get_objects()
+             if kind == "term"}
     pages: dict[str, dict[str, set[str]]] = {}
     for doc in sorted(env.kb_term_uses):
         for target in env.kb_term_uses[doc]:

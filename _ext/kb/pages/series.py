@@ -17,7 +17,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import add_page_directive, changed_views, doc_link, is_whole_page, post_docnames, title
+from ..cross_page import add_page_directive, changed_views, doc_link, is_whole_page, post_docnames, title
 
 logger = logging.getLogger(__name__)
 FEATURE = "series"
@@ -166,6 +166,7 @@ def _series_listing(app: Sphinx, docname: str) -> list[nodes.Node]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("kb.blog.frontmatter")  # env.kb_front: each post's series and position
     add_page_directive(app, "series-index", series_index, "kb_series_pages")
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_series_box)

@@ -21,7 +21,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import (add_page_directive, changed_views, doc_links, is_whole_page, title,
+from ..cross_page import (add_page_directive, changed_views, doc_links, is_whole_page, title,
                         track_per_document)
 
 logger = logging.getLogger(__name__)

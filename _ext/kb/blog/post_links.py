@@ -22,7 +22,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import docname_join
 
-from cross_page import track_per_document
+from .. import pipeline
+from ..cross_page import track_per_document
 
 
 def absolutize_doc_links(app: Sphinx, doctree: nodes.document) -> None:
@@ -70,7 +71,7 @@ def links_between_posts(env: BuildEnvironment, posts: list[str]) -> dict[str, li
 
 def setup(app: Sphinx) -> dict[str, Any]:
     track_per_document(app, "kb_outlinks")  # docname -> sorted (reftype, target) pairs
-    # Before ABlog (priority 500) copies the excerpt and the feed version of the post.
-    app.connect("doctree-read", absolutize_doc_links, priority=450)
-    app.connect("doctree-read", note_links, priority=460)
+    # Before ABlog copies the excerpt and the feed version of the post.
+    app.connect("doctree-read", absolutize_doc_links, priority=pipeline.ABSOLUTIZE_DOC_LINKS)
+    app.connect("doctree-read", note_links, priority=pipeline.NOTE_LINKS)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

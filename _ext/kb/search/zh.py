@@ -73,10 +73,27 @@ def check_dictionary(app: Sphinx) -> None:
                        type="kb", subtype="search")
 
 
+def drop_emptied_search_terms(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
+    """Sphinx prunes removed and re-read pages from the loaded search index but keeps their
+    words with an empty page list, so the index of an incremental build differs from a clean
+    one (and grows with every edit). Drop those words before the index is written.
+
+    Reads the indexer's private ``_mapping`` and ``_title_mapping`` (word -> pages); their
+    existence is asserted by tests/test_upstream_contracts.py."""
+    indexer = getattr(app.builder, "indexer", None)
+    if indexer is not None:
+        for mapping in (indexer._mapping, indexer._title_mapping):
+            for word in [word for word, docs in mapping.items() if not docs]:
+                del mapping[word]
+    return []  # an html-collect-pages handler: it adds no page
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # jieba logs "Building prefix dict ..." at DEBUG level to its own stderr handler, on every
     # build that splits text; that is not the build's output.
     jieba.setLogLevel(pylogging.WARNING)
     app.add_search_language(SearchChineseSegmented)
     app.connect("builder-inited", check_dictionary)
+    # The index is dumped after the extra pages are collected; every page is indexed by then.
+    app.connect("html-collect-pages", drop_emptied_search_terms)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

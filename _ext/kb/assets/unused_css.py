@@ -38,6 +38,8 @@ from urllib.parse import unquote, urlsplit
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from .. import pipeline
+
 logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = "kb_page_classes.pickle"
@@ -306,6 +308,6 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("unused_css_files", [], "html", list)
     app.add_config_value("unused_css_keep", [], "html", list)
-    # After blog_incremental deleted the pages of removed posts (priority 500).
-    app.connect("build-finished", trim_site_css, priority=700)
+    # After the blog deleted the pages of removed posts (pipeline.SAVE_BLOG_STATE).
+    app.connect("build-finished", trim_site_css, priority=pipeline.TRIM_CSS)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -28,10 +28,11 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import (changed_views, doc_link, is_whole_page, post_docnames, sources_changed, title,
+from .. import pipeline
+from ..cross_page import (changed_views, doc_link, is_whole_page, post_docnames, sources_changed, title,
                         track_per_document)
-from post_links import links_between_posts
-from post_meta import CJK
+from ..blog.post_links import links_between_posts
+from ..blog.post_meta import CJK
 
 logger = logging.getLogger(__name__)
 
@@ -211,12 +212,13 @@ def add_related(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("cross_page")
+    app.setup_extension("kb.cross_page")
+    app.setup_extension("kb.blog.post_links")  # env.kb_outlinks: the links between posts
     app.add_config_value("kb_related_count", 5, "env", types=[int])
     app.add_config_value("kb_related_weights", {"text": 0.5, "tags": 0.3, "links": 0.2}, "env",
                          types=[dict])
     track_per_document(app, "kb_post_terms")  # docname -> TermCounts of a post's prose
-    app.connect("doctree-read", note_terms, priority=600)  # after ABlog has registered the post
+    app.connect("doctree-read", note_terms, priority=pipeline.NOTE_RELATED_TERMS)
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_related)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,

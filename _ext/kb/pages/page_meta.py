@@ -18,6 +18,8 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from .. import pipeline
+
 MAX_FALLBACK = 150
 
 
@@ -48,6 +50,6 @@ def add_meta(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("sphinxext.opengraph")
-    app.connect("html-page-context", add_meta, priority=400)  # before sphinxext-opengraph (500)
+    app.setup_extension("kb.blog.frontmatter")  # env.kb_front: the descriptions
+    app.connect("html-page-context", add_meta, priority=pipeline.ADD_PAGE_META)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

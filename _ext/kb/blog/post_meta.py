@@ -29,6 +29,8 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from .. import pipeline
+
 logger = logging.getLogger(__name__)
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -120,6 +122,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_reading_seconds_per_code_line", 0.5, "env", types=[int, float])
     app.add_config_value("kb_reading_seconds_per_math_char", 0.25, "env", types=[int, float])
     app.add_config_value("kb_reading_seconds_per_display_math", 5.0, "env", types=[int, float])
-    app.connect("doctree-read", add_post_meta, priority=600)
-    app.connect("missing-reference", register_posts_first, priority=400)  # ABlog's runs at 500
+    app.connect("doctree-read", add_post_meta, priority=pipeline.ADD_POST_META)
+    app.connect("missing-reference", register_posts_first, priority=pipeline.REGISTER_POSTS_FIRST)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,7 +18,8 @@ from xml.etree import ElementTree
 
 from sphinx.application import Sphinx
 
-from blog_incremental import collection_pagenames
+from .. import pipeline
+from ..blog.collections import collection_pagenames
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NOT_LISTED = {"search", "genindex"}
@@ -71,7 +72,7 @@ def write_site_files(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("blog_incremental")
-    # After blog_incremental has dropped the collection pages that no longer exist.
-    app.connect("build-finished", write_site_files, priority=600)
+    app.setup_extension("kb.blog.incremental")
+    # After the blog has dropped the collection pages that no longer exist.
+    app.connect("build-finished", write_site_files, priority=pipeline.WRITE_SITE_FILES)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -20,12 +21,13 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util.osutil import relative_uri
 
-from cross_page import (add_page_directive, changed_views, doc_link, doc_links, is_whole_page,
+from ..cross_page import (add_page_directive, changed_views, doc_link, doc_links, is_whole_page,
                         post_docnames, title)
-from post_links import links_between_posts
+from ..blog.post_links import links_between_posts
 
 FEATURE = "knowledge-map"
 SCRIPT = "_static/knowledge-map.js"
+SCRIPT_SOURCE = Path(__file__).with_name("knowledge_map.js")
 COLUMNS = 4
 BOX_WIDTH, ROW_HEIGHT, HEAD, GAP, PAD = 210, 24, 34, 26, 12
 LABEL_CHARS = 11
@@ -168,8 +170,21 @@ def fill_map(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         placeholder.replace_self([svg, _as_lists(app, docname)])
 
 
+def copy_script(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
+    """Serve the map's script (it lives beside this module) when some page shows the map."""
+    if app.builder.format == "html" and app.env.kb_map_pages:
+        target = Path(app.outdir) / SCRIPT
+        data = SCRIPT_SOURCE.read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return []  # an html-collect-pages handler: it adds no page
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("kb.blog.post_links")  # env.kb_outlinks: the map's edges
     add_page_directive(app, "knowledge-map", knowledge_map, "kb_map_pages")
+    app.connect("html-collect-pages", copy_script)
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", fill_map)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
