@@ -243,3 +243,19 @@ def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
         assert any(f"{DEMO}/index.md:13: WARNING: code-figure fig-demo-curves: demo_figures.py:"
                    "plot_curves() raised (demo_model.py:6 in curves): RuntimeError: 坏掉的模型" in w
                    for w in build.warnings), build.warnings
+
+
+def test_figure_code_may_use_scipy_but_not_torch(tmp_path: Path):
+    """torch is blocked without a placeholder in sys.modules, which SciPy would trip over."""
+    import torch  # noqa: F401  # as in a test run that imported it before
+
+    folder = tmp_path / "post"
+    folder.mkdir()
+    (folder / "plots.py").write_text(
+        "import matplotlib.pyplot as plt\nfrom scipy import stats\n\n\n"
+        "def plot():\n    fig, ax = plt.subplots()\n    ax.plot([0, 1], stats.norm.cdf([0, 1]))\n    return fig\n\n\n"
+        "def plot_torch():\n    import torch\n    return torch\n", encoding="utf-8")
+    assert render.render(folder / "plots.py", "plot").width > 100
+    with pytest.raises(render.FigureError, match="imports torch"):
+        render.render(folder / "plots.py", "plot_torch")
+    assert sys.modules["torch"] is torch

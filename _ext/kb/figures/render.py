@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.abc
 import importlib.util
 import io
 import json
@@ -42,25 +43,39 @@ class Rendered:
     height: int
 
 
+BLOCKED = ("torch",)  # not a site requirement: Read the Docs, which draws the figures too, lacks it
+
+
+class _BlockedImports(importlib.abc.MetaPathFinder):
+    """Makes ``import torch`` fail as it does where torch is not installed."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
 @contextlib.contextmanager
 def _post_imports(folder: Path) -> Iterator[None]:
     """Let the figure code import its siblings by bare name, without leaking them: the modules
     it imports from its folder are forgotten afterwards (two posts may both have a
-    ``figures.py``), and torch cannot be imported (it is not a site requirement)."""
+    ``figures.py``), and torch cannot be imported (it is not a site requirement).
+
+    torch is blocked by an import hook, and hidden from ``sys.modules`` if this process has
+    imported it (a test run): libraries such as SciPy look torch up in ``sys.modules`` and would
+    break on a placeholder there."""
     before = set(sys.modules)
-    blocked = {name: sys.modules.get(name) for name in ("torch",)}
+    hidden = {name: sys.modules.pop(name) for name in list(sys.modules)
+              if name.split(".")[0] in BLOCKED}
+    blocker = _BlockedImports()
+    sys.meta_path.insert(0, blocker)
     sys.path.insert(0, str(folder))
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import torch` fail
     try:
         yield
     finally:
         sys.path.remove(str(folder))
-        for name, module in blocked.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+        sys.meta_path.remove(blocker)
+        sys.modules.update(hidden)
         for name in set(sys.modules) - before:
             file = getattr(sys.modules[name], "__file__", None) or ""
             if name.startswith("kb_figure_code_") or Path(file).parent == folder:
