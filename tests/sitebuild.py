@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import http.server
 import os
+import runpy
 import shutil
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOTS = Path(__file__).resolve().parent / "roots"
 # What a tiny test site shares with the real one; posts come from the test root.
 SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "references.bib"]
 BUILD_TIMEOUT = 600
+# The strict build of `make html` (Makefile: SPHINXOPTS): every warning is an error, all reported.
+STRICT = ("-W", "--keep-going", "-n")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,8 +45,13 @@ class Build:
 
 def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> list[str]:
     """``sphinx-build``'s arguments for a strict HTML build, as ``make html`` runs it."""
-    return ["-b", "html", "-W", "--keep-going", "-n", "--no-color", "-d", str(outdir / ".doctrees"),
+    return ["-b", "html", *STRICT, "--no-color", "-d", str(doctrees(outdir)),
             *extra, str(srcdir), str(outdir), *files]
+
+
+def doctrees(outdir: Path) -> Path:
+    """Where a test build keeps its doctrees: beside the output, as `make html` does."""
+    return outdir.with_name(outdir.name + ".doctrees")
 
 
 def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> Build:
@@ -53,10 +64,28 @@ def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...]
 
 
 def output_files(outdir: Path) -> dict[str, bytes]:
-    """Every file a build left (not Sphinx's doctree cache), by path relative to ``outdir``."""
+    """Every file a build left, by path relative to ``outdir``."""
     return {str(path.relative_to(outdir)): path.read_bytes()
-            for path in sorted(outdir.rglob("*"))
-            if path.is_file() and ".doctrees" not in path.relative_to(outdir).parts}
+            for path in sorted(outdir.rglob("*")) if path.is_file()}
+
+
+@lru_cache(maxsize=None)
+def site_config() -> dict[str, object]:
+    """The real site's configuration, as conf.py sets it."""
+    return runpy.run_path(str(ROOT / "conf.py"))
+
+
+def site_url() -> str:
+    return str(site_config()["site_url"])
+
+
+def site_prefix() -> str:
+    """The path the site is hosted under (``/zh-cn/latest/`` on Read the Docs)."""
+    return urlsplit(site_url()).path
+
+
+def parse_html(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
 
 
 def make_site(destination: Path, testroot: str | None = None) -> Path:

@@ -10,17 +10,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from sitebuild import ROOT, serve
+from sitebuild import ROOT
 
 pytestmark = pytest.mark.browser
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 GATED_PAGES = ["index.html", "posts/dpo/index.html", "search.html?q=扩散模型", "map.html"]
-PREFIX = "/zh-cn/latest/"  # the path of site_url in conf.py
 
 
 def settle(page) -> None:
@@ -91,13 +89,6 @@ def test_knowledge_map_is_drawn_readably(page, server):
     # labels are drawn with the page's text colour, not black on a dark theme
     fill = page.evaluate("() => getComputedStyle(document.querySelector('.kb-map-node text')).fill")
     assert fill and fill != "none"
-
-
-@pytest.fixture(scope="module")
-def hosted(html_dir: Path):
-    httpd, url = serve(html_dir, prefix=PREFIX)
-    yield url
-    httpd.shutdown()
 
 
 @pytest.mark.parametrize("missing", ["nope.html", "posts/no-such-post/index.html", "a/b/c/d/e.html"])

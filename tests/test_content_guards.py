@@ -117,6 +117,20 @@ def test_prose_recites_no_timings_or_test_logs_and_no_hedges(path: Path):
     assert not problems, "\n".join(problems)
 
 
+def test_post_modules_have_names_of_their_own():
+    """Each post's tests import its modules by bare name (pytest puts the test's folder first on
+    sys.path), and Python keeps the first module of a name it imported: a second post with a
+    ``utils.py`` would silently test the first post's. So every module name is used once."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((ROOT / "posts").glob("*/*.py")):
+        if path.stem in seen:
+            clashes.append(f"{path.stem}.py: posts/{seen[path.stem]} and posts/{path.parent.name}")
+        seen[path.stem] = path.parent.name
+    assert len(seen) >= 35
+    assert not clashes, clashes
+
+
 def test_each_equation_label_is_defined_once():
     labels: dict[str, str] = {}
     duplicates = []

@@ -19,7 +19,7 @@ from lxml import etree
 
 from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
 
-from kb.figures import directive, render, style
+from kb.figures import render, style
 
 DEMO = "posts/figure-demo"
 SVG_NS = {"svg": "http://www.w3.org/2000/svg"}

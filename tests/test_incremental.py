@@ -12,7 +12,6 @@ from other pages: series boxes and the series page, related-articles lists, the 
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest

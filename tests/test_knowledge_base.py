@@ -22,19 +22,17 @@ import pytest
 from bs4 import BeautifulSoup
 
 from posts_source import FrontMatter, source_posts
-from sitebuild import ROOT
+from sitebuild import ROOT, parse_html, site_prefix, site_url
 
 POSTS = source_posts()
 SLUGS = sorted(post.slug for post in POSTS)
 TITLES = {post.slug: post.title for post in POSTS}
-SITE_URL = "https://ml-kb.readthedocs.io/zh-cn/latest/"
+SITE_URL = site_url()
 CITE = re.compile(r"\{footcite(?::[pt])?\}`([^`]+)`")
 TERM = re.compile(r"\{term\}`([^`]+)`")
 
 
-def parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
-
+parse = parse_html  # a fresh tree, to modify
 
 @lru_cache(maxsize=None)
 def soup(path: Path) -> BeautifulSoup:
@@ -403,7 +401,7 @@ def test_last_updated_comes_from_git(html_dir: Path):
 def test_404_page_uses_absolute_links(html_dir: Path):
     page = soup(html_dir / "404.html")
     assert "页面不存在" in page.select_one("article").get_text()
-    prefix = "/zh-cn/latest/"
+    prefix = site_prefix()
     for tag, attr in (("link", "href"), ("script", "src"), ("a", "href"), ("img", "src")):
         for node in page.find_all(tag):
             value = node.get(attr)

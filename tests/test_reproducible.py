@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files
+from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files, sphinx_argv
 
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory: pytest.TempPathFactory, site: Build) -> Path:
     outdir = tmp_path_factory.mktemp("second-build") / "elsewhere" / "html"
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "--no-color",
-               "-d", str(outdir.parent / "cache"), str(ROOT), str(outdir)]
+    command = [sys.executable, "-m", "sphinx", *sphinx_argv(ROOT, outdir)]
     env = dict(os.environ, PYTHONHASHSEED="12345")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=ROOT)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

@@ -13,14 +13,13 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from posts_source import SourcePost, source_posts
-from sitebuild import Build
+from sitebuild import Build, parse_html
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 POSTS = source_posts()
 
 
-def soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+soup = parse_html
 
 
 def article(html_dir: Path, relpath: str) -> BeautifulSoup:
@@ -46,8 +45,8 @@ def test_there_are_posts_in_several_categories():
 
 
 def test_build_has_no_warnings(site: Build):
-    assert site.returncode == 0
-    assert site.warnings == []
+    assert site.warnings == [], "\n".join(site.warnings)
+    assert site.returncode == 0, site.output[-3000:]
 
 
 def test_every_post_has_a_page(html_dir: Path):
@@ -419,12 +418,11 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
     environment (unpickled on every build) keeps a small stand-in and excerpts that no longer
     drag the original doctree along."""
     import pickle
-    import sys
 
-    from sitebuild import ROOT
     from kb.blog.bodies import BODIES_DIR, StoredBody
+    from sitebuild import doctrees as doctree_dir
 
-    doctrees = site.outdir / ".doctrees"
+    doctrees = doctree_dir(site.outdir)
     env = pickle.loads((doctrees / "environment.pickle").read_bytes())
     posts = {name: infos for name, infos in env.ablog_posts.items() if infos}
     assert len(posts) == len(source_posts())
@@ -470,6 +468,36 @@ def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path
         total_original += original.stat().st_size
         total_subset += served.stat().st_size
     assert total_subset < total_original
+
+
+def test_icon_font_holds_exactly_the_icons_the_pages_show(html_dir: Path):
+    """The Font Awesome subset has a glyph for every icon class some page uses and every icon the
+    theme's stylesheet still draws, and (nearly) nothing else: checked glyph by glyph against
+    the theme's own CSS, not against what icon_font computed."""
+    import io
+
+    import pydata_sphinx_theme
+    from fontTools.ttLib import TTFont
+
+    from kb.assets.icon_font import FONT_DIR, THEME_CSS, icon_codepoints, theme_codepoints
+
+    original_css = (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
+                    / "static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    table = icon_codepoints(original_css)
+    used = set()
+    for page in html_dir.rglob("*.html"):
+        used |= set(re.findall(r"\bfa-[a-z0-9-]+", " ".join(
+            re.findall(r'class="([^"]*)"', page.read_text(encoding="utf-8")))))
+    shown = {point for name in used & table.keys() for point in table[name]}
+    shown |= theme_codepoints((html_dir / THEME_CSS).read_text(encoding="utf-8"))
+    assert 0xF0C9 in shown  # fa-bars: the menu button on every page
+    fonts = sorted((html_dir / FONT_DIR).glob("*.woff2"))
+    assert fonts
+    kept: set[int] = set()
+    for font in fonts:
+        kept |= set(TTFont(io.BytesIO(font.read_bytes())).getBestCmap())
+    assert shown <= kept, sorted(map(hex, shown - kept))
+    assert len(kept - shown) <= 4, sorted(map(hex, kept - shown))
 
 
 # -- Figures (_ext/kb/figures/) -----------------------------------------------------------------

@@ -8,14 +8,13 @@ same with the trimmed stylesheets as with the theme's originals.
 from __future__ import annotations
 
 import gzip
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from kb.assets import unused_css
-from sitebuild import ROOT, make_site, serve, sphinx_build
+from sitebuild import ROOT, make_site, sphinx_build
 
 def _configured_stylesheets() -> list[str]:
     from sphinx.config import eval_config_file
@@ -161,14 +160,7 @@ def _serve(body: bytes):
     return lambda route: route.fulfill(body=body, content_type="text/css")
 
 
-@pytest.fixture(scope="module")
-def hosted(html_dir: Path):
-    """The site under Read the Docs' path, where the 404 page's absolute links work."""
-    httpd, url = serve(html_dir, prefix="/zh-cn/latest/")
-    yield url
-    httpd.shutdown()
-
-
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 420])
 def test_pages_look_the_same_with_the_trimmed_stylesheets(browser, hosted: str, width: int,
                                                           original_css: dict[str, bytes],

@@ -92,8 +92,6 @@ def update_registry(registry: Registry, outdir: Path) -> bool:
     seen = set()
     for path in outdir.rglob("*.html"):
         relpath = str(path.relative_to(outdir))
-        if relpath.startswith(".doctrees"):
-            continue
         seen.add(relpath)
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
