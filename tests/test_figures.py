@@ -87,9 +87,9 @@ def test_the_dark_copy_swaps_the_style_colours_and_nothing_else(demo: Build):
     # The two palette colours of the plot's lines, each replaced by its dark counterpart.
     for light_colour, dark_colour in style.PALETTE[:2]:
         assert light_colour in light and dark_colour in dark and light_colour not in dark
-    # Same drawing: remove the colours and the files are equal.
+    # Same drawing: remove the colours (and the dark copy's default fill) and the files are equal.
     strip = re.compile(r"#[0-9a-f]{6}")
-    assert strip.sub("", light) == strip.sub("", dark)
+    assert strip.sub("", light) == strip.sub("", dark).replace('<svg fill=""', "<svg", 1)
 
 
 def test_svg_is_reproducible_and_has_no_date(demo: Build):
@@ -209,10 +209,27 @@ def test_a_function_that_returns_no_figure_is_an_error(tmp_path: Path):
         render.render(folder / "plots.py", "draw")
 
 
-def test_dark_variant_maps_only_whole_colours():
-    svg = '<g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/>'
+def test_dark_variant_maps_only_whole_colours_and_black_by_default():
+    svg = ('<svg width="1pt"><g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/>'
+           '<path id="p2a6fdbab"/></svg>')
     assert style.dark_variant(svg) == (
-        '<g style="fill: #ced6dd; stroke: #6ea8ff"/><use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/>')
+        '<svg fill="#ced6dd" width="1pt"><g style="fill: #ced6dd; stroke: #6ea8ff"/>'
+        '<use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/></svg>')
+
+
+def test_black_text_and_markers_turn_light_in_dark_mode(tmp_path: Path):
+    """matplotlib leaves black fills implicit (SVG's default); the dark copy must still swap them."""
+    folder = tmp_path / "post"
+    folder.mkdir()
+    (folder / "plots.py").write_text(
+        "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
+        "    ax.scatter([0, 1], [0, 1], color='k')\n    ax.text(0.5, 0.5, '黑字', color='k')\n"
+        "    return fig\n", encoding="utf-8")
+    from lxml import etree as tree
+
+    dark = tree.fromstring(render.render(folder / "plots.py", "plot").dark)
+    assert dark.get("fill") == style.DARK_COLOURS["#000000"]
+    assert b"#000000" not in tree.tostring(dark)
     light = {colour for colour, _ in style.PALETTE}
     assert len(light) == len(style.PALETTE)
     assert not light & set(style.DARK_COLOURS.values()), "a dark colour must not be a light one"

@@ -217,8 +217,10 @@ def render(script: Path, function: str) -> Rendered:
 # -- caching -------------------------------------------------------------------------------------
 
 def code_files(folder: Path) -> list[Path]:
-    """The Python files a figure of this folder may run: all but the tests."""
-    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("test_"))
+    """The files a figure of this folder may run or read: all but the article text and the
+    tests (figure code may read a stored program output, e.g. what a Java program printed)."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.name != "index.md" and not p.name.startswith("test_"))
 
 
 def cache_key(script: Path, function: str) -> str:

@@ -89,8 +89,13 @@ def foreign_text_colours(svg: str) -> list[str]:
 
 
 def dark_variant(svg: str) -> str:
-    """The same SVG with the style's colours swapped for their dark-mode counterparts."""
-    return _HEX_COLOUR.sub(lambda m: DARK_COLOURS.get(m[0].lower(), m[0]), svg)
+    """The same SVG with the style's colours swapped for their dark-mode counterparts.
+
+    matplotlib writes no ``fill`` for black fills and black text (SVG's default fill is black),
+    so the root element gets the dark-mode counterpart of black as its fill: what inherits the
+    default is then drawn in the dark-mode ink, like what names black explicitly."""
+    swapped = _HEX_COLOUR.sub(lambda m: DARK_COLOURS.get(m[0].lower(), m[0]), svg)
+    return re.sub(r"<svg\b", f'<svg fill="{DARK_COLOURS["#000000"]}"', swapped, count=1)
 
 
 def svg_size(svg: str) -> tuple[int, int]:
