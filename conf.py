@@ -40,8 +40,16 @@ source_suffix = {".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
 exclude_patterns = [
-    "_build", ".venv", ".venv-*", "node_modules", "README.md", "tests", "benchmarks",
-    "**/__pycache__", ".pytest_cache", "**/.pytest_cache",
+    "_build",
+    ".venv",
+    ".venv-*",
+    "node_modules",
+    "README.md",
+    "tests",
+    "benchmarks",
+    "**/__pycache__",
+    ".pytest_cache",
+    "**/.pytest_cache",
 ]
 nitpicky = True
 # Figures are numbered per article ("图 1") and referred to with {numref} (_ext/kb/figures/).
@@ -92,8 +100,8 @@ post_date_format = "%Y-%m-%d"
 post_date_format_short = "%Y-%m-%d"  # ABlog's default prints English month names
 post_auto_excerpt = 1
 post_show_prev_next = True
-# pydata-sphinx-theme sets this at run time, which ABlog treats as a config change that
-# re-reads every document on every build; fixing it here keeps incremental builds incremental.
+# pydata-sphinx-theme sets this at run time, which counts as a config change that re-reads every
+# document on every build (pydata/pydata-sphinx-theme#1222); set here, builds stay incremental.
 fontawesome_included = True
 # The category vocabulary: a post names exactly one of these (checked by _ext/kb/blog/frontmatter.py).
 kb_categories = [
@@ -116,7 +124,7 @@ kb_series = [
         "name": "扩散模型系列",
         "slug": "diffusion",
         "description": "从得分匹配出发，经过 SDE 与概率流 ODE、流模型与整流流、引导，"
-                       "到潜在扩散、ControlNet、SD3 与 EDM 的设计空间。",
+        "到潜在扩散、ControlNet、SD3 与 EDM 的设计空间。",
         "notation": "notation",  # the series' notation table, linked from every member's box
     },
     {

@@ -43,9 +43,12 @@ def hosted(html_dir: Path):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that drives Chromium must carry the ``browser`` marker (``-m "not browser"`` runs
     the rest)."""
-    unmarked = [item.nodeid for item in items
-                if {"browser", "page"} & set(getattr(item, "fixturenames", ()))
-                and item.get_closest_marker("browser") is None]
+    unmarked = [
+        item.nodeid
+        for item in items
+        if {"browser", "page"} & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("browser") is None
+    ]
     if unmarked:
         raise pytest.UsageError("browser tests without @pytest.mark.browser: " + ", ".join(unmarked))
 
@@ -53,8 +56,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: run scripts/install-system-deps.sh as root "
-                    "(apt-get install chromium)")
+        pytest.fail(
+            f"{CHROMIUM} not found: run scripts/install-system-deps.sh as root (apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -68,8 +72,12 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     outside: list[str] = []
-    page.on("request", lambda request: None if request.url.startswith((server, "data:", "blob:"))
-            else outside.append(request.url))
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith((server, "data:", "blob:")) else outside.append(request.url)
+        ),
+    )
     yield page
     context.close()
     assert not outside, f"requests left the site: {outside}"

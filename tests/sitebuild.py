@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,8 +26,12 @@ STRICT = ("-W", "--keep-going", "-n")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -45,8 +49,18 @@ class Build:
 
 def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> list[str]:
     """``sphinx-build``'s arguments for a strict HTML build, as ``make html`` runs it."""
-    return ["-b", "html", *STRICT, "--no-color", "-d", str(doctrees(outdir)),
-            *extra, str(srcdir), str(outdir), *files]
+    return [
+        "-b",
+        "html",
+        *STRICT,
+        "--no-color",
+        "-d",
+        str(doctrees(outdir)),
+        *extra,
+        str(srcdir),
+        str(outdir),
+        *files,
+    ]
 
 
 def doctrees(outdir: Path) -> Path:
@@ -58,18 +72,22 @@ def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...]
     """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files."""
     command = [sys.executable, "-m", "sphinx", *sphinx_argv(srcdir, outdir, *extra, files=files)]
     env = dict(os.environ, PYTHONHASHSEED="0")
-    result = subprocess.run(command, capture_output=True, text=True, env=env,
-                            timeout=BUILD_TIMEOUT, cwd=srcdir)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=srcdir
+    )
     return Build(srcdir, outdir, result.returncode, result.stdout + result.stderr)
 
 
 def output_files(outdir: Path) -> dict[str, bytes]:
     """Every file a build left, by path relative to ``outdir``."""
-    return {str(path.relative_to(outdir)): path.read_bytes()
-            for path in sorted(outdir.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(outdir)): path.read_bytes()
+        for path in sorted(outdir.rglob("*"))
+        if path.is_file()
+    }
 
 
-@lru_cache(maxsize=None)
+@cache
 def site_config() -> dict[str, object]:
     """The real site's configuration, as conf.py sets it."""
     return runpy.run_path(str(ROOT / "conf.py"))
@@ -94,13 +112,13 @@ def make_site(destination: Path, testroot: str | None = None) -> Path:
     for name in SHARED:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, destination / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         else:
             shutil.copy2(source, destination / name)
     (destination / "node_modules").symlink_to(ROOT / "node_modules")
     (destination / "index.md").write_text(
-        "# 测试站点\n\n## 最新更新\n\n```{postlist} 10\n:excerpts:\n```\n", encoding="utf-8")
+        "# 测试站点\n\n## 最新更新\n\n```{postlist} 10\n:excerpts:\n```\n", encoding="utf-8"
+    )
     if testroot is not None:
         shutil.copytree(ROOTS / f"test-{testroot}", destination, dirs_exist_ok=True)
     return destination
@@ -120,7 +138,7 @@ class _HostedHandler(_QuietHandler):
         path = path.split("?")[0].split("#")[0]
         if not path.startswith(self.prefix):
             return str(Path(self.directory) / "does-not-exist")
-        return super().translate_path("/" + path[len(self.prefix):])
+        return super().translate_path("/" + path[len(self.prefix) :])
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"

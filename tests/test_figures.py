@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,index,operator,type-var,return-value,misc"
+# (parsed HTML: BeautifulSoup types attributes as str | list | None and lookups as Optional)
 """Figures drawn by the articles' code (_ext/kb/figures/): rendering, dark mode, fonts, caching.
 
 The bad inputs (a raising plot function, no alt text, an unreferenced figure, a dangling
@@ -17,9 +19,8 @@ import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
 
-from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
-
 from kb.figures import render, style
+from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
 
 DEMO = "posts/figure-demo"
 SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -46,6 +47,7 @@ def page(build: Build, path: str = f"{DEMO}/index.html") -> BeautifulSoup:
 
 # -- what the page shows --------------------------------------------------------------------------
 
+
 def test_figures_are_numbered_and_referred_to_by_number(demo: Build):
     soup = page(demo)
     figures = soup.select("figure.kb-figure")
@@ -53,8 +55,11 @@ def test_figures_are_numbered_and_referred_to_by_number(demo: Build):
     assert [f.select_one(".caption-number").get_text(strip=True) for f in figures] == ["图 1", "图 2"]
     assert "正弦与余弦" in figures[0].figcaption.get_text()
     assert figures[0].figcaption.select_one(".katex")  # math in a caption is rendered
-    refs = {a["href"]: a.get_text() for a in soup.select("a.reference.internal")
-            if a.get("href", "").startswith("#fig-")}
+    refs = {
+        a["href"]: a.get_text()
+        for a in soup.select("a.reference.internal")
+        if a.get("href", "").startswith("#fig-")
+    }
     assert refs == {"#fig-demo-curves": "图 1", "#fig-demo-grid": "图 2"}
 
 
@@ -73,14 +78,17 @@ def test_each_figure_has_a_light_and_a_dark_image_with_alt_size_and_lazy_loading
 
 
 def figure_files(build: Build) -> dict[str, bytes]:
-    return {path.name: path.read_bytes()
-            for path in sorted((build.outdir / "_images" / "figures").iterdir())}
+    return {path.name: path.read_bytes() for path in sorted((build.outdir / "_images" / "figures").iterdir())}
 
 
 def test_the_dark_copy_swaps_the_style_colours_and_nothing_else(demo: Build):
     files = figure_files(demo)
-    light = files[next(name for name in files if name.startswith("fig-demo-curves") and "dark" not in name)].decode()
-    dark = files[next(name for name in files if name.startswith("fig-demo-curves") and "dark" in name)].decode()
+    light = files[
+        next(name for name in files if name.startswith("fig-demo-curves") and "dark" not in name)
+    ].decode()
+    dark = files[
+        next(name for name in files if name.startswith("fig-demo-curves") and "dark" in name)
+    ].decode()
     assert light != dark
     assert style.dark_variant(light) == dark
     assert style.FOREGROUND in light and style.FOREGROUND not in dark
@@ -128,8 +136,10 @@ def test_feed_entries_show_the_light_figure_with_an_absolute_address(demo: Build
 
 # -- caching and incremental builds ---------------------------------------------------------------
 
-def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch):
+
+def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     log = tmp_path / "calls.log"
     monkeypatch.setenv("KB_FIGURE_CALL_LOG", str(log))
     site = make_site(tmp_path / "src", "figures")
@@ -139,16 +149,18 @@ def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(tmp_path: Path,
     first = figure_files(Build(site, outdir, 0, ""))
 
     post = site / DEMO / "index.md"
-    post.write_text(post.read_text(encoding="utf-8").replace("中间的一段文字。", "改写过的中间段落。"),
-                    encoding="utf-8")
+    post.write_text(
+        post.read_text(encoding="utf-8").replace("中间的一段文字。", "改写过的中间段落。"), encoding="utf-8"
+    )
     checked(sphinx_build(site, outdir))
     assert "改写过的中间段落" in (outdir / DEMO / "index.html").read_text(encoding="utf-8")
     assert sorted(calls(log)) == ["plot_curves", "plot_grid"], "prose edit re-ran plot code"
     assert figure_files(Build(site, outdir, 0, "")) == first
 
     model = site / DEMO / "demo_model.py"
-    model.write_text(model.read_text(encoding="utf-8").replace("np.sin(x)", "np.sin(2 * x)"),
-                     encoding="utf-8")
+    model.write_text(
+        model.read_text(encoding="utf-8").replace("np.sin(x)", "np.sin(2 * x)"), encoding="utf-8"
+    )
     checked(sphinx_build(site, outdir))
     assert sorted(calls(log)) == ["plot_curves", "plot_curves", "plot_grid", "plot_grid"]
     second = figure_files(Build(site, outdir, 0, ""))
@@ -174,13 +186,15 @@ def test_cache_key_follows_the_post_code_but_not_its_tests(tmp_path: Path):
 
 # -- rendering in the build process ---------------------------------------------------------------
 
+
 def write_post(folder: Path, value: float) -> Path:
     folder.mkdir(parents=True)
     (folder / "helper.py").write_text(f"VALUE = {value}\n", encoding="utf-8")
     (folder / "plots.py").write_text(
         "import matplotlib.pyplot as plt\nfrom helper import VALUE\n\n\n"
         "def plot():\n    fig, ax = plt.subplots()\n    ax.set_title(f'取值 {VALUE}')\n    return fig\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return folder / "plots.py"
 
 
@@ -210,11 +224,14 @@ def test_a_function_that_returns_no_figure_is_an_error(tmp_path: Path):
 
 
 def test_dark_variant_maps_only_whole_colours_and_black_by_default():
-    svg = ('<svg width="1pt"><g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/>'
-           '<path id="p2a6fdbab"/></svg>')
+    svg = (
+        '<svg width="1pt"><g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/>'
+        '<path id="p2a6fdbab"/></svg>'
+    )
     assert style.dark_variant(svg) == (
         '<svg fill="#ced6dd" width="1pt"><g style="fill: #ced6dd; stroke: #6ea8ff"/>'
-        '<use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/></svg>')
+        '<use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/></svg>'
+    )
 
 
 def test_black_text_and_markers_turn_light_in_dark_mode(tmp_path: Path):
@@ -224,7 +241,9 @@ def test_black_text_and_markers_turn_light_in_dark_mode(tmp_path: Path):
     (folder / "plots.py").write_text(
         "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
         "    ax.scatter([0, 1], [0, 1], color='k')\n    ax.text(0.5, 0.5, '黑字', color='k')\n"
-        "    return fig\n", encoding="utf-8")
+        "    return fig\n",
+        encoding="utf-8",
+    )
     from lxml import etree as tree
 
     dark = tree.fromstring(render.render(folder / "plots.py", "plot").dark)
@@ -241,7 +260,9 @@ def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
     (folder / "plots.py").write_text(
         "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
         "    ax.set_xlabel('步数', color='navy')\n    ax.annotate('注释', (0.5, 0.5), color='C1')\n"
-        "    return fig\n", encoding="utf-8")
+        "    return fig\n",
+        encoding="utf-8",
+    )
     with pytest.raises(render.FigureError, match=r"text '步数' in #000080 is not a site colour"):
         render.render(folder / "plots.py", "plot")
 
@@ -251,27 +272,35 @@ def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
     the document is read again on the next build, so an unchanged broken figure still fails."""
     site = make_site(tmp_path / "src", "figures")
     model = site / DEMO / "demo_model.py"
-    model.write_text(model.read_text(encoding="utf-8").replace(
-        "x = np.linspace", "raise RuntimeError('坏掉的模型')\n    x = np.linspace"), encoding="utf-8")
+    model.write_text(
+        model.read_text(encoding="utf-8").replace(
+            "x = np.linspace", "raise RuntimeError('坏掉的模型')\n    x = np.linspace"
+        ),
+        encoding="utf-8",
+    )
     outdir = tmp_path / "html"
     for _attempt in range(2):
         build = sphinx_build(site, outdir)
         assert build.returncode != 0
-        assert any(f"{DEMO}/index.md:13: WARNING: code-figure fig-demo-curves: demo_figures.py:"
-                   "plot_curves() raised (demo_model.py:6 in curves): RuntimeError: 坏掉的模型" in w
-                   for w in build.warnings), build.warnings
+        assert any(
+            f"{DEMO}/index.md:13: WARNING: code-figure fig-demo-curves: demo_figures.py:"
+            "plot_curves() raised (demo_model.py:6 in curves): RuntimeError: 坏掉的模型" in w
+            for w in build.warnings
+        ), build.warnings
 
 
 def test_figure_code_may_use_scipy_but_not_torch(tmp_path: Path):
     """torch is blocked without a placeholder in sys.modules, which SciPy would trip over."""
-    import torch  # noqa: F401  # as in a test run that imported it before
+    import torch  # as in a test run that imported it before
 
     folder = tmp_path / "post"
     folder.mkdir()
     (folder / "plots.py").write_text(
         "import matplotlib.pyplot as plt\nfrom scipy import stats\n\n\n"
         "def plot():\n    fig, ax = plt.subplots()\n    ax.plot([0, 1], stats.norm.cdf([0, 1]))\n    return fig\n\n\n"
-        "def plot_torch():\n    import torch\n    return torch\n", encoding="utf-8")
+        "def plot_torch():\n    import torch\n    return torch\n",
+        encoding="utf-8",
+    )
     assert render.render(folder / "plots.py", "plot").width > 100
     with pytest.raises(render.FigureError, match="imports torch"):
         render.render(folder / "plots.py", "plot_torch")

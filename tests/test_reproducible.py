@@ -37,6 +37,14 @@ def test_two_clean_builds_are_byte_identical(site: Build, second_build: Path):
 
 def test_the_comparison_covers_pages_feeds_and_search_index(site: Build):
     names = set(output_files(site.outdir))
-    assert {"index.html", "searchindex.js", "blog/atom.xml", "sitemap.xml", "map.html",
-            "bibliography.html", "glossary.html", "posts/dpo/index.html"} <= names
+    assert {
+        "index.html",
+        "searchindex.js",
+        "blog/atom.xml",
+        "sitemap.xml",
+        "map.html",
+        "bibliography.html",
+        "glossary.html",
+        "posts/dpo/index.html",
+    } <= names
     assert sum(name.endswith(".html") for name in names) > 100

@@ -16,8 +16,7 @@ SUBSET_VERSION = 2  # 2: without hinting
 def cached_subset(font_path: Path, points: set[int], cache_dir: Path) -> Path:
     """The woff2 subset of ``font_path`` to ``points``, made once and kept in ``cache_dir`` under
     a key of the font's bytes and the code points: subsetting takes seconds (brotli)."""
-    key = hashlib.sha1(font_path.read_bytes() + repr((sorted(points), SUBSET_VERSION)).encode()
-                       ).hexdigest()
+    key = hashlib.sha1(font_path.read_bytes() + repr((sorted(points), SUBSET_VERSION)).encode()).hexdigest()
     cached = cache_dir / f"{font_path.stem}-{key}.woff2"
     if not cached.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -67,8 +67,9 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
     table = icon_codepoints(css)  # after unused_css: the icons that pages or scripts use
     unknown = sorted(name for name in used if name not in table and not _is_modifier(name))
     if unknown:
-        logger.warning("icon classes without a Font Awesome glyph: %s", ", ".join(unknown),
-                       type="kb", subtype="icons")
+        logger.warning(
+            "icon classes without a Font Awesome glyph: %s", ", ".join(unknown), type="kb", subtype="icons"
+        )
     points = theme_codepoints(css).union(*table.values())
     cache_dir = Path(app.doctreedir) / "icon-fonts"
     for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
@@ -78,9 +79,13 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
 
 def _is_modifier(name: str) -> bool:
     """Size, width and family classes that style an icon rather than name one."""
-    return bool(re.fullmatch(r"fa-(solid|regular|brands|classic|fw|lg|sm|xs|\d+x|spin|pulse|"
-                             r"inverse|border|flip.*|rotate.*|stack.*|beat.*|fade|bounce|shake)",
-                             name))
+    return bool(
+        re.fullmatch(
+            r"fa-(solid|regular|brands|classic|fw|lg|sm|xs|\d+x|spin|pulse|"
+            r"inverse|border|flip.*|rotate.*|stack.*|beat.*|fade|bounce|shake)",
+            name,
+        )
+    )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -13,8 +13,9 @@ handlers (collection pages, feeds) with its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import ablog
 import ablog.blog
@@ -36,15 +37,24 @@ ABLOG_HANDLERS = (ablog.post.generate_archive_pages, ablog.post.generate_atom_fe
 
 
 def _posts(env: BuildEnvironment) -> list[dict[str, Any]]:
-    return [info for docname in sorted(getattr(env, "ablog_posts", {}))
-            for info in env.ablog_posts[docname]]
+    return [info for docname in sorted(getattr(env, "ablog_posts", {})) for info in env.ablog_posts[docname]]
 
 
 def _listed(info: dict[str, Any]) -> tuple:
     """The facts of a post that sidebars, prev/next links and collection indexes show."""
-    return (info["docname"], info["section"], str(info["title"]), str(info["date"]), str(info["update"]),
-            tuple(info["tags"] or ()), tuple(info["category"] or ()), tuple(info["author"] or ()),
-            tuple(info["location"] or ()), tuple(info["language"] or ()), bool(info["exclude"]))
+    return (
+        info["docname"],
+        info["section"],
+        str(info["title"]),
+        str(info["date"]),
+        str(info["update"]),
+        tuple(info["tags"] or ()),
+        tuple(info["category"] or ()),
+        tuple(info["author"] or ()),
+        tuple(info["location"] or ()),
+        tuple(info["language"] or ()),
+        bool(info["exclude"]),
+    )
 
 
 def _excerpt(info: dict[str, Any]) -> str:
@@ -54,8 +64,11 @@ def _excerpt(info: dict[str, Any]) -> str:
 def _build_key(app: Sphinx) -> tuple:
     """Templates and configuration: when they change, every generated page changes too."""
     builder = app.builder
-    return (builder.templates.newest_template_mtime() if hasattr(builder, "templates") else 0,
-            getattr(getattr(builder, "build_info", None), "config_hash", ""))
+    if builder.format != "html":  # no pages of ours to write
+        return (builder.name,)
+    # Attribute errors here are wanted: a renamed internal must not quietly disable the check
+    # (tests/test_upstream_contracts.py states both).
+    return (builder.templates.newest_template_mtime(), builder.build_info.config_hash)
 
 
 def note_postlists(app: Sphinx, doctree: nodes.document) -> None:
@@ -66,8 +79,9 @@ def note_postlists(app: Sphinx, doctree: nodes.document) -> None:
         env.kb_postlist_docs.discard(env.docname)
 
 
-def note_removed(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
-                 removed: set[str]) -> list[str]:
+def note_removed(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     app._kb_removed.update(removed)
     return []
 
@@ -92,8 +106,8 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return sorted(rewrite)
 
 
-
 # -- collection pages ----------------------------------------------------------------------------
+
 
 def collection_pagenames(app: Sphinx) -> list[str]:
     """Every collection page of the current site, written by this build or kept from an earlier one."""
@@ -103,20 +117,25 @@ def collection_pagenames(app: Sphinx) -> list[str]:
 
 def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
     state: State = app._kb_state
-    described = {key: value for key, value in context.items()
-                 if isinstance(value, (str, bool, int)) or value is None}
+    described = {
+        key: value for key, value in context.items() if isinstance(value, (str, bool, int)) or value is None
+    }
     if "collection" in context:
         # A collection page shows each post's listed facts (in site_key) and its excerpt, not
         # its body: an edit below the first paragraph does not rewrite it.
-        shown = [(post.docname, post.section) for post in context["collection"]]
+        shown: list[Any] = [(post.docname, post.section) for post in context["collection"]]
         base = state.site_key
     else:  # a catalog (every collection with its posts) or a redirect
         shown = [str(context.get("redirect", ""))]
         base = state.listing_key
     excerpts = app._kb_excerpts
-    return digest(base, template, sorted(described.items()), shown,
-                   [excerpts.get((post.docname, post.section), "")
-                    for post in context.get("collection", ())])
+    return digest(
+        base,
+        template,
+        sorted(described.items()),
+        shown,
+        [excerpts.get((post.docname, post.section), "") for post in context.get("collection", ())],
+    )
 
 
 def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
@@ -152,11 +171,10 @@ def replace_ablog_handlers(app: Sphinx) -> None:
         raise HandlersNotFound(
             "ABlog's html-collect-pages handlers changed: expected to replace "
             f"{sorted(h.__name__ for h in ABLOG_HANDLERS)}, found "
-            f"{sorted(getattr(l.handler, '__name__', repr(l.handler)) for l in listeners)}")
+            f"{sorted(getattr(listener.handler, '__name__', repr(listener.handler)) for listener in listeners)}"
+        )
     listeners[:] = kept
     load_state(app)
-
-
 
 
 class HandlersNotFound(RuntimeError):

@@ -46,6 +46,7 @@ def _absolute_links(html: str, page_url: str) -> str:
         if not url or _ABSOLUTE.match(url):
             return match.group(0)
         return match.group(1) + urljoin(page_url, url) + match.group(3)
+
     return _URL_ATTR.sub(fix, html)
 
 
@@ -67,23 +68,38 @@ def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:
     """
     base_url = blog.blog_baseurl
     fulltext = blog.blog_feed_fulltext
-    feeds = [(blog.posts, os.path.join(blog.blog_path, f"{root}.xml"), blog.blog_title,
-              os_path_join(base_url, blog.blog_path, f"{root}.xml"), fulltext)
-             for root in blog.blog_feed_templates]
+    feeds = [
+        (
+            blog.posts,
+            os.path.join(blog.blog_path, f"{root}.xml"),
+            blog.blog_title,
+            os_path_join(base_url, blog.blog_path, f"{root}.xml"),
+            fulltext,
+        )
+        for root in blog.blog_feed_templates
+    ]
     if blog.blog_feed_archives:
         for header, catalog in [
-            (_("Posts by"), blog.author), (_("Posts from"), blog.location),
-            (_("Posts in"), blog.language), (_("Posts in"), blog.category),
-            (_("Posted in"), blog.archive), (_("Posts tagged"), blog.tags),
+            (_("Posts by"), blog.author),
+            (_("Posts from"), blog.location),
+            (_("Posts in"), blog.language),
+            (_("Posts in"), blog.category),
+            (_("Posted in"), blog.archive),
+            (_("Posts tagged"), blog.tags),
         ]:
             for collection in catalog:
                 if not len(collection):
                     continue
                 for root in blog.blog_feed_templates:
-                    feeds.append((collection, os.path.join(collection.path, f"{root}.xml"),
-                                  f"{blog.blog_title} - {header} {collection}",
-                                  os_path_join(base_url, collection.path, f"{root}.xml"),
-                                  fulltext and catalog is blog.category))
+                    feeds.append(
+                        (
+                            collection,
+                            os.path.join(collection.path, f"{root}.xml"),
+                            f"{blog.blog_title} - {header} {collection}",
+                            os_path_join(base_url, collection.path, f"{root}.xml"),
+                            fulltext and catalog is blog.category,
+                        )
+                    )
     return feeds
 
 
@@ -93,8 +109,12 @@ def write_feeds(app: Sphinx) -> None:
     blog = Blog(app)
     if not blog:
         ablog.post.register_posts(app)
-    if not blog.blog_baseurl or blog.blog_feed_titles or set(blog.blog_feed_templates) != {"atom"} \
-            or any(blog.blog_feed_templates["atom"].values()):
+    if (
+        not blog.blog_baseurl
+        or blog.blog_feed_titles
+        or set(blog.blog_feed_templates) != {"atom"}
+        or any(blog.blog_feed_templates["atom"].values())
+    ):
         # Options this writer does not implement: let ABlog write its own feeds.
         list(ablog.post.generate_atom_feeds(app))
         return
@@ -105,8 +125,7 @@ def write_feeds(app: Sphinx) -> None:
         ordered = sorted(posts, key=lambda post: post.date, reverse=True)
         if blog.blog_feed_length:
             ordered = ordered[: blog.blog_feed_length]
-        key = digest(state.site_key, title, url, fulltext,
-                      [post_key(app, post) for post in ordered])
+        key = digest(state.site_key, title, url, fulltext, [post_key(app, post) for post in ordered])
         app._kb_written.add(relpath)
         target = outdir / relpath
         if state.feeds.get(relpath) == key and target.is_file():
@@ -120,8 +139,9 @@ def write_feeds(app: Sphinx) -> None:
         logger.info("blog: %d Atom feeds written", written)
 
 
-def _write_atom(out: TextIO, app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str,
-                fulltext: bool) -> None:
+def _write_atom(
+    out: TextIO, app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fulltext: bool
+) -> None:
     """The feed: its head from feedgen, then each post's entry (see :func:`_entry_xml`), written
     one by one (the site feed with every post's full text is tens of MB at 1,000 posts)."""
     base_url = blog.blog_baseurl
@@ -146,9 +166,10 @@ def _write_atom(out: TextIO, app: Sphinx, blog: Blog, posts: list[Any], title: s
 def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     """A post's Atom entry, made by feedgen and serialised once per change of the post.
 
-    The site feed lists every post, so at 1,000 posts building and serialising its entries
-    took a second of every edit; now an edit serialises one entry per feed it is in. Entries
-    are unqualified elements, as feedgen makes them, inside the feed's default namespace."""
+    The site feed lists every post: building and serialising all its entries costs a second
+    per build at 1,000 posts, so an edit serialises only the changed post's entry in each feed
+    that lists it. Entries are unqualified elements, as feedgen makes them, inside the feed's
+    default namespace."""
     post_url = os_path_join(blog.blog_baseurl, app.builder.get_target_uri(post.docname))
     if post.section:
         post_url += "#" + post.section
@@ -160,7 +181,7 @@ def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     entry = FeedEntry()
     entry.id(post_url)
     entry.link(href=post_url)
-    entry.author({"name": author.name for author in post.author})
+    entry.author([{"name": author.name} for author in post.author])  # every author, not the last
     entry.pubDate(post.date.astimezone())
     entry.updated(post.update.astimezone())
     for tag in sorted(post.tags):

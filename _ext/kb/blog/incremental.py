@@ -32,7 +32,6 @@ This module connects the parts: :mod:`kb.blog.collections` (collection pages, pa
 :mod:`kb.blog.feeds` (Atom feeds), :mod:`kb.blog.bodies` and :mod:`kb.blog.state`.
 """
 
-
 from __future__ import annotations
 
 from typing import Any
@@ -56,5 +55,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-updated", pages_to_rewrite)
     app.connect("html-collect-pages", collect_pages)
     app.connect("build-finished", save_state, priority=pipeline.SAVE_BLOG_STATE)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 2}  # 2: ABlog's post bodies stored outside the environment
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "env_version": 2,
+    }  # 2: ABlog's post bodies stored outside the environment

@@ -42,8 +42,11 @@ LINK_TYPES = ("doc", "ref", "numref", "eq")
 
 
 def note_links(app: Sphinx, doctree: nodes.document) -> None:
-    links = {(ref["reftype"], ref["reftarget"]) for ref in doctree.findall(addnodes.pending_xref)
-             if ref.get("reftype") in LINK_TYPES and ref.get("reftarget")}
+    links = {
+        (ref["reftype"], ref["reftarget"])
+        for ref in doctree.findall(addnodes.pending_xref)
+        if ref.get("reftype") in LINK_TYPES and ref.get("reftarget")
+    }
     app.env.kb_outlinks[app.env.docname] = sorted(links)
 
 
@@ -63,8 +66,7 @@ def links_between_posts(env: BuildEnvironment, posts: list[str]) -> dict[str, li
     wanted = set(posts)
     graph = {}
     for post in posts:
-        targets = {_target_doc(env, reftype, target)
-                   for reftype, target in env.kb_outlinks.get(post, ())}
+        targets = {_target_doc(env, reftype, target) for reftype, target in env.kb_outlinks.get(post, ())}
         graph[post] = sorted(t for t in targets if t in wanted and t != post)
     return graph
 

@@ -27,11 +27,8 @@ from ablog.post import register_posts
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
-from sphinx.util import logging
 
 from .. import pipeline
-
-logger = logging.getLogger(__name__)
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -63,8 +60,13 @@ def reading_minutes(doctree: nodes.Node, config: Any) -> int:
 
 def _xref(target: str, text: str, docname: str) -> addnodes.pending_xref:
     ref = addnodes.pending_xref(
-        "", refdomain="std", reftype="ref", reftarget=target, refexplicit=True,
-        refwarn=True, refdoc=docname,
+        "",
+        refdomain="std",
+        reftype="ref",
+        reftarget=target,
+        refexplicit=True,
+        refwarn=True,
+        refdoc=docname,
     )
     ref += nodes.inline(text, text)
     return ref
@@ -88,8 +90,9 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
         date = post["date"].strftime("%Y-%m-%d")
         meta += _item("post-meta-date", "发布于 ", nodes.inline(date, date))
     for category in post["category"]:
-        meta += _item("post-meta-category", "分类 ",
-                      _xref("category-" + slugify(category), category, docname))
+        meta += _item(
+            "post-meta-category", "分类 ", _xref("category-" + slugify(category), category, docname)
+        )
     if post["tags"]:
         links: list[nodes.Node] = []
         for i, tag in enumerate(post["tags"]):
@@ -101,16 +104,14 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
         name = app.config.blog_authors.get(author, (author, None))[0]
         meta += _item("post-meta-author", "作者 ", nodes.inline(name, name))
     minutes = reading_minutes(doctree, app.config)
-    meta += _item("post-meta-reading-time", "阅读 ", nodes.inline(f"约 {minutes} 分钟",
-                                                                   f"约 {minutes} 分钟"))
+    meta += _item("post-meta-reading-time", "阅读 ", nodes.inline(f"约 {minutes} 分钟", f"约 {minutes} 分钟"))
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not isinstance(section[0], nodes.title):
         return  # frontmatter.py reports the missing title
     section.insert(1, meta)
 
 
-def register_posts_first(app: Sphinx, env: Any, node: nodes.Element,
-                         contnode: nodes.Node) -> None:
+def register_posts_first(app: Sphinx, env: Any, node: nodes.Element, contnode: nodes.Node) -> None:
     """``missing-reference``, before ABlog's handler: register the posts if ABlog has not."""
     if not Blog(app):
         register_posts(app)

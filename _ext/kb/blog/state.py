@@ -35,9 +35,9 @@ class State:
     version: int = STATE_VERSION
     site_key: str = ""
     listing_key: str = ""
-    pages: dict[str, str] = field(default_factory=dict)   # collection pagename -> key
+    pages: dict[str, str] = field(default_factory=dict)  # collection pagename -> key
     entries: dict[tuple[str, str, bool], str] = field(default_factory=dict)  # feed entry -> key
-    feeds: dict[str, str] = field(default_factory=dict)   # feed file (relative) -> key
+    feeds: dict[str, str] = field(default_factory=dict)  # feed file (relative) -> key
 
 
 def digest(*parts: Any) -> str:
@@ -58,10 +58,10 @@ def load_state(app: Sphinx) -> None:
                 state = loaded
         except Exception:  # a damaged state only costs a full regeneration
             state = State()
-    app._kb_state = state          # type: ignore[attr-defined]
-    app._kb_written = set()        # type: ignore[attr-defined]  collection pages and feeds this build
-    app._kb_removed = set()        # type: ignore[attr-defined]  docs removed since the last build
-    app._kb_excerpts = {}          # type: ignore[attr-defined]  (docname, section) -> excerpt digest
+    app._kb_state = state
+    app._kb_written = set()  # collection pages and feeds this build
+    app._kb_removed = set()  # docs removed since the last build
+    app._kb_excerpts = {}  # (docname, section) -> excerpt digest
     StoredBody.directory = Path(app.doctreedir) / BODIES_DIR
 
 
@@ -77,7 +77,6 @@ def save_state(app: Sphinx, exception: Exception | None) -> None:
     path = state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
-
 
 
 def delete_stale_outputs(app: Sphinx) -> None:

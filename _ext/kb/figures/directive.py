@@ -42,7 +42,6 @@ figures again. Figures are drawn in worker processes while Sphinx reads on (:cla
 SVG output is byte-reproducible (fixed ``svg.hashsalt``, no date metadata).
 """
 
-
 from __future__ import annotations
 
 import re
@@ -58,8 +57,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from .. import pipeline
 from ..cross_page import track_per_document
-from .render import (RENDERER, FigureError, Rendered, cache_key, cached_size, code_files, render,
-                     store)
+from .render import RENDERER, FigureError, Rendered, cache_key, cached_size, code_files, render, store
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +67,7 @@ RASTER_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".t
 
 
 # -- the directive and its node ------------------------------------------------------------------
+
 
 class code_figure_image(nodes.General, nodes.Inline, nodes.Element):
     """The two images (light, dark) of a figure; attributes: key, name, alt, display_width."""
@@ -97,8 +96,9 @@ class CodeFigure(SphinxDirective):
         if not re.fullmatch(r"fig-[a-z0-9-]+", name):
             problems.append(f"needs :name: fig-<post>-<what> (lowercase), got {name!r}")
         if len(alt) < 8:
-            problems.append("needs :alt: text that describes what the figure shows (for readers "
-                            "who cannot see it)")
+            problems.append(
+                "needs :alt: text that describes what the figure shows (for readers who cannot see it)"
+            )
         if not self.content:
             problems.append("needs a caption (the directive's content)")
         spec = self.arguments[0]
@@ -111,8 +111,7 @@ class CodeFigure(SphinxDirective):
             problems.append(f"no file {script_name!r} in this post's folder")
         if problems:
             for problem in problems:
-                logger.warning("code-figure: %s", problem, location=location, type="kb",
-                               subtype="figure")
+                logger.warning("code-figure: %s", problem, location=location, type="kb", subtype="figure")
             return []
         for path in code_files(folder):
             self.env.note_dependency(str(path))
@@ -125,21 +124,26 @@ class CodeFigure(SphinxDirective):
             try:
                 rendered = render(script, function)
             except FigureError as exc:
-                logger.warning("code-figure %s: %s", name, exc, location=location, type="kb",
-                               subtype="figure")
+                logger.warning(
+                    "code-figure %s: %s", name, exc, location=location, type="kb", subtype="figure"
+                )
                 self.env.note_reread()  # until it is fixed, every build says so
                 return []
             store(cache, key, rendered)
 
         figure = nodes.figure(classes=["kb-figure", *self.options.get("class", [])])
-        image = code_figure_image(key=key, name=name, alt=alt,
-                                  display_width=self.options.get("width", ""))
+        image = code_figure_image(key=key, name=name, alt=alt, display_width=self.options.get("width", ""))
         figure += image
         parsed = self.parse_content_to_nodes()
         first = parsed[0] if parsed else None
         if not isinstance(first, nodes.paragraph):
-            logger.warning("code-figure %s: the caption must start with a paragraph", name,
-                           location=location, type="kb", subtype="figure")
+            logger.warning(
+                "code-figure %s: the caption must start with a paragraph",
+                name,
+                location=location,
+                type="kb",
+                subtype="figure",
+            )
             return []
         caption = nodes.caption(first.rawsource, "", *first.children)
         caption.source, caption.line = first.source, first.line
@@ -148,8 +152,7 @@ class CodeFigure(SphinxDirective):
             figure += nodes.legend("", *parsed[1:])
         self.set_source_info(figure)
         self.add_name(figure)
-        self.env.kb_figures.setdefault(self.env.docname, []).append(
-            (name, key, self.lineno))
+        self.env.kb_figures.setdefault(self.env.docname, []).append((name, key, self.lineno))
         return [figure]
 
 
@@ -159,13 +162,16 @@ def visit_code_figure_image_html(self: Any, node: code_figure_image) -> None:
         raise nodes.SkipNode
     base = f"{self.builder.imgpath}/{OUTPUT_SUBDIR}/"
     style = f' style="width: {node["display_width"]}"' if node["display_width"] else ""
-    attrs = (f'alt="{self.attval(node["alt"])}" width="{size[0]}" height="{size[1]}" '
-             f'loading="lazy" decoding="async"{style}')
+    attrs = (
+        f'alt="{self.attval(node["alt"])}" width="{size[0]}" height="{size[1]}" '
+        f'loading="lazy" decoding="async"{style}'
+    )
     light = base + _output_name(node, dark=False)
     self.body.append(
         f'<a class="kb-figure-link" href="{light}">'
         f'<img class="kb-figure-light only-light" src="{light}" {attrs}/>'
-        f'<img class="kb-figure-dark only-dark" src="{base + _output_name(node, dark=True)}" {attrs}/></a>')
+        f'<img class="kb-figure-dark only-dark" src="{base + _output_name(node, dark=True)}" {attrs}/></a>'
+    )
     raise nodes.SkipNode
 
 
@@ -191,8 +197,9 @@ def collect_renders(app: Sphinx, env: Any) -> list[str]:
             store(cache, key, result)
             continue
         for docname, line, name in places:
-            logger.warning("code-figure %s: %s", name, result, location=(docname, line),
-                           type="kb", subtype="figure")
+            logger.warning(
+                "code-figure %s: %s", name, result, location=(docname, line), type="kb", subtype="figure"
+            )
             env.reread_always.add(docname)
             env.kb_figures[docname] = [f for f in env.kb_figures.get(docname, []) if f[1] != key]
     return []
@@ -204,6 +211,7 @@ def stop_renderer(app: Sphinx, exception: Exception | None) -> None:
 
 # -- checks over the whole document --------------------------------------------------------------
 
+
 def check_figures(app: Sphinx, doctree: nodes.document) -> None:
     """Every image in a post has alt text and is not a committed raster file; every figure the
     post draws is referred to by a {numref} of the same post."""
@@ -212,20 +220,38 @@ def check_figures(app: Sphinx, doctree: nodes.document) -> None:
         return
     for image in doctree.findall(nodes.image):
         if not image.get("alt", "").strip():
-            logger.warning("image %s has no alt text (:alt:)", image.get("uri"),
-                           location=image, type="kb", subtype="figure")
+            logger.warning(
+                "image %s has no alt text (:alt:)",
+                image.get("uri"),
+                location=image,
+                type="kb",
+                subtype="figure",
+            )
         if Path(image.get("uri", "")).suffix.lower() in RASTER_SUFFIXES:
-            logger.warning("image %s is an exported raster file that can go stale: draw it with "
-                           "{code-figure} from code in the post folder", image.get("uri"),
-                           location=image, type="kb", subtype="figure")
-    referenced = {ref.get("reftarget", "").lower() for ref in doctree.findall(addnodes.pending_xref)
-                  if ref.get("reftype") == "numref"}
+            logger.warning(
+                "image %s is an exported raster file that can go stale: draw it with "
+                "{code-figure} from code in the post folder",
+                image.get("uri"),
+                location=image,
+                type="kb",
+                subtype="figure",
+            )
+    referenced = {
+        ref.get("reftarget", "").lower()
+        for ref in doctree.findall(addnodes.pending_xref)
+        if ref.get("reftype") == "numref"
+    }
     referenced |= {target.split("<")[-1].rstrip(">").strip().lower() for target in referenced}
     for name, _key, line in app.env.kb_figures.get(docname, ()):
         if name not in referenced:
-            logger.warning("figure %s is never referred to: add {numref}`%s` where the text "
-                           "discusses it", name, name, location=(docname, line), type="kb",
-                           subtype="figure")
+            logger.warning(
+                "figure %s is never referred to: add {numref}`%s` where the text discusses it",
+                name,
+                name,
+                location=(docname, line),
+                type="kb",
+                subtype="figure",
+            )
 
 
 # -- numbers -------------------------------------------------------------------------------------
@@ -263,8 +289,7 @@ def assign_numbers(app: Sphinx, env: Any) -> list[str]:
     previous = env.__dict__.get("kb_fignumbers_shown", {})
     current = {doc: numbers for doc, numbers in env.kb_fignumbers.items() if numbers}
     env.kb_fignumbers_shown = current
-    changed = {doc for doc in previous.keys() | current.keys()
-               if previous.get(doc) != current.get(doc)}
+    changed = {doc for doc in previous.keys() | current.keys() if previous.get(doc) != current.get(doc)}
     if not changed:
         return []
     std = env.domains.standard_domain
@@ -279,6 +304,7 @@ def assign_numbers(app: Sphinx, env: Any) -> list[str]:
 
 
 # -- output files --------------------------------------------------------------------------------
+
 
 def copy_figures(app: Sphinx, exception: Exception | None) -> None:
     """Put every figure the site shows into ``_images/figures/`` and remove the ones it no longer
@@ -309,10 +335,12 @@ def copy_figures(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     track_per_document(app, "kb_figures")  # docname -> [(name, cache key, line)]
     track_per_document(app, "kb_fignumbers")  # docname -> {figtype: {id: (number,)}}
-    app.add_node(code_figure_image,
-                 html=(visit_code_figure_image_html, None),
-                 latex=(visit_code_figure_image_other, None),
-                 text=(visit_code_figure_image_other, None))
+    app.add_node(
+        code_figure_image,
+        html=(visit_code_figure_image_html, None),
+        latex=(visit_code_figure_image_other, None),
+        text=(visit_code_figure_image_other, None),
+    )
     app.add_directive("code-figure", CodeFigure)
     app.connect("doctree-read", check_figures)
     app.connect("doctree-read", number_enumerables)
@@ -322,4 +350,3 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", copy_figures, priority=pipeline.COPY_FIGURES)
     app.connect("build-finished", stop_renderer, priority=pipeline.STOP_RENDERERS)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
-

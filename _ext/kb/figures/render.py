@@ -20,9 +20,10 @@ import re
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sphinx.errors import ExtensionError
 
@@ -39,7 +40,7 @@ class FigureError(Exception):
 class Rendered:
     light: bytes
     dark: bytes
-    width: int   # CSS pixels
+    width: int  # CSS pixels
     height: int
 
 
@@ -65,8 +66,7 @@ def _post_imports(folder: Path) -> Iterator[None]:
     imported it (a test run): libraries such as SciPy look torch up in ``sys.modules`` and would
     break on a placeholder there."""
     before = set(sys.modules)
-    hidden = {name: sys.modules.pop(name) for name in list(sys.modules)
-              if name.split(".")[0] in BLOCKED}
+    hidden = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in BLOCKED}
     blocker = _BlockedImports()
     sys.meta_path.insert(0, blocker)
     sys.path.insert(0, str(folder))
@@ -99,6 +99,7 @@ def _characters(path: Any) -> frozenset[int]:
     """The code points a font (a path, or a face of a collection) has glyphs for."""
     if path not in _charmaps:
         from matplotlib import font_manager
+
         _charmaps[path] = frozenset(font_manager.get_font(path).get_charmap())
     return _charmaps[path]
 
@@ -122,20 +123,26 @@ def missing_glyphs(figure: Any) -> list[str]:
         for family in props.get_family():
             try:
                 path = font_manager.findfont(
-                    font_manager.FontProperties(family=family, style=props.get_style(),
-                                                weight=props.get_weight()),
-                    fallback_to_default=False)
+                    font_manager.FontProperties(
+                        family=family, style=props.get_style(), weight=props.get_weight()
+                    ),
+                    fallback_to_default=False,
+                )
             except ValueError:
                 continue
             covered |= _characters(path)
-        missing += [f"{ch!r} (U+{ord(ch):04X}) in {text.get_text()!r}" for ch in content
-                    if not ch.isspace() and ord(ch) not in covered]
+        missing += [
+            f"{ch!r} (U+{ord(ch):04X}) in {text.get_text()!r}"
+            for ch in content
+            if not ch.isspace() and ord(ch) not in covered
+        ]
     return missing
 
 
 def render(script: Path, function: str) -> Rendered:
     """Run ``function`` of ``script`` under the site's style; its figure as light and dark SVG."""
     import matplotlib
+
     matplotlib.use("agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
@@ -144,13 +151,18 @@ def render(script: Path, function: str) -> Rendered:
     try:
         font_manager.findfont(font_manager.FontProperties(family=CJK_FONT), fallback_to_default=False)
     except ValueError:
-        raise ExtensionError(f"figures need the font {CJK_FONT!r}: install Debian's fonts-noto-cjk "
-                             "(scripts/install-system-deps.sh)") from None
+        raise ExtensionError(
+            f"figures need the font {CJK_FONT!r}: install Debian's fonts-noto-cjk "
+            "(scripts/install-system-deps.sh)"
+        ) from None
 
     folder = script.parent
     module_name = "kb_figure_code_" + hashlib.sha1(str(script).encode()).hexdigest()[:12]
-    with _post_imports(folder), warnings.catch_warnings(record=True) as caught, \
-            matplotlib.rc_context(RC_PARAMS):
+    with (
+        _post_imports(folder),
+        warnings.catch_warnings(record=True) as caught,
+        matplotlib.rc_context(RC_PARAMS),  # type: ignore[arg-type]  # typed for literal keys
+    ):
         warnings.simplefilter("always")
         try:
             spec = importlib.util.spec_from_file_location(module_name, script)
@@ -159,14 +171,18 @@ def render(script: Path, function: str) -> Rendered:
             spec.loader.exec_module(module)
         except ImportError as exc:
             if exc.name == "torch":
-                raise FigureError(f"{script.name} imports torch{_where(exc, folder)}: figure code "
-                                  "runs with the site requirements alone (Read the Docs does not "
-                                  "install torch); draw from NumPy") from exc
-            raise FigureError(f"importing {script.name} failed{_where(exc, folder)}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+                raise FigureError(
+                    f"{script.name} imports torch{_where(exc, folder)}: figure code "
+                    "runs with the site requirements alone (Read the Docs does not "
+                    "install torch); draw from NumPy"
+                ) from exc
+            raise FigureError(
+                f"importing {script.name} failed{_where(exc, folder)}: {type(exc).__name__}: {exc}"
+            ) from exc
         except Exception as exc:
-            raise FigureError(f"importing {script.name} failed{_where(exc, folder)}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise FigureError(
+                f"importing {script.name} failed{_where(exc, folder)}: {type(exc).__name__}: {exc}"
+            ) from exc
         draw = getattr(module, function, None)
         if not callable(draw):
             raise FigureError(f"{script.name} has no function {function!r}")
@@ -174,24 +190,31 @@ def render(script: Path, function: str) -> Rendered:
             figure = draw()
         except ImportError as exc:
             if exc.name == "torch":
-                raise FigureError(f"{script.name}:{function}() imports torch{_where(exc, folder)}: "
-                                  "figure code runs with the site requirements alone (Read the "
-                                  "Docs does not install torch); draw from NumPy") from exc
-            raise FigureError(f"{script.name}:{function}() raised{_where(exc, folder)}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+                raise FigureError(
+                    f"{script.name}:{function}() imports torch{_where(exc, folder)}: "
+                    "figure code runs with the site requirements alone (Read the "
+                    "Docs does not install torch); draw from NumPy"
+                ) from exc
+            raise FigureError(
+                f"{script.name}:{function}() raised{_where(exc, folder)}: {type(exc).__name__}: {exc}"
+            ) from exc
         except Exception as exc:
-            raise FigureError(f"{script.name}:{function}() raised{_where(exc, folder)}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise FigureError(
+                f"{script.name}:{function}() raised{_where(exc, folder)}: {type(exc).__name__}: {exc}"
+            ) from exc
         if not isinstance(figure, Figure):
             plt.close("all")
-            raise FigureError(f"{script.name}:{function}() must return a matplotlib Figure, "
-                              f"not {type(figure).__name__}")
+            raise FigureError(
+                f"{script.name}:{function}() must return a matplotlib Figure, not {type(figure).__name__}"
+            )
         unknown = missing_glyphs(figure)
         if unknown:
             plt.close("all")
-            raise FigureError(f"{script.name}:{function}(): no font can draw {unknown[0]} "
-                              "(it would show as an empty box; use characters the fonts have, "
-                              "or mathtext)")
+            raise FigureError(
+                f"{script.name}:{function}(): no font can draw {unknown[0]} "
+                "(it would show as an empty box; use characters the fonts have, "
+                "or mathtext)"
+            )
         buffer = io.StringIO()
         try:
             figure.savefig(buffer, format="svg", metadata={"Date": None})
@@ -200,13 +223,17 @@ def render(script: Path, function: str) -> Rendered:
             plt.close("all")
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     if missing:
-        raise FigureError(f"{script.name}:{function}(): {missing[0]} (the figure would show an "
-                          "empty box; use characters the fonts have, or mathtext)")
+        raise FigureError(
+            f"{script.name}:{function}(): {missing[0]} (the figure would show an "
+            "empty box; use characters the fonts have, or mathtext)"
+        )
     light = buffer.getvalue()
     foreign = foreign_text_colours(light)
     if foreign:
-        raise FigureError(f"{script.name}:{function}(): text {foreign[0]} is not a site colour, so "
-                          "dark mode cannot adjust it; use 'C0'…'C9', 'black' or the default")
+        raise FigureError(
+            f"{script.name}:{function}(): text {foreign[0]} is not a site colour, so "
+            "dark mode cannot adjust it; use 'C0'…'C9', 'black' or the default"
+        )
     try:
         width, height = svg_size(light)
     except ValueError as exc:
@@ -216,18 +243,31 @@ def render(script: Path, function: str) -> Rendered:
 
 # -- caching -------------------------------------------------------------------------------------
 
+
 def code_files(folder: Path) -> list[Path]:
     """The files a figure of this folder may run or read: all but the article text and the
     tests (figure code may read a stored program output, e.g. what a Java program printed)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.name != "index.md" and not p.name.startswith("test_"))
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.name != "index.md" and not p.name.startswith("test_")
+    )
 
 
 def cache_key(script: Path, function: str) -> str:
     import matplotlib
+
     digest = hashlib.sha256()
-    digest.update(repr((STYLE_VERSION, matplotlib.__version__, sorted(RC_PARAMS.items(), key=str),
-                        sorted(DARK_COLOURS.items()), script.name, function)).encode())
+    digest.update(
+        repr(
+            (
+                STYLE_VERSION,
+                matplotlib.__version__,
+                sorted(RC_PARAMS.items(), key=str),
+                sorted(DARK_COLOURS.items()),
+                script.name,
+                function,
+            )
+        ).encode()
+    )
     for path in code_files(script.parent):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
@@ -275,6 +315,7 @@ class Renderer:
         if self.pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
+
             self.pool = ProcessPoolExecutor(self.workers(), mp_context=multiprocessing.get_context("spawn"))
         self.pending[key] = (self.pool.submit(render, script, function), [where])
 

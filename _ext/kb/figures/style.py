@@ -20,7 +20,7 @@ CJK_FONT = "Noto Sans CJK SC"
 # Light-mode colours and their dark-mode counterparts. Figure code uses the cycle ("C0"…"C9"),
 # these names or matplotlib's black/white; the dark copy swaps each for the one on its right.
 # Dark-mode colours keep the hue and are lightened to stay readable on the theme's #14181e.
-FOREGROUND = "#222832"      # pydata-sphinx-theme's light --pst-color-text-base
+FOREGROUND = "#222832"  # pydata-sphinx-theme's light --pst-color-text-base
 PALETTE = [
     ("#2a6fdb", "#6ea8ff"),  # C0 blue
     ("#e8710a", "#ffa04d"),  # C1 orange
@@ -34,18 +34,18 @@ PALETTE = [
     ("#0f7f81", "#4fd1d3"),  # C9 teal
 ]
 DARK_COLOURS = {
-    FOREGROUND: "#ced6dd",   # the theme's dark --pst-color-text-base
+    FOREGROUND: "#ced6dd",  # the theme's dark --pst-color-text-base
     "#000000": "#ced6dd",
-    "#ffffff": "#14181e",    # white fills (legend boxes, labels) become the dark page background
-    "#d0d7de": "#3d444d",    # grid and light rules
-    "#eaeef2": "#262c36",    # light fills (panels, boxes)
+    "#ffffff": "#14181e",  # white fills (legend boxes, labels) become the dark page background
+    "#d0d7de": "#3d444d",  # grid and light rules
+    "#eaeef2": "#262c36",  # light fills (panels, boxes)
     **dict(PALETTE),
 }
 RC_PARAMS: dict[str, Any] = {
     "font.family": [CJK_FONT, "DejaVu Sans"],
     "font.size": 11,
     "mathtext.fontset": "cm",
-    "axes.unicode_minus": False,      # U+2212 is in neither font's CJK-consistent width
+    "axes.unicode_minus": False,  # U+2212 is in neither font's CJK-consistent width
     "axes.prop_cycle": cycler.cycler(color=[light for light, _dark in PALETTE]),
     "axes.edgecolor": FOREGROUND,
     "axes.labelcolor": FOREGROUND,
@@ -66,11 +66,11 @@ RC_PARAMS: dict[str, Any] = {
     "figure.constrained_layout.use": True,
     "savefig.facecolor": "none",
     "savefig.edgecolor": "none",
-    "savefig.dpi": 200,               # rasterised parts inside the SVG, crisp at 2x
-    "savefig.bbox": "tight",          # nothing cut off at the edges, no empty margins
+    "savefig.dpi": 200,  # rasterised parts inside the SVG, crisp at 2x
+    "savefig.bbox": "tight",  # nothing cut off at the edges, no empty margins
     "savefig.pad_inches": 0.04,
-    "svg.fonttype": "path",           # every glyph outlined: no dependence on the reader's fonts
-    "svg.hashsalt": "kb-figures",     # stable ids: reproducible bytes
+    "svg.fonttype": "path",  # every glyph outlined: no dependence on the reader's fonts
+    "svg.hashsalt": "kb-figures",  # stable ids: reproducible bytes
     "image.cmap": "viridis",
 }
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}(?![0-9a-zA-Z_-])")

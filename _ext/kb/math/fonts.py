@@ -36,8 +36,7 @@ def subset_math_fonts(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     env = app.env
-    used = {ord(char) for doc, chars in env.kb_math_chars.items() if doc in env.found_docs
-            for char in chars}
+    used = {ord(char) for doc, chars in env.kb_math_chars.items() if doc in env.found_docs for char in chars}
     cache_dir = Path(app.doctreedir) / "katex-fonts"
     dist = katex_module(app) / "dist" / "fonts"
     for font in sorted(Path(app.outdir, "_static", STATIC_SUBDIR, "fonts").glob("*.woff2")):

@@ -24,7 +24,6 @@ KaTeX's CSS and fonts are copied from ``node_modules/katex/dist`` into ``_static
 that pages make no third-party request; :mod:`kb.math.fonts` then cuts the fonts down.
 """
 
-
 from __future__ import annotations
 
 import html
@@ -87,13 +86,21 @@ def render_nodes(app: Sphinx, math_nodes: list[nodes.Element]) -> None:
             formula = formula[:57] + "..."
         for warning in answer.get("warnings", []):
             logger.warning(
-                'KaTeX: %s in formula "%s"', warning, formula,
-                location=node, type="katex", subtype="strict",
+                'KaTeX: %s in formula "%s"',
+                warning,
+                formula,
+                location=node,
+                type="katex",
+                subtype="strict",
             )
         if "error" in answer:
             logger.warning(
-                'invalid formula "%s": %s', formula, answer["error"],
-                location=node, type="katex", subtype="error",
+                'invalid formula "%s": %s',
+                formula,
+                answer["error"],
+                location=node,
+                type="katex",
+                subtype="error",
             )
             node["katex_html"] = f'<span class="katex-error">{html.escape(key[0])}</span>'
         else:
@@ -142,8 +149,9 @@ def copy_katex_assets(app: Sphinx) -> None:
     for font in (dist / "fonts").iterdir():
         destination = target / "fonts" / font.name
         # The woff2 files are replaced by subsets when the build finishes.
-        if not destination.exists() or (font.suffix != ".woff2"
-                                        and destination.stat().st_size != font.stat().st_size):
+        if not destination.exists() or (
+            font.suffix != ".woff2" and destination.stat().st_size != font.stat().st_size
+        ):
             shutil.copyfile(font, destination)
 
 
@@ -165,5 +173,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("build-finished", stop_renderer, priority=pipeline.STOP_RENDERERS)
     track_per_document(app, "kb_math_chars")  # docname -> the characters its formulas show
     app.connect("build-finished", subset_math_fonts, priority=pipeline.SUBSET_MATH_FONTS)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 2}  # 2: per-document characters of the formulas
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "env_version": 2,
+    }  # 2: per-document characters of the formulas

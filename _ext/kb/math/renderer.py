@@ -101,9 +101,7 @@ class State:
 def katex_module(app: Sphinx) -> Path:
     module = Path(app.confdir, app.config.kb_math_node_modules, "katex")
     if not (module / "dist" / "katex.min.css").is_file():
-        raise ExtensionError(
-            f"KaTeX: {module} not found; run `npm ci` in {app.confdir} (make html does it)"
-        )
+        raise ExtensionError(f"KaTeX: {module} not found; run `npm ci` in {app.confdir} (make html does it)")
     return module
 
 

@@ -19,8 +19,16 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["series", "related_posts", "glossary_usage", "bibliography_index", "knowledge_map",
-           "page_meta", "site_files", "notfound"]
+MODULES = [
+    "series",
+    "related_posts",
+    "glossary_usage",
+    "bibliography_index",
+    "knowledge_map",
+    "page_meta",
+    "site_files",
+    "notfound",
+]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

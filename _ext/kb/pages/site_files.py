@@ -11,7 +11,7 @@ fall back to their front-matter date. ``robots.txt`` allows everything and names
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -29,7 +29,7 @@ def _lastmod(app: Sphinx, docname: str) -> str | None:
     env = app.env
     stamp = (getattr(env, "git_last_updated", {}).get(docname) or (None, None))[0]
     if stamp:
-        return datetime.fromtimestamp(int(stamp), timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%d")
     info = getattr(env, "ablog_posts", {}).get(docname)
     if info:
         date = info[0]["update"] or info[0]["date"]
@@ -43,8 +43,9 @@ def sitemap(app: Sphinx) -> bytes:
     pages.update({name: None for name in collection_pagenames(app) if name not in pages})
     ElementTree.register_namespace("", SITEMAP_NS)
     root = ElementTree.Element(f"{{{SITEMAP_NS}}}urlset")
-    for loc, lastmod in sorted((base + app.builder.get_target_uri(name), lastmod)
-                               for name, lastmod in pages.items()):
+    for loc, lastmod in sorted(
+        (base + app.builder.get_target_uri(name), lastmod) for name, lastmod in pages.items()
+    ):
         url = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
         ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = loc
         if lastmod:
