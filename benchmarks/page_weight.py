@@ -41,7 +41,11 @@ def measure(html: Path) -> dict[str, tuple[int, int]]:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 responses: list[Any] = []
-                page.on("response", lambda response, into=responses: into.append(response))
+
+                def collect(response: Any, into: list[Any] = responses) -> None:
+                    into.append(response)  # Playwright cannot wrap a builtin method
+
+                page.on("response", collect)
                 page.goto(f"{base}/{path}", wait_until="networkidle")
                 first = sum(sent_bytes(r.url, r.body()) for r in responses if r.ok)
                 seen = len(responses)
