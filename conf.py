@@ -26,35 +26,33 @@ extensions = [
     "sphinxcontrib.katex",
     "sphinxcontrib.bibtex",
     "sphinx_last_updated_by_git",
+    "sphinxext.opengraph",
     "notfound.extension",
-    # local extensions (_ext/)
-    "frontmatter",
-    "katex_prerender",
-    "code_figures",
-    "post_links",
-    "post_meta",
-    "search_zh",
-    "blog_incremental",
-    "unused_css",
-    "icon_font",
-    "series",
-    "related_posts",
-    "glossary_usage",
-    "bibliography_index",
-    "knowledge_map",
-    "page_meta",
-    "site_files",
-    "template_cache",
+    # the site's own extensions (_ext/kb/), one package per subsystem
+    "kb.blog",
+    "kb.math",
+    "kb.figures",
+    "kb.search",
+    "kb.pages",
+    "kb.assets",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
 exclude_patterns = [
-    "_build", ".venv", ".venv-*", "node_modules", "README.md", "tests", "benchmarks",
-    "**/__pycache__", ".pytest_cache", "**/.pytest_cache",
+    "_build",
+    ".venv",
+    ".venv-*",
+    "node_modules",
+    "README.md",
+    "tests",
+    "benchmarks",
+    "**/__pycache__",
+    ".pytest_cache",
+    "**/.pytest_cache",
 ]
 nitpicky = True
-# Figures are numbered per article ("图 1") and referred to with {numref} (_ext/code_figures.py).
+# Figures are numbered per article ("图 1") and referred to with {numref} (_ext/kb/figures/).
 numfig = True
 numfig_format = {"figure": "图 %s", "table": "表 %s"}
 math_numfig = False  # equations keep their own per-article numbers (the math domain's)
@@ -65,13 +63,13 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_dmath_double_inline = True
 myst_heading_anchors = 3
 
-# -- Math (KaTeX, rendered at build time by _ext/katex_prerender.py) ---------------------------
+# -- Math (KaTeX, rendered at build time by _ext/kb/math/) --------------------------------------
 
 html_math_renderer = "katex_prerendered"
 katex_prerender = True
 katex_css_path = "katex/katex.min.css"  # copied from node_modules/katex, never a CDN
 # Macros shared by every article; KaTeX itself provides \bm.
-katex_macros = {
+kb_math_macros = {
     r"\E": r"\mathbb{E}",
     r"\Var": r"\operatorname{Var}",
     r"\Cov": r"\operatorname{Cov}",
@@ -102,10 +100,10 @@ post_date_format = "%Y-%m-%d"
 post_date_format_short = "%Y-%m-%d"  # ABlog's default prints English month names
 post_auto_excerpt = 1
 post_show_prev_next = True
-# pydata-sphinx-theme sets this at run time, which ABlog treats as a config change that
-# re-reads every document on every build; fixing it here keeps incremental builds incremental.
+# pydata-sphinx-theme sets this at run time, which counts as a config change that re-reads every
+# document on every build (pydata/pydata-sphinx-theme#1222); set here, builds stay incremental.
 fontawesome_included = True
-# The category vocabulary: a post names exactly one of these (checked by _ext/frontmatter.py).
+# The category vocabulary: a post names exactly one of these (checked by _ext/kb/blog/frontmatter.py).
 kb_categories = [
     "Generative Model",
     "Deep Learning",
@@ -119,14 +117,14 @@ kb_categories = [
 
 # -- Knowledge base: series, related posts, references --------------------------------------
 
-# A post joins a series with `series: <name>` and `series_order: <n>` (see _ext/series.py);
+# A post joins a series with `series: <name>` and `series_order: <n>` (see _ext/kb/pages/series.py);
 # `notation` names a page of the series' shared notation, linked from each member's series box.
 kb_series = [
     {
         "name": "扩散模型系列",
         "slug": "diffusion",
         "description": "从得分匹配出发，经过 SDE 与概率流 ODE、流模型与整流流、引导，"
-                       "到潜在扩散、ControlNet、SD3 与 EDM 的设计空间。",
+        "到潜在扩散、ControlNet、SD3 与 EDM 的设计空间。",
         "notation": "notation",  # the series' notation table, linked from every member's box
     },
     {
@@ -140,7 +138,7 @@ kb_series = [
         "description": "自动微分的机制、nn 与 functional 的分工、张量视图与原地操作的陷阱，以及多进程数据并行。",
     },
 ]
-kb_related_count = 5  # "相关文章" at the end of every post (see _ext/related_posts.py)
+kb_related_count = 5  # "相关文章" at the end of every post (see _ext/kb/pages/related_posts.py)
 # One shared BibTeX file; articles cite with {footcite} and list with {footbibliography}.
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "unsrt"
@@ -156,7 +154,7 @@ html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_context = {"default_mode": "auto"}  # light/dark follows the reader's system
 html_css_files = ["kb.css"]
-# Stylesheets cut to the rules some page or script of the site can use (_ext/unused_css.py):
+# Stylesheets cut to the rules some page or script of the site can use (_ext/kb/assets/unused_css.py):
 # Bootstrap inside the theme's CSS is 46 of the 95 KB (gzip) that every first view loads.
 unused_css_files = [
     "styles/pydata-sphinx-theme.css",
@@ -175,8 +173,8 @@ suppress_warnings = ["git.subprocess_error", "git.too_shallow", "git.command_not
 html_copy_source = False
 html_show_sourcelink = False
 html_search_language = "zh"
-html_search_options = {"dict": "_ext/search_dict.txt"}
-html_search_scorer = "_ext/search_scorer.js"  # title-aware ranking
+html_search_options = {"dict": "_ext/kb/search/search_dict.txt"}
+html_search_scorer = "_ext/kb/search/search_scorer.js"  # title-aware ranking
 html_theme_options = {
     "search_bar_text": "搜索文章……",
     "show_toc_level": 2,
@@ -201,15 +199,13 @@ html_sidebars = {
 # -- Link previews, 404 page -----------------------------------------------------------------
 
 ogp_site_url = site_url
-ogp_social_cards = {"enable": False}  # no matplotlib-rendered images
-# The 404 page is served for any missing path, so its links must be absolute.
+# No social-card images: sphinxext-opengraph draws one per page with matplotlib once matplotlib is
+# installed (it is, for the figures). Chinese titles would need the CJK font, each card is a
+# ~60 KB PNG per page to build and keep reproducible, and previews show title and description.
+ogp_social_cards = {"enable": False}
+# The 404 page is served for any missing path, so its links are absolute; its text is
+# _ext/kb/pages/notfound.html.
 notfound_urls_prefix = urlsplit(site_url).path
-notfound_context = {
-    "title": "页面不存在",
-    "body": f"<h1>页面不存在</h1>\n<p>这个地址没有对应的页面：它可能已经改名或被删除。"
-            f"可以用左侧的搜索框查找，或者从<a href=\"{notfound_urls_prefix}\">首页</a>、"
-            f"<a href=\"{notfound_urls_prefix}blog.html\">全部文章</a>与<a href=\"{notfound_urls_prefix}map.html\">知识图谱</a>开始浏览。</p>",
-}
 
 # -- Copy button -------------------------------------------------------------------------------
 

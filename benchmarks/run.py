@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 from livehtml import WarmSphinx  # noqa: E402
-from sitebuild import CHROMIUM, CHROMIUM_ARGS, make_site as make_test_site, serve  # noqa: E402
+from sitebuild import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
+from sitebuild import make_site as make_test_site  # noqa: E402
 
 MKDOCS_VENV = ROOT / ".venv-mkdocs"
 QUERIES = ["扩散模型", "梯度", "采样加速", "Transformer", "概率论 方差", "策略梯度"]
@@ -45,8 +46,13 @@ QUERIES = ["扩散模型", "梯度", "采样加速", "Transformer", "概率论 �
 def run(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall time in seconds and peak RSS in MB of one command."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=dict(os.environ, PYTHONHASHSEED="0"))
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, PYTHONHASHSEED="0"),
+    )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
@@ -56,8 +62,19 @@ def run(command: list[str], cwd: Path) -> tuple[float, int]:
 
 
 def sphinx(site: Path) -> list[str]:
-    return [str(ROOT / ".venv/bin/python"), "-m", "sphinx", "-M", "html", str(site),
-            str(site / "_build"), "-W", "--keep-going", "-n", "-q"]
+    return [
+        str(ROOT / ".venv/bin/python"),
+        "-m",
+        "sphinx",
+        "-M",
+        "html",
+        str(site),
+        str(site / "_build"),
+        "-W",
+        "--keep-going",
+        "-n",
+        "-q",
+    ]
 
 
 def make_site(base: Path, n: int) -> Path:
@@ -74,12 +91,12 @@ def dir_size(path: Path, skip: str = ".doctrees") -> int:
 
 def measure_builds(site: Path, repeat: int) -> dict[str, float]:
     clean, noop, edit, rss = [], [], [], []
-    for i in range(repeat):
+    for _ in range(repeat):
         shutil.rmtree(site / "_build", ignore_errors=True)
         seconds, peak = run(sphinx(site), site)
         clean.append(seconds)
         rss.append(peak)
-    for i in range(repeat):
+    for _ in range(repeat):
         noop.append(run(sphinx(site), site)[0])
     for i in range(repeat):
         edit_post(site, i)
@@ -89,14 +106,19 @@ def measure_builds(site: Path, repeat: int) -> dict[str, float]:
     with WarmSphinx(site) as warm:
         argv = sphinx(site)[3:]
         warm.build(argv, site)  # waits for the server to warm up; not measured
-        for i in range(repeat):
+        for _ in range(repeat):
             warm_noop.append(timed(lambda: warm.build(argv, site)))
         for i in range(repeat):
             edit_post(site, repeat + i)
             warm_edit.append(timed(lambda: warm.build(argv, site)))
-    return {"clean": statistics.median(clean), "noop": statistics.median(noop),
-            "edit": statistics.median(edit), "rss": max(rss),
-            "warm_noop": statistics.median(warm_noop), "warm_edit": statistics.median(warm_edit)}
+    return {
+        "clean": statistics.median(clean),
+        "noop": statistics.median(noop),
+        "edit": statistics.median(edit),
+        "rss": max(rss),
+        "warm_noop": statistics.median(warm_noop),
+        "warm_edit": statistics.median(warm_edit),
+    }
 
 
 def edit_post(site: Path, i: int) -> None:
@@ -134,10 +156,11 @@ def measure_browser(html: Path, n: int) -> dict[str, float]:
                 weight += len(body) if compressed else len(gzip.compress(body, 6))
 
             page.goto(f"{base}/search.html", wait_until="networkidle")
-            page.wait_for_function("() => typeof Search !== \"undefined\" && Search.hasIndex()")
+            page.wait_for_function('() => typeof Search !== "undefined" && Search.hasIndex()')
             first, complete = [], []
             for query in QUERIES:
-                times = page.evaluate("""async (query) => {
+                times = page.evaluate(
+                    """async (query) => {
                     const results = document.getElementById("search-results");
                     let first = null;
                     const start = performance.now();
@@ -159,21 +182,34 @@ def measure_browser(html: Path, n: int) -> dict[str, float]:
                     await done;
                     const total = performance.now() - start;
                     return [first === null ? total : first, total];
-                }""", query)
+                }""",
+                    query,
+                )
                 first.append(times[0])
                 complete.append(times[1])
             browser.close()
     finally:
         server.shutdown()
-    return {"weight": weight, "search_ms": statistics.median(first),
-            "search_all_ms": statistics.median(complete)}
+    return {
+        "weight": weight,
+        "search_ms": statistics.median(first),
+        "search_all_ms": statistics.median(complete),
+    }
 
 
 def mkdocs_clean(base: Path, n: int, repeat: int) -> float:
     if not (MKDOCS_VENV / "bin" / "mkdocs").exists():
         subprocess.run([sys.executable, "-m", "venv", str(MKDOCS_VENV)], check=True)
-        subprocess.run([str(MKDOCS_VENV / "bin/pip"), "install", "--quiet", "-r",
-                        str(ROOT / "benchmarks" / "requirements-mkdocs.txt")], check=True)
+        subprocess.run(
+            [
+                str(MKDOCS_VENV / "bin/pip"),
+                "install",
+                "--quiet",
+                "-r",
+                str(ROOT / "benchmarks" / "requirements-mkdocs.txt"),
+            ],
+            check=True,
+        )
     site = base / f"mkdocs-{n}"
     write_mkdocs(make_corpus(n), site)
     times = []
@@ -201,21 +237,26 @@ def main() -> None:
             index = (html / "searchindex.js").read_bytes()
             browser = measure_browser(html, n)
             mkdocs = None if args.no_mkdocs else mkdocs_clean(base, n, args.repeat)
-            rows.append((n, builds, dir_size(html), len(index), len(gzip.compress(index, 6)),
-                         browser, mkdocs))
+            rows.append(
+                (n, builds, dir_size(html), len(index), len(gzip.compress(index, 6)), browser, mkdocs)
+            )
             shutil.rmtree(site)
     print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
-    print("| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | peak RSS | output | "
-          "search index (gzip) | post page weight (gzip) | search: first result / all shown | "
-          "MkDocs Material clean | ratio |")
+    print(
+        "| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | peak RSS | output | "
+        "search index (gzip) | post page weight (gzip) | search: first result / all shown | "
+        "MkDocs Material clean | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, b, out, raw, gz, browser, mkdocs in rows:
         ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
-        print(f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
-              f"{b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
-              f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} / {browser['search_all_ms']:.0f} ms | "
-              f"{mk} | {ratio} |")
+        print(
+            f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
+            f"{b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
+            f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} / {browser['search_all_ms']:.0f} ms | "
+            f"{mk} | {ratio} |"
+        )
 
 
 if __name__ == "__main__":

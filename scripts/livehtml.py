@@ -107,8 +107,11 @@ def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
             try:
-                names = [name for name, module in list(sys.modules.items())
-                         if not _is_local(getattr(module, "__file__", None), confdir)]
+                names = [
+                    name
+                    for name, module in list(sys.modules.items())
+                    if not _is_local(getattr(module, "__file__", None), confdir)
+                ]
                 with os.fdopen(modules_w, "w", encoding="utf-8") as report:
                     report.write("\n".join(names))
             finally:
@@ -159,8 +162,11 @@ class WarmSphinx:
         ready = context.Event()
         # Forked before any thread of sphinx-autobuild's server exists.
         self._server = context.Process(
-            target=_serve, args=(self.address, self.authkey, str(Path(confdir).resolve()), ready),
-            name="warm-sphinx", daemon=True)
+            target=_serve,
+            args=(self.address, self.authkey, str(Path(confdir).resolve()), ready),
+            name="warm-sphinx",
+            daemon=True,
+        )
         self._server.start()
         if not ready.wait(timeout=60):
             raise RuntimeError("the warm build server did not start")
@@ -217,8 +223,10 @@ class WarmBuilder(Builder):
         show_command(["sphinx-build", *self.sphinx_args])
         code = self.warm.build(self.sphinx_args)
         if code != 0:
-            print(f"Sphinx exited with exit code: {code}. The server keeps serving the last "
-                  "output; fix the error above and save again, or press Ctrl+C.")
+            print(
+                f"Sphinx exited with exit code: {code}. The server keeps serving the last "
+                "output; fix the error above and save again, or press Ctrl+C."
+            )
         else:
             self._run_commands(self.post_build_commands, "post-build")
         show_message(f"Serving on {self.uri}")

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "_ext"))
+sys.path.insert(0, str(ROOT / "_ext"))  # run as a script by make post
 
-from frontmatter import SLUG  # noqa: E402
+from kb.blog.frontmatter import SLUG  # noqa: E402
 
 TEMPLATE = """\
 ---
@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     if not SLUG.match(args.slug):
         problems.append(f"slug {args.slug!r} must be lowercase ASCII words joined by '-'")
     if args.category not in conf["kb_categories"]:
-        problems.append(f"unknown category {args.category!r}; choose one of: "
-                        + ", ".join(conf["kb_categories"]))
+        problems.append(
+            f"unknown category {args.category!r}; choose one of: " + ", ".join(conf["kb_categories"])
+        )
     if args.author not in conf["blog_authors"]:
         problems.append(f"unknown author {args.author!r}")
     tags = [t.strip() for t in args.tags.split(",") if t.strip()]
@@ -80,10 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     target.parent.mkdir(parents=True)
-    target.write_text(TEMPLATE.format(
-        date=datetime.now().strftime("%Y-%m-%d %H:%M"), category=args.category,
-        tags=", ".join(tags), author=args.author, title=args.title.strip(),
-    ), encoding="utf-8")
+    target.write_text(
+        TEMPLATE.format(
+            date=datetime.now().strftime("%Y-%m-%d %H:%M"),
+            category=args.category,
+            tags=", ".join(tags),
+            author=args.author,
+            title=args.title.strip(),
+        ),
+        encoding="utf-8",
+    )
     print(f"created {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
     print("preview it with: make livehtml")
     return 0

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from kb.blog.frontmatter import FrontMatter, parse_date, split_tags
 from sitebuild import ROOT
-
-sys.path.insert(0, str(ROOT / "_ext"))
-from frontmatter import FrontMatter, parse_date, split_tags  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -36,9 +33,16 @@ def source_posts(root: Path = ROOT) -> list[SourcePost]:
         assert front is not None, path
         title = re.search(r"^# (.+)$", text, re.MULTILINE)
         assert title, path
-        posts.append(SourcePost(
-            slug=path.parent.name, title=title[1].strip(),
-            date=parse_date(front.values["date"]), category=front.values["category"],
-            tags=tuple(split_tags(front.values["tags"])), author=front.values["author"],
-        ))
+        date, tags = parse_date(front.values["date"]), split_tags(front.values["tags"])
+        assert date is not None and tags is not None, path
+        posts.append(
+            SourcePost(
+                slug=path.parent.name,
+                title=title[1].strip(),
+                date=date,
+                category=front.values["category"],
+                tags=tuple(tags),
+                author=front.values["author"],
+            )
+        )
     return sorted(posts, key=lambda p: p.date, reverse=True)

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import http.server
 import os
+import runpy
 import shutil
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOTS = Path(__file__).resolve().parent / "roots"
 # What a tiny test site shares with the real one; posts come from the test root.
 SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "references.bib"]
 BUILD_TIMEOUT = 600
+# The strict build of `make html` (Makefile: SPHINXOPTS): every warning is an error, all reported.
+STRICT = ("-W", "--keep-going", "-n")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -39,24 +49,61 @@ class Build:
 
 def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> list[str]:
     """``sphinx-build``'s arguments for a strict HTML build, as ``make html`` runs it."""
-    return ["-b", "html", "-W", "--keep-going", "-n", "--no-color", "-d", str(outdir / ".doctrees"),
-            *extra, str(srcdir), str(outdir), *files]
+    return [
+        "-b",
+        "html",
+        *STRICT,
+        "--no-color",
+        "-d",
+        str(doctrees(outdir)),
+        *extra,
+        str(srcdir),
+        str(outdir),
+        *files,
+    ]
+
+
+def doctrees(outdir: Path) -> Path:
+    """Where a test build keeps its doctrees: beside the output, as `make html` does."""
+    return outdir.with_name(outdir.name + ".doctrees")
 
 
 def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> Build:
     """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files."""
     command = [sys.executable, "-m", "sphinx", *sphinx_argv(srcdir, outdir, *extra, files=files)]
     env = dict(os.environ, PYTHONHASHSEED="0")
-    result = subprocess.run(command, capture_output=True, text=True, env=env,
-                            timeout=BUILD_TIMEOUT, cwd=srcdir)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=srcdir
+    )
     return Build(srcdir, outdir, result.returncode, result.stdout + result.stderr)
 
 
 def output_files(outdir: Path) -> dict[str, bytes]:
-    """Every file a build left (not Sphinx's doctree cache), by path relative to ``outdir``."""
-    return {str(path.relative_to(outdir)): path.read_bytes()
-            for path in sorted(outdir.rglob("*"))
-            if path.is_file() and ".doctrees" not in path.relative_to(outdir).parts}
+    """Every file a build left, by path relative to ``outdir``."""
+    return {
+        str(path.relative_to(outdir)): path.read_bytes()
+        for path in sorted(outdir.rglob("*"))
+        if path.is_file()
+    }
+
+
+@cache
+def site_config() -> dict[str, object]:
+    """The real site's configuration, as conf.py sets it."""
+    return runpy.run_path(str(ROOT / "conf.py"))
+
+
+def site_url() -> str:
+    return str(site_config()["site_url"])
+
+
+def site_prefix() -> str:
+    """The path the site is hosted under (``/zh-cn/latest/`` on Read the Docs)."""
+    return urlsplit(site_url()).path
+
+
+def parse_html(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
 
 
 def make_site(destination: Path, testroot: str | None = None) -> Path:
@@ -65,13 +112,13 @@ def make_site(destination: Path, testroot: str | None = None) -> Path:
     for name in SHARED:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, destination / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         else:
             shutil.copy2(source, destination / name)
     (destination / "node_modules").symlink_to(ROOT / "node_modules")
     (destination / "index.md").write_text(
-        "# 测试站点\n\n## 最新更新\n\n```{postlist} 10\n:excerpts:\n```\n", encoding="utf-8")
+        "# 测试站点\n\n## 最新更新\n\n```{postlist} 10\n:excerpts:\n```\n", encoding="utf-8"
+    )
     if testroot is not None:
         shutil.copytree(ROOTS / f"test-{testroot}", destination, dirs_exist_ok=True)
     return destination
@@ -91,7 +138,7 @@ class _HostedHandler(_QuietHandler):
         path = path.split("?")[0].split("#")[0]
         if not path.startswith(self.prefix):
             return str(Path(self.directory) / "does-not-exist")
-        return super().translate_path("/" + path[len(self.prefix):])
+        return super().translate_path("/" + path[len(self.prefix) :])
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"

@@ -19,8 +19,11 @@ BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     "missing-date": ("posts/no-date/index.md", 6, r"front matter is missing 'date'"),
     "bad-date": ("posts/bad-date/index.md", 3, r"date '2026-13-45' is not a date"),
     "future-date": ("posts/future-date/index.md", 3, r"date 2999-01-01 is in the future"),
-    "unknown-category": ("posts/unknown-category/index.md", 4,
-                         r"unknown category 'Cooking'; choose one of: Generative Model"),
+    "unknown-category": (
+        "posts/unknown-category/index.md",
+        4,
+        r"unknown category 'Cooking'; choose one of: Generative Model",
+    ),
     "two-categories": ("posts/two-categories/index.md", 4, r"exactly one category is allowed"),
     "missing-title": ("posts/missing-title/index.md", 7, r"post has no title"),
     "missing-tags": ("posts/missing-tags/index.md", 6, r"front matter is missing 'tags'"),
@@ -30,42 +33,80 @@ BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     "no-front-matter": ("posts/no-front-matter/index.md", 1, r"post has no front matter"),
     "bad-slug": ("posts/Bad_Slug/index.md", 1, r"slug 'Bad_Slug' must be lowercase ASCII"),
     "not-index": ("posts/loose-file.md", 1, r"a post must be a file named posts/<slug>/index.md"),
-    "duplicate-slug": ("posts/ml/same-name/index.md", 1,
-                       r"duplicate slug 'same-name': \S*posts/dl/same-name/index.md uses it too"),
-    "invalid-formula": ("posts/invalid-formula/index.md", 19,
-                        r'invalid formula "\\frac\{1\}\{2": KaTeX parse error'),
-    "undefined-macro": ("posts/undefined-macro/index.md", 17,
-                        r'invalid formula "\\foo\{x\}": .*Undefined control sequence: \\foo'),
+    "duplicate-slug": (
+        "posts/ml/same-name/index.md",
+        1,
+        r"duplicate slug 'same-name': \S*posts/dl/same-name/index.md uses it too",
+    ),
+    "invalid-formula": (
+        "posts/invalid-formula/index.md",
+        19,
+        r'invalid formula "\\frac\{1\}\{2": KaTeX parse error',
+    ),
+    "undefined-macro": (
+        "posts/undefined-macro/index.md",
+        17,
+        r'invalid formula "\\foo\{x\}": .*Undefined control sequence: \\foo',
+    ),
     "dangling-ref": ("posts/dangling-ref/index.md", 17, r"undefined label: 'sec-does-not-exist'"),
-    "dangling-doc": ("posts/dangling-doc/index.md", 17,
-                     r"unknown document: '\.\./no-such-post/index'"),
-    "unknown-series": ("posts/unknown-series/index.md", 7,
-                       r"unknown series '不存在的系列'; series are declared in kb_series"),
-    "bad-series-order": ("posts/bad-series-order/index.md", 8,
-                         r"series_order 'first' must be a positive whole number"),
-    "duplicate-series-order": ("posts/series-b/index.md", 8,
-                               r"series '扩散模型系列' already has a post at position 2: \S*posts/series-a/index.md"),
+    "dangling-doc": ("posts/dangling-doc/index.md", 17, r"unknown document: '\.\./no-such-post/index'"),
+    "unknown-series": (
+        "posts/unknown-series/index.md",
+        7,
+        r"unknown series '不存在的系列'; series are declared in kb_series",
+    ),
+    "bad-series-order": (
+        "posts/bad-series-order/index.md",
+        8,
+        r"series_order 'first' must be a positive whole number",
+    ),
+    "duplicate-series-order": (
+        "posts/series-b/index.md",
+        8,
+        r"series '扩散模型系列' already has a post at position 2: \S*posts/series-a/index.md",
+    ),
     "long-description": ("posts/long-description/index.md", 7, r"description has 200 characters"),
-    "unknown-citation": ("posts/unknown-citation/index.md", 15,
-                         r'could not find bibtex key "nosuchauthor2020nothing"'),
+    "unknown-citation": (
+        "posts/unknown-citation/index.md",
+        15,
+        r'could not find bibtex key "nosuchauthor2020nothing"',
+    ),
     "unknown-term": ("posts/unknown-term/index.md", 15, r"term not in glossary: '不存在的术语'"),
-    # Figures (_ext/code_figures.py): one post per way a figure can be wrong.
+    # Figures (_ext/kb/figures/): one post per way a figure can be wrong.
     "bad-figures": [
-        ("posts/figure-raises/index.md", 13,
-         r"code-figure fig-raises: raising\.py:plot\(\) raised \(raising\.py:6 in plot\): "
-         r"ValueError: 样本数必须为正"),
+        (
+            "posts/figure-raises/index.md",
+            13,
+            r"code-figure fig-raises: raising\.py:plot\(\) raised \(raising\.py:6 in plot\): "
+            r"ValueError: 样本数必须为正",
+        ),
         ("posts/figure-no-alt/index.md", 13, r"code-figure: needs :alt: text"),
-        ("posts/figure-unreferenced/index.md", 13,
-         r"figure fig-unreferenced is never referred to: add \{numref\}`fig-unreferenced`"),
+        (
+            "posts/figure-unreferenced/index.md",
+            13,
+            r"figure fig-unreferenced is never referred to: add \{numref\}`fig-unreferenced`",
+        ),
         ("posts/figure-dangling-numref/index.md", 11, r"undefined label: 'fig-does-not-exist'"),
-        ("posts/figure-missing-glyph/index.md", 13,
-         r"code-figure fig-missing-glyph: glyphs\.py:plot\(\): no font can draw '🧠' \(U\+1F9E0\)"),
-        ("posts/figure-torch/index.md", 13,
-         r"code-figure fig-torch: torch_plot\.py imports torch \(torch_plot\.py:2 in <module>\)"),
-        ("posts/figure-raster/index.md", 13,
-         r"image posts/figure-raster/exported\.png is an exported raster file that can go stale"),
-        ("posts/figure-missing-image/index.md", 13,
-         r"image file not readable: posts/figure-missing-image/diagram\.svg"),
+        (
+            "posts/figure-missing-glyph/index.md",
+            13,
+            r"code-figure fig-missing-glyph: glyphs\.py:plot\(\): no font can draw '🧠' \(U\+1F9E0\)",
+        ),
+        (
+            "posts/figure-torch/index.md",
+            13,
+            r"code-figure fig-torch: torch_plot\.py imports torch \(torch_plot\.py:2 in <module>\)",
+        ),
+        (
+            "posts/figure-raster/index.md",
+            13,
+            r"image posts/figure-raster/exported\.png is an exported raster file that can go stale",
+        ),
+        (
+            "posts/figure-missing-image/index.md",
+            13,
+            r"image file not readable: posts/figure-missing-image/diagram\.svg",
+        ),
     ],
 }
 GOOD_INPUT = ["tags-list", "figures"]
@@ -99,8 +140,9 @@ def test_bad_input_fails_with_file_line_message(builds: dict[str, Build], case: 
     assert build.returncode != 0, f"{case} built without error"
     for file, line, message in expectations if isinstance(expectations, list) else [expectations]:
         expected = re.compile(re.escape(f"{build.srcdir}/{file}:{line}: WARNING: ") + message)
-        assert any(expected.match(w) for w in build.warnings), \
-            f"{file}:{line}: {message}\n" + "\n".join(build.warnings)
+        assert any(expected.match(w) for w in build.warnings), f"{file}:{line}: {message}\n" + "\n".join(
+            build.warnings
+        )
 
 
 def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build]):
@@ -110,7 +152,9 @@ def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build
     for tag in ["扩散模型", "采样加速", "强化学习", "策略梯度"]:
         page = html / "blog" / "tag" / f"{tag}.html"
         assert page.is_file(), tag
-        assert tag in BeautifulSoup(page.read_text(encoding="utf-8"), "lxml").select_one("article h1").get_text()
+        assert (
+            tag in BeautifulSoup(page.read_text(encoding="utf-8"), "lxml").select_one("article h1").get_text()
+        )
     post = (html / "posts/tags-list/index.html").read_text(encoding="utf-8")
     tags = [a.get_text() for a in BeautifulSoup(post, "lxml").select(".post-meta-tags a")]
     assert tags == ["扩散模型", "采样加速"]
@@ -127,7 +171,9 @@ def test_no_katex_renderer_outlives_its_build(builds: dict[str, Build]):
             arguments = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(argument.endswith(b"katex_render.js") and argument.startswith(tuple(sites))
-               for argument in arguments):
+        if any(
+            argument.endswith(b"katex_render.js") and argument.startswith(tuple(sites))
+            for argument in arguments
+        ):
             leftovers.append(cmdline.parent.name)
     assert not leftovers, f"katex_render.js still running: pids {leftovers}"

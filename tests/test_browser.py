@@ -110,7 +110,8 @@ def search(page, server: str, query: str) -> list[str]:
         timeout=20_000,
     )
     hrefs = page.eval_on_selector_all(
-        "#search-results ul.search li a", "links => links.map(a => a.getAttribute('href'))")
+        "#search-results ul.search li a", "links => links.map(a => a.getAttribute('href'))"
+    )
     seen: list[str] = []
     for href in hrefs:
         target = href.split("#")[0].split("?")[0]
@@ -142,7 +143,8 @@ def test_search_ranks_title_match_first(page, server):
 def test_search_shows_excerpt_with_the_query(page, server):
     search(page, server, "单调队列")
     summaries = page.eval_on_selector_all(
-        "#search-results ul.search li p.context", "ps => ps.map(p => p.textContent)")
+        "#search-results ul.search li p.context", "ps => ps.map(p => p.textContent)"
+    )
     assert summaries and any("单调队列" in s for s in summaries)
 
 
@@ -194,7 +196,8 @@ def test_katex_fonts_load(page, server):
     loaded = page.evaluate(
         "async () => { await document.fonts.ready;"
         " return [...document.fonts].filter(f => f.family.includes('KaTeX') && f.status === 'loaded')"
-        ".map(f => f.family); }")
+        ".map(f => f.family); }"
+    )
     assert "KaTeX_Main" in loaded
 
 
@@ -205,18 +208,24 @@ def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir
     from lxml import etree
 
     atom = "{http://www.w3.org/2005/Atom}"
-    entry = next(entry for entry in etree.parse(str(html_dir / "blog" / "atom.xml")).getroot()
-                 .iter(f"{atom}entry") if "/ddim-sampling/" in entry.find(f"{atom}link").get("href"))
+    entry = next(
+        entry
+        for entry in etree.parse(str(html_dir / "blog" / "atom.xml")).getroot().iter(f"{atom}entry")
+        if "/ddim-sampling/" in entry.find(f"{atom}link").get("href")
+    )
     body = BeautifulSoup((html_dir / DDIM).read_text(encoding="utf-8"), "lxml").select_one("article")
     formulas_on_page = len(body.select("span.katex"))
     context = browser.new_context(java_script_enabled=False)
     context.route("**/*", lambda route: route.abort())  # images point at the live site
     page = context.new_page()
-    page.set_content(f'<!doctype html><meta charset="utf-8"><body style="width: 760px">'
-                     f'{entry.find(f"{atom}content").text}')
+    page.set_content(
+        f'<!doctype html><meta charset="utf-8"><body style="width: 760px">{entry.find(f"{atom}content").text}'
+    )
     maths = page.eval_on_selector_all(
-        "math", "ms => ms.map(m => { const r = m.getBoundingClientRect();"
-        " return [r.width, r.height, m.getAttribute('display') === 'block' && !!m.querySelector('mfrac')]; })")
+        "math",
+        "ms => ms.map(m => { const r = m.getBoundingClientRect();"
+        " return [r.width, r.height, m.getAttribute('display') === 'block' && !!m.querySelector('mfrac')]; })",
+    )
     # KaTeX's HTML rendering, without its CSS, would repeat each formula as a row of letters.
     leftovers = page.locator(".katex-html, [aria-hidden=true]").count()
     context.close()
@@ -238,7 +247,7 @@ def test_light_and_dark_mode(browser, server, scheme):
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     context.close()
     assert theme == scheme
-    channels = [int(c) for c in background[background.index("(") + 1:-1].split(",")[:3]]
+    channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
     assert (sum(channels) / 3 > 128) == (scheme == "light"), background
     assert not errors
 
@@ -254,6 +263,7 @@ def test_pages_make_no_outside_requests_and_no_script_errors(page, server):
 
 # -- Page weight: no Font Awesome script, no search index outside the search page -------------
 
+
 def test_article_page_loads_neither_fontawesome_script_nor_search_index(page, server):
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -266,8 +276,11 @@ def test_article_page_loads_neither_fontawesome_script_nor_search_index(page, se
 def test_icons_are_drawn_by_the_subset_font(page, server):
     page.goto(f"{server}/posts/ddim-sampling/index.html", wait_until="networkidle")
     page.evaluate("document.fonts.ready")
-    for selector in [".search-button__button .fa-magnifying-glass", ".primary-toggle .fa-bars",
-                     ".theme-switch-button"]:
+    for selector in [
+        ".search-button__button .fa-magnifying-glass",
+        ".primary-toggle .fa-bars",
+        ".theme-switch-button",
+    ]:
         box = page.locator(f"{selector} >> visible=true").first.bounding_box()
         assert box and box["width"] > 5 and box["height"] > 5, selector
     # The glyph of the menu icon is in the subset font: the icon's text metrics differ from a

@@ -67,14 +67,15 @@ def ink_contrast(png: bytes, background: tuple[int, int, int]) -> tuple[float, f
 
 
 def css_rgb(value: str) -> tuple[int, int, int]:
-    parts = value[value.index("(") + 1:value.index(")")].split(",")
+    parts = value[value.index("(") + 1 : value.index(")")].split(",")
     return tuple(int(float(p)) for p in parts[:3])  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_figure_is_readable_in_both_colour_modes(browser, server, figure_pages, scheme):
-    context = browser.new_context(color_scheme=scheme, viewport={"width": 1000, "height": 900},
-                                  device_scale_factor=2)
+    context = browser.new_context(
+        color_scheme=scheme, viewport={"width": 1000, "height": 900}, device_scale_factor=2
+    )
     page = context.new_page()
     shown, hidden = ("dark", "light") if scheme == "dark" else ("light", "dark")
     problems = []
@@ -101,8 +102,9 @@ def test_every_figure_is_readable_in_both_colour_modes(browser, server, figure_p
 
 
 def test_no_page_scrolls_sideways_on_a_phone(browser, server, figure_pages):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     wide = []
     for path in figure_pages:
@@ -110,7 +112,8 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, server, figure_pages):
         overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
         widths = page.eval_on_selector_all(
             "figure.kb-figure img.kb-figure-light",
-            "imgs => imgs.map(img => img.getBoundingClientRect().width)")
+            "imgs => imgs.map(img => img.getBoundingClientRect().width)",
+        )
         if overflow > 0 or any(width > 390 for width in widths):
             wide.append(f"{path}: page {overflow}px too wide, figures {widths}")
     context.close()

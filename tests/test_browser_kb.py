@@ -10,17 +10,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from sitebuild import ROOT, serve
+from sitebuild import ROOT
 
 pytestmark = pytest.mark.browser
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 GATED_PAGES = ["index.html", "posts/dpo/index.html", "search.html?q=扩散模型", "map.html"]
-PREFIX = "/zh-cn/latest/"  # the path of site_url in conf.py
 
 
 def settle(page) -> None:
@@ -28,7 +25,9 @@ def settle(page) -> None:
     if "search.html" in page.url:
         page.wait_for_function(
             "() => { const s = document.querySelector('#search-results .search-summary');"
-            " return s && s.textContent.trim().length > 0; }", timeout=20_000)
+            " return s && s.textContent.trim().length > 0; }",
+            timeout=20_000,
+        )
 
 
 @pytest.mark.parametrize("path", GATED_PAGES)
@@ -40,7 +39,8 @@ def test_no_serious_or_critical_accessibility_violations(page, server, path):
     violations = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))")
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"
+    )
     blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert blocking == [], "\n".join(f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in blocking)
 
@@ -48,8 +48,10 @@ def test_no_serious_or_critical_accessibility_violations(page, server, path):
 @pytest.mark.parametrize("path", GATED_PAGES)
 def test_no_console_errors(page, server, path):
     messages: list[str] = []
-    page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda msg: messages.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None,
+    )
     page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
     page.goto(f"{server}/{path}")
     settle(page)
@@ -74,7 +76,8 @@ def test_knowledge_map_highlights_neighbours(page, server):
     node = page.locator('a.kb-map-node[data-doc="posts/diffusion-sde/index"]')
     node.hover()
     active_edges = page.eval_on_selector_all(
-        ".kb-map-edge.is-active", "es => es.map(e => [e.dataset.a, e.dataset.b])")
+        ".kb-map-edge.is-active", "es => es.map(e => [e.dataset.a, e.dataset.b])"
+    )
     assert active_edges and all("posts/diffusion-sde/index" in pair for pair in active_edges)
     assert page.evaluate("() => document.querySelector('.kb-map-svg').classList.contains('kb-map-focus')")
     page.mouse.move(0, 0)
@@ -93,27 +96,29 @@ def test_knowledge_map_is_drawn_readably(page, server):
     assert fill and fill != "none"
 
 
-@pytest.fixture(scope="module")
-def hosted(html_dir: Path):
-    httpd, url = serve(html_dir, prefix=PREFIX)
-    yield url
-    httpd.shutdown()
-
-
 @pytest.mark.parametrize("missing", ["nope.html", "posts/no-such-post/index.html", "a/b/c/d/e.html"])
 def test_404_page_works_at_any_depth(browser, hosted, missing):
     context = browser.new_context()
     page = context.new_page()
     failed: list[str] = []
-    page.on("requestfinished", lambda r: failed.append(r.url) if r.response() and r.response().status >= 400
-            and r.url != f"{hosted}/{missing}" else None)
+    page.on(
+        "requestfinished",
+        lambda r: (
+            failed.append(r.url)
+            if r.response() and r.response().status >= 400 and r.url != f"{hosted}/{missing}"
+            else None
+        ),
+    )
     response = page.goto(f"{hosted}/{missing}")
     page.wait_for_load_state("networkidle")
     assert response.status == 404
     assert page.locator("article h1").first.inner_text() == "页面不存在"
     assert failed == [], failed  # every stylesheet, script and font of the page loaded
     # styled: the theme's stylesheet applied (the sidebar is laid out, not an unstyled list)
-    assert page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display") != "inline"
+    assert (
+        page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display")
+        != "inline"
+    )
     page.get_by_role("link", name="知识图谱").first.click()
     page.wait_for_load_state()
     assert page.url == f"{hosted}/map.html"
@@ -134,7 +139,10 @@ def test_print_drops_navigation_and_sidebars(browser, server):
     article = page.locator("article.bd-article").bounding_box()
     assert article["width"] > 1000  # the article takes the whole page width
     page.emulate_media(media="screen")
-    assert page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display") != "none"
+    assert (
+        page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary')).display")
+        != "none"
+    )
     context.close()
 
 
@@ -148,15 +156,20 @@ def test_cut_katex_fonts_lay_out_formulas_like_the_full_fonts(browser, server, p
         context = browser.new_context()
         page = context.new_page()
         if use_full_fonts:
-            page.route("**/_static/katex/fonts/*", lambda route: route.fulfill(
-                body=(full_fonts / route.request.url.rsplit("/", 1)[1].split("?")[0]).read_bytes(),
-                content_type="font/woff2"))
+            page.route(
+                "**/_static/katex/fonts/*",
+                lambda route: route.fulfill(
+                    body=(full_fonts / route.request.url.rsplit("/", 1)[1].split("?")[0]).read_bytes(),
+                    content_type="font/woff2",
+                ),
+            )
         page.goto(f"{server}/{path}")
         page.wait_for_load_state("networkidle")
         measured = page.evaluate(
             "async () => { await document.fonts.ready;"
             " return [...document.querySelectorAll('.katex-html')].map(e => {"
-            " const r = e.getBoundingClientRect(); return [r.width, r.height]; }); }")
+            " const r = e.getBoundingClientRect(); return [r.width, r.height]; }); }"
+        )
         context.close()
         return measured
 

@@ -32,7 +32,10 @@ def ascii_name(name: str) -> str:
 
 def arxiv_year(fields) -> int | None:
     eprint = fields.get("eprint", "")
-    if fields.get("archiveprefix", "").lower() != "arxiv" and "arxiv" not in fields.get("journal", "").lower():
+    if (
+        fields.get("archiveprefix", "").lower() != "arxiv"
+        and "arxiv" not in fields.get("journal", "").lower()
+    ):
         return None
     found = ARXIV_ID.fullmatch(eprint) or ARXIV_ID.search(fields.get("journal", "") + fields.get("url", ""))
     return 2000 + int(found[1]) if found else None
@@ -69,8 +72,9 @@ def test_each_arxiv_id_is_used_once():
         eprint = entry.fields.get("eprint")
         if not eprint:
             continue
-        assert ARXIV_ID.fullmatch(eprint) or re.fullmatch(r"[a-z-]+(\.[A-Z]{2})?/\d{7}", eprint), \
+        assert ARXIV_ID.fullmatch(eprint) or re.fullmatch(r"[a-z-]+(\.[A-Z]{2})?/\d{7}", eprint), (
             f"{key}: malformed arXiv id {eprint!r}"
+        )
         assert eprint not in seen, f"{key} and {seen[eprint]} are the same preprint {eprint}"
         seen[eprint] = key
 
@@ -117,11 +121,27 @@ def test_prose_recites_no_timings_or_test_logs_and_no_hedges(path: Path):
     assert not problems, "\n".join(problems)
 
 
+def test_post_modules_have_names_of_their_own():
+    """Each post's tests import its modules by bare name (pytest puts the test's folder first on
+    sys.path), and Python keeps the first module of a name it imported: a second post with a
+    ``utils.py`` would silently test the first post's. So every module name is used once."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((ROOT / "posts").glob("*/*.py")):
+        if path.stem in seen:
+            clashes.append(f"{path.stem}.py: posts/{seen[path.stem]} and posts/{path.parent.name}")
+        seen[path.stem] = path.parent.name
+    assert len(seen) >= 35
+    assert not clashes, clashes
+
+
 def test_each_equation_label_is_defined_once():
     labels: dict[str, str] = {}
     duplicates = []
     for path in POSTS:
-        for label in re.findall(r"^\$\$\s*\((eq-[^)]+)\)\s*$", path.read_text(encoding="utf-8"), re.MULTILINE):
+        for label in re.findall(
+            r"^\$\$\s*\((eq-[^)]+)\)\s*$", path.read_text(encoding="utf-8"), re.MULTILINE
+        ):
             where = f"{path.parent.name}/index.md"
             if label in labels:
                 duplicates.append(f"{label}: {labels[label]} and {where}")

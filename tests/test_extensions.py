@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -15,20 +14,20 @@ import pytest
 from docutils import nodes
 from sphinx.errors import ExtensionError
 
+from kb.blog import frontmatter, post_meta
+from kb.math import mathml, prerender
+from kb.math.renderer import KatexRenderer
 from sitebuild import ROOT
-
-sys.path.insert(0, str(ROOT / "_ext"))
-import frontmatter  # noqa: E402
-import katex_prerender  # noqa: E402
-import post_meta  # noqa: E402
 
 KATEX = ROOT / "node_modules" / "katex"
 
 
 # -- frontmatter -------------------------------------------------------------------------------
 
+
 def test_front_matter_keeps_text_and_line_numbers():
-    front = frontmatter.FrontMatter.parse(textwrap.dedent("""\
+    front = frontmatter.FrontMatter.parse(
+        textwrap.dedent("""\
         ---
         blogpost: true
         date: 2026-01-10
@@ -36,9 +35,14 @@ def test_front_matter_keeps_text_and_line_numbers():
         category: Generative Model
         ---
         # 标题
-        """))
-    assert front.values == {"blogpost": "true", "date": "2026-01-10",
-                            "tags": ["扩散模型", "DDIM"], "category": "Generative Model"}
+        """)
+    )
+    assert front.values == {
+        "blogpost": "true",
+        "date": "2026-01-10",
+        "tags": ["扩散模型", "DDIM"],
+        "category": "Generative Model",
+    }
     assert front.lines == {"blogpost": 2, "date": 3, "tags": 4, "category": 5}
     assert front.end_line == 6
 
@@ -56,23 +60,29 @@ def test_front_matter_yaml_error_has_the_right_line():
     assert error.value.args[1] == 4
 
 
-@pytest.mark.parametrize("value,tags", [
-    ("扩散模型, DDIM", ["扩散模型", "DDIM"]),
-    (["扩散模型", "DDIM"], ["扩散模型", "DDIM"]),
-    ("单个", ["单个"]),
-    ("a,,b", ["a", "", "b"]),
-    ({"a": 1}, None),
-])
+@pytest.mark.parametrize(
+    "value,tags",
+    [
+        ("扩散模型, DDIM", ["扩散模型", "DDIM"]),
+        (["扩散模型", "DDIM"], ["扩散模型", "DDIM"]),
+        ("单个", ["单个"]),
+        ("a,,b", ["a", "", "b"]),
+        ({"a": 1}, None),
+    ],
+)
 def test_split_tags(value, tags):
     assert frontmatter.split_tags(value) == tags
 
 
-@pytest.mark.parametrize("docname,slug", [
-    ("posts/ddim-sampling/index", "ddim-sampling"),
-    ("posts/ml/ddim-sampling/index", "ddim-sampling"),
-    ("posts/ddim-sampling", None),
-    ("index", None),
-])
+@pytest.mark.parametrize(
+    "docname,slug",
+    [
+        ("posts/ddim-sampling/index", "ddim-sampling"),
+        ("posts/ml/ddim-sampling/index", "ddim-sampling"),
+        ("posts/ddim-sampling", None),
+        ("index", None),
+    ],
+)
 def test_post_slug(docname, slug):
     assert frontmatter.post_slug(docname) == slug
 
@@ -85,8 +95,11 @@ def test_dates():
 
 # -- search splitter ---------------------------------------------------------------------------
 
+
 def split_queries(queries: list[str], terms: list[str]) -> list[list[str]]:
-    script = (ROOT / "_ext" / "zh_splitter.js").read_text(encoding="utf-8") + textwrap.dedent(f"""
+    script = (ROOT / "_ext" / "kb" / "search" / "zh_splitter.js").read_text(
+        encoding="utf-8"
+    ) + textwrap.dedent(f"""
         var Search = {{_index: {{terms: Object.fromEntries({json.dumps(terms)}.map(t => [t, 0])),
                                 titleterms: {{}}}}}};
         console.log(JSON.stringify({json.dumps(queries)}.map(splitQuery)));
@@ -96,11 +109,32 @@ def split_queries(queries: list[str], terms: list[str]) -> list[list[str]]:
 
 
 def test_splitter_segments_chinese_against_the_index():
-    terms = ["扩散", "模型", "扩散模型", "采样", "ddim", "研究", "生命", "研究生", "起源", "单调",
-             "队列", "单调队列"]
+    terms = [
+        "扩散",
+        "模型",
+        "扩散模型",
+        "采样",
+        "ddim",
+        "研究",
+        "生命",
+        "研究生",
+        "起源",
+        "单调",
+        "队列",
+        "单调队列",
+    ]
     assert split_queries(
-        ["扩散模型", "DDIM采样", "扩散模型的采样", "研究生命起源", "单调队列 O(n)", "量子",
-         "如何用扩散模型", "扩散模型采样吗", "量子色扩散"],
+        [
+            "扩散模型",
+            "DDIM采样",
+            "扩散模型的采样",
+            "研究生命起源",
+            "单调队列 O(n)",
+            "量子",
+            "如何用扩散模型",
+            "扩散模型采样吗",
+            "量子色扩散",
+        ],
         terms,
     ) == [
         ["扩散模型"],
@@ -116,22 +150,26 @@ def test_splitter_segments_chinese_against_the_index():
 
 
 def test_splitter_keeps_chinese_whole_before_the_index_loads():
-    script = (ROOT / "_ext" / "zh_splitter.js").read_text(encoding="utf-8") + \
-        "\nconsole.log(JSON.stringify(splitQuery('扩散模型 SDE')));"
+    script = (ROOT / "_ext" / "kb" / "search" / "zh_splitter.js").read_text(
+        encoding="utf-8"
+    ) + "\nconsole.log(JSON.stringify(splitQuery('扩散模型 SDE')));"
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == ["扩散模型", "SDE"]
 
 
 # -- KaTeX renderer ----------------------------------------------------------------------------
 
+
 def test_renderer_renders_macros_and_reports_errors():
-    renderer = katex_prerender.KatexRenderer("node", KATEX, {r"\E": r"\mathbb{E}"}, timeout=30)
+    renderer = KatexRenderer("node", KATEX, {r"\E": r"\mathbb{E}"}, timeout=30)
     try:
-        ok, bad, loose = renderer.render_many([
-            {"latex": r"\E[x]", "display": False},
-            {"latex": r"\frac{1}{", "display": True},
-            {"latex": "x 为 y", "display": False},
-        ])
+        ok, bad, loose = renderer.render_many(
+            [
+                {"latex": r"\E[x]", "display": False},
+                {"latex": r"\frac{1}{", "display": True},
+                {"latex": "x 为 y", "display": False},
+            ]
+        )
     finally:
         renderer.close()
     assert 'mathvariant="double-struck"' in ok["html"] and not ok["warnings"]
@@ -140,31 +178,35 @@ def test_renderer_renders_macros_and_reports_errors():
 
 
 def test_feed_formulas_keep_only_mathml():
-    renderer = katex_prerender.KatexRenderer("node", KATEX, {}, timeout=30)
+    renderer = KatexRenderer("node", KATEX, {}, timeout=30)
     try:
-        inline, display = renderer.render_many([
-            {"latex": r"\sqrt{\alpha_t}\,x_0", "display": False},  # an <svg> inside the spans
-            {"latex": r"\frac{a}{b}", "display": True},
-        ])
+        inline, display = renderer.render_many(
+            [
+                {"latex": r"\sqrt{\alpha_t}\,x_0", "display": False},  # an <svg> inside the spans
+                {"latex": r"\frac{a}{b}", "display": True},
+            ]
+        )
     finally:
         renderer.close()
     page = f"<p>前文 {inline['html']} 中间</p><div>{display['html']}</div><span>后文</span>"
-    feed = katex_prerender.mathml_only(page)
+    feed = mathml.mathml_only(page)
     assert "katex-html" not in feed and "<svg" not in feed
     assert feed.count("<math") == 2 and 'display="block"' in feed
     assert r'<annotation encoding="application/x-tex">\sqrt{\alpha_t}\,x_0</annotation>' in feed
-    assert feed.startswith("<p>前文 ") and " 中间</p><div>" in feed and feed.endswith("</div><span>后文</span>")
+    assert (
+        feed.startswith("<p>前文 ") and " 中间</p><div>" in feed and feed.endswith("</div><span>后文</span>")
+    )
     # Only KaTeX's HTML rendering goes: every other span stays, and the spans balance.
     # span.katex and span.katex-mathml twice, span.katex-display, and the page's own span.
     assert feed.count("<span") == feed.count("</span>") == 6
-    assert katex_prerender.mathml_only("<p>无公式</p>") == "<p>无公式</p>"
+    assert mathml.mathml_only("<p>无公式</p>") == "<p>无公式</p>"
     with pytest.raises(ValueError, match="unclosed KaTeX HTML"):
-        katex_prerender.mathml_only('<span class="katex-html" aria-hidden="true"><span>')
+        mathml.mathml_only('<span class="katex-html" aria-hidden="true"><span>')
 
 
 def test_renderer_without_node_is_a_clear_error():
     with pytest.raises(ExtensionError, match="cannot start Node.js"):
-        katex_prerender.KatexRenderer("/nonexistent/node", KATEX, {}, timeout=5)
+        KatexRenderer("/nonexistent/node", KATEX, {}, timeout=5)
 
 
 def test_silent_renderer_times_out_instead_of_hanging(tmp_path: Path):
@@ -173,7 +215,7 @@ def test_silent_renderer_times_out_instead_of_hanging(tmp_path: Path):
     silent.chmod(0o755)
     start = time.monotonic()
     with pytest.raises(ExtensionError, match="no answer within 1 s"):
-        katex_prerender.KatexRenderer(str(silent), KATEX, {}, timeout=1)
+        KatexRenderer(str(silent), KATEX, {}, timeout=1)
     assert time.monotonic() - start < 10
 
 
@@ -182,11 +224,11 @@ def test_crashing_renderer_is_a_clear_error(tmp_path: Path):
     crash.write_text("#!/bin/sh\necho 'katex exploded' >&2\nexit 3\n")
     crash.chmod(0o755)
     with pytest.raises(ExtensionError, match="exited with code 3: katex exploded"):
-        katex_prerender.KatexRenderer(str(crash), KATEX, {}, timeout=5)
+        KatexRenderer(str(crash), KATEX, {}, timeout=5)
 
 
 def test_renderer_exits_when_the_build_goes_away():
-    renderer = katex_prerender.KatexRenderer("node", KATEX, {}, timeout=30)
+    renderer = KatexRenderer("node", KATEX, {}, timeout=30)
     process = renderer.process
     process.stdin.close()  # what the OS does when the Python process dies
     assert process.wait(timeout=5) == 0
@@ -194,16 +236,18 @@ def test_renderer_exits_when_the_build_goes_away():
 
 def test_numbered_amsmath_environments_are_left_to_sphinx():
     block = nodes.math_block("", "\\begin{align}a &= b\\\\ c &= d\\end{align}", nowrap=True)
-    assert katex_prerender.latex_for_katex(block) == "\\begin{align*}a &= b\\\\ c &= d\\end{align*}"
+    assert prerender.latex_for_katex(block) == "\\begin{align*}a &= b\\\\ c &= d\\end{align*}"
     plain = nodes.math_block("", "\\begin{aligned}a\\end{aligned}", nowrap=False)
-    assert katex_prerender.latex_for_katex(plain) == "\\begin{aligned}a\\end{aligned}"
+    assert prerender.latex_for_katex(plain) == "\\begin{aligned}a\\end{aligned}"
 
 
 # -- reading time ------------------------------------------------------------------------------
 
 CONFIG = SimpleNamespace(
-    kb_reading_cjk_per_minute=400, kb_reading_words_per_minute=200,
-    kb_reading_seconds_per_code_line=0.5, kb_reading_seconds_per_math_char=0.25,
+    kb_reading_cjk_per_minute=400,
+    kb_reading_words_per_minute=200,
+    kb_reading_seconds_per_code_line=0.5,
+    kb_reading_seconds_per_math_char=0.25,
     kb_reading_seconds_per_display_math=5.0,
 )
 
@@ -231,21 +275,23 @@ def test_reading_time_weighs_code_and_math():
 
 # -- icon_font -----------------------------------------------------------------------------------
 
-def test_icon_rules_are_parsed_with_aliases_after_trimming():
-    import icon_font
-    import unused_css
 
-    css = ('.x{color:red}.fa-bars,.fa-navicon{--fa:"\\f0c9"}.fa-sun{--fa:"\\f185"}'
-           '.fa-moon{--fa:"\uf186"}:root{--pst-icon-download:"\\f019";--pst-icon-gone:"\\f000"}'
-           '.download:before{content:var(--pst-icon-download)}.fa-solid:before{content:var(--fa)}')
+def test_icon_rules_are_parsed_with_aliases_after_trimming():
+    from kb.assets import icon_font, unused_css
+
+    css = (
+        '.x{color:red}.fa-bars,.fa-navicon{--fa:"\\f0c9"}.fa-sun{--fa:"\\f185"}'
+        '.fa-moon{--fa:"\uf186"}:root{--pst-icon-download:"\\f019";--pst-icon-gone:"\\f000"}'
+        ".download:before{content:var(--pst-icon-download)}.fa-solid:before{content:var(--fa)}"
+    )
     table = icon_font.icon_codepoints(css)
     assert table["fa-bars"] == table["fa-navicon"] == {0xF0C9}
     assert table["fa-moon"] == {0xF186}
     assert icon_font.theme_codepoints(css) == {0xF019, 0xF000}
     # What icon_font reads after unused_css: the used icons' rules, serialised by tinycss2.
-    trimmed = unused_css.trim_stylesheets({"t.css": css}, {"fa-navicon", "fa-moon", "fa-solid",
-                                                             "download"},
-                                          set())["t.css"]
+    trimmed = unused_css.trim_stylesheets(
+        {"t.css": css}, {"fa-navicon", "fa-moon", "fa-solid", "download"}, set()
+    )["t.css"]
     table = icon_font.icon_codepoints(trimmed)
     assert table == {"fa-navicon": {0xF0C9}, "fa-moon": {0xF186}}  # unused alias fa-bars: gone
     assert icon_font.theme_codepoints(trimmed) == {0xF019}  # --pst-icon-gone: nothing uses it
@@ -253,8 +299,10 @@ def test_icon_rules_are_parsed_with_aliases_after_trimming():
 
 # -- related_posts: Chinese-aware text similarity ------------------------------------------------
 
+
 def _doctree(markdown_like: list[tuple[str, str]]):
     from docutils import nodes
+
     document = nodes.section()
     for kind, text in markdown_like:
         node = {"p": nodes.paragraph, "code": nodes.literal_block, "math": nodes.math_block}[kind]
@@ -263,24 +311,29 @@ def _doctree(markdown_like: list[tuple[str, str]]):
 
 
 def test_related_terms_are_cjk_bigrams_and_latin_words_without_code_or_math():
-    from related_posts import text_terms
-    terms = text_terms(_doctree([("p", "扩散模型用 DDIM 采样"), ("code", "print('扩散')"),
-                                 ("math", r"\nabla \log p")]))
+    from kb.pages.related_posts import text_terms
+
+    terms = text_terms(
+        _doctree([("p", "扩散模型用 DDIM 采样"), ("code", "print('扩散')"), ("math", r"\nabla \log p")])
+    )
     assert terms == {"扩散": 1, "散模": 1, "模型": 1, "型用": 1, "ddim": 1, "采样": 1}
 
 
 def _bigrams(text: str) -> dict[str, int]:
     from collections import Counter
-    counts = Counter()
+
+    counts: Counter[str] = Counter()
     for run in re.findall(r"[\u4e00-\u9fff]+", text):
-        counts.update(run[i:i + 2] for i in range(len(run) - 1))
+        counts.update(run[i : i + 2] for i in range(len(run) - 1))
     return dict(counts)
 
 
 def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple[str, str], float]:
     """The definition, computed the slow way: sublinear TF-IDF, top terms, cosine."""
     import math
-    from related_posts import term_key
+
+    from kb.pages.related_posts import term_key
+
     n = len(terms)
     df: dict[str, int] = {}
     for counts in terms.values():
@@ -292,12 +345,14 @@ def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple
         kept = sorted(weights.items(), key=lambda item: (-item[1], term_key(item[0])))[:top]
         norm = math.sqrt(sum(w * w for _t, w in kept)) or 1.0
         vectors[doc] = {t: w / norm for t, w in kept}
-    return {(a, b): sum(w * vectors[b].get(t, 0.0) for t, w in vectors[a].items())
-            for a in terms for b in terms}
+    return {
+        (a, b): sum(w * vectors[b].get(t, 0.0) for t, w in vectors[a].items()) for a in terms for b in terms
+    }
 
 
 def test_related_similarity_prefers_shared_topics_and_ignores_insertion_order():
-    from related_posts import term_counts, tfidf_matrix
+    from kb.pages.related_posts import term_counts, tfidf_matrix
+
     texts = {
         "a": "扩散模型的得分函数与朗之万采样，扩散模型逐步去噪。",
         "b": "得分函数驱动的朗之万采样也用于扩散模型的去噪。",
@@ -319,13 +374,19 @@ def test_related_similarity_prefers_shared_topics_and_ignores_insertion_order():
 
 def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
     import random
-    from related_posts import term_counts, tfidf_matrix
+
+    from kb.pages.related_posts import term_counts, tfidf_matrix
+
     rng = random.Random(7)
     alphabet = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差"
-    terms = {f"doc{i:02d}": _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(5, 120))))
-             for i in range(25)}
+    terms = {
+        f"doc{i:02d}": _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(5, 120))))
+        for i in range(25)
+    }
     docs = sorted(terms)
-    matrix = tfidf_matrix({doc: term_counts(terms[doc]) for doc in docs}, docs, top=12)  # small enough that truncation and ties matter
+    matrix = tfidf_matrix(
+        {doc: term_counts(terms[doc]) for doc in docs}, docs, top=12
+    )  # small enough that truncation and ties matter
     assert max(matrix.getnnz(axis=1)) == 12
     scores = (matrix @ matrix.T).toarray()
     expected = _reference_cosines(terms, top=12)

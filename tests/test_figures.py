@@ -1,4 +1,6 @@
-"""Figures drawn by the articles' code (_ext/code_figures.py): rendering, dark mode, fonts, caching.
+# mypy: disable-error-code="arg-type,index,operator,type-var,return-value,misc"
+# (parsed HTML: BeautifulSoup types attributes as str | list | None and lookups as Optional)
+"""Figures drawn by the articles' code (_ext/kb/figures/): rendering, dark mode, fonts, caching.
 
 The bad inputs (a raising plot function, no alt text, an unreferenced figure, a dangling
 ``{numref}``, a glyph no font has, torch imported, a committed PNG, a missing image) are tiny
@@ -17,10 +19,8 @@ import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
 
+from kb.figures import render, style
 from sitebuild import ROOT, Build, make_site, output_files, sphinx_build
-
-sys.path.insert(0, str(ROOT / "_ext"))
-import code_figures  # noqa: E402
 
 DEMO = "posts/figure-demo"
 SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -47,6 +47,7 @@ def page(build: Build, path: str = f"{DEMO}/index.html") -> BeautifulSoup:
 
 # -- what the page shows --------------------------------------------------------------------------
 
+
 def test_figures_are_numbered_and_referred_to_by_number(demo: Build):
     soup = page(demo)
     figures = soup.select("figure.kb-figure")
@@ -54,8 +55,11 @@ def test_figures_are_numbered_and_referred_to_by_number(demo: Build):
     assert [f.select_one(".caption-number").get_text(strip=True) for f in figures] == ["图 1", "图 2"]
     assert "正弦与余弦" in figures[0].figcaption.get_text()
     assert figures[0].figcaption.select_one(".katex")  # math in a caption is rendered
-    refs = {a["href"]: a.get_text() for a in soup.select("a.reference.internal")
-            if a.get("href", "").startswith("#fig-")}
+    refs = {
+        a["href"]: a.get_text()
+        for a in soup.select("a.reference.internal")
+        if a.get("href", "").startswith("#fig-")
+    }
     assert refs == {"#fig-demo-curves": "图 1", "#fig-demo-grid": "图 2"}
 
 
@@ -74,23 +78,26 @@ def test_each_figure_has_a_light_and_a_dark_image_with_alt_size_and_lazy_loading
 
 
 def figure_files(build: Build) -> dict[str, bytes]:
-    return {path.name: path.read_bytes()
-            for path in sorted((build.outdir / "_images" / "figures").iterdir())}
+    return {path.name: path.read_bytes() for path in sorted((build.outdir / "_images" / "figures").iterdir())}
 
 
 def test_the_dark_copy_swaps_the_style_colours_and_nothing_else(demo: Build):
     files = figure_files(demo)
-    light = files[next(name for name in files if name.startswith("fig-demo-curves") and "dark" not in name)].decode()
-    dark = files[next(name for name in files if name.startswith("fig-demo-curves") and "dark" in name)].decode()
+    light = files[
+        next(name for name in files if name.startswith("fig-demo-curves") and "dark" not in name)
+    ].decode()
+    dark = files[
+        next(name for name in files if name.startswith("fig-demo-curves") and "dark" in name)
+    ].decode()
     assert light != dark
-    assert code_figures.dark_variant(light) == dark
-    assert code_figures.FOREGROUND in light and code_figures.FOREGROUND not in dark
+    assert style.dark_variant(light) == dark
+    assert style.FOREGROUND in light and style.FOREGROUND not in dark
     # The two palette colours of the plot's lines, each replaced by its dark counterpart.
-    for light_colour, dark_colour in code_figures.PALETTE[:2]:
+    for light_colour, dark_colour in style.PALETTE[:2]:
         assert light_colour in light and dark_colour in dark and light_colour not in dark
-    # Same drawing: remove the colours and the files are equal.
+    # Same drawing: remove the colours (and the dark copy's default fill) and the files are equal.
     strip = re.compile(r"#[0-9a-f]{6}")
-    assert strip.sub("", light) == strip.sub("", dark)
+    assert strip.sub("", light) == strip.sub("", dark).replace('<svg fill=""', "<svg", 1)
 
 
 def test_svg_is_reproducible_and_has_no_date(demo: Build):
@@ -109,7 +116,7 @@ def glyph_ids(svg: bytes) -> set[str]:
 def test_chinese_text_is_drawn_with_the_cjk_font(demo: Build):
     from matplotlib import font_manager
 
-    cjk = font_manager.get_font(font_manager.findfont(code_figures.CJK_FONT, fallback_to_default=False))
+    cjk = font_manager.get_font(font_manager.findfont(style.CJK_FONT, fallback_to_default=False))
     assert cjk.postscript_name == "NotoSansCJKsc-Regular"
     files = figure_files(demo)
     for prefix, text in [("fig-demo-curves", "正弦余"), ("fig-demo-grid", "函数值")]:
@@ -129,8 +136,10 @@ def test_feed_entries_show_the_light_figure_with_an_absolute_address(demo: Build
 
 # -- caching and incremental builds ---------------------------------------------------------------
 
-def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch):
+
+def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     log = tmp_path / "calls.log"
     monkeypatch.setenv("KB_FIGURE_CALL_LOG", str(log))
     site = make_site(tmp_path / "src", "figures")
@@ -140,16 +149,18 @@ def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(tmp_path: Path,
     first = figure_files(Build(site, outdir, 0, ""))
 
     post = site / DEMO / "index.md"
-    post.write_text(post.read_text(encoding="utf-8").replace("中间的一段文字。", "改写过的中间段落。"),
-                    encoding="utf-8")
+    post.write_text(
+        post.read_text(encoding="utf-8").replace("中间的一段文字。", "改写过的中间段落。"), encoding="utf-8"
+    )
     checked(sphinx_build(site, outdir))
     assert "改写过的中间段落" in (outdir / DEMO / "index.html").read_text(encoding="utf-8")
     assert sorted(calls(log)) == ["plot_curves", "plot_grid"], "prose edit re-ran plot code"
     assert figure_files(Build(site, outdir, 0, "")) == first
 
     model = site / DEMO / "demo_model.py"
-    model.write_text(model.read_text(encoding="utf-8").replace("np.sin(x)", "np.sin(2 * x)"),
-                     encoding="utf-8")
+    model.write_text(
+        model.read_text(encoding="utf-8").replace("np.sin(x)", "np.sin(2 * x)"), encoding="utf-8"
+    )
     checked(sphinx_build(site, outdir))
     assert sorted(calls(log)) == ["plot_curves", "plot_curves", "plot_grid", "plot_grid"]
     second = figure_files(Build(site, outdir, 0, ""))
@@ -165,15 +176,16 @@ def test_cache_key_follows_the_post_code_but_not_its_tests(tmp_path: Path):
     folder = tmp_path / "post"
     shutil.copytree(ROOT / "tests/roots/test-figures" / DEMO, folder)
     script = folder / "demo_figures.py"
-    key = code_figures.cache_key(script, "plot_curves")
-    assert code_figures.cache_key(script, "plot_grid") != key
+    key = render.cache_key(script, "plot_curves")
+    assert render.cache_key(script, "plot_grid") != key
     (folder / "test_demo_model.py").write_text("def test_nothing():\n    pass\n", encoding="utf-8")
-    assert code_figures.cache_key(script, "plot_curves") == key
+    assert render.cache_key(script, "plot_curves") == key
     (folder / "demo_model.py").write_text((folder / "demo_model.py").read_text() + "\n# edit\n")
-    assert code_figures.cache_key(script, "plot_curves") != key
+    assert render.cache_key(script, "plot_curves") != key
 
 
 # -- rendering in the build process ---------------------------------------------------------------
+
 
 def write_post(folder: Path, value: float) -> Path:
     folder.mkdir(parents=True)
@@ -181,20 +193,21 @@ def write_post(folder: Path, value: float) -> Path:
     (folder / "plots.py").write_text(
         "import matplotlib.pyplot as plt\nfrom helper import VALUE\n\n\n"
         "def plot():\n    fig, ax = plt.subplots()\n    ax.set_title(f'取值 {VALUE}')\n    return fig\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return folder / "plots.py"
 
 
 def test_two_posts_with_same_named_modules_do_not_collide(tmp_path: Path):
-    first = code_figures.render(write_post(tmp_path / "a", 1.5), "plot")
-    second = code_figures.render(write_post(tmp_path / "b", 2.5), "plot")
+    first = render.render(write_post(tmp_path / "a", 1.5), "plot")
+    second = render.render(write_post(tmp_path / "b", 2.5), "plot")
     assert first.light != second.light
     assert "helper" not in sys.modules and "torch" not in sys.modules or sys.modules["torch"] is not None
 
 
 def test_render_is_deterministic_and_sized_in_css_pixels(tmp_path: Path):
     script = write_post(tmp_path / "a", 3.0)
-    once, twice = code_figures.render(script, "plot"), code_figures.render(script, "plot")
+    once, twice = render.render(script, "plot"), render.render(script, "plot")
     assert once == twice
     # The site's default size, 6.4 x 3.6 inches at 96 CSS px per inch, give or take the tight box.
     assert 500 < once.width < 640 and 280 < once.height < 360
@@ -204,19 +217,41 @@ def test_a_function_that_returns_no_figure_is_an_error(tmp_path: Path):
     folder = tmp_path / "post"
     folder.mkdir()
     (folder / "plots.py").write_text("def plot():\n    return 42\n", encoding="utf-8")
-    with pytest.raises(code_figures.FigureError, match="must return a matplotlib Figure, not int"):
-        code_figures.render(folder / "plots.py", "plot")
-    with pytest.raises(code_figures.FigureError, match="has no function 'draw'"):
-        code_figures.render(folder / "plots.py", "draw")
+    with pytest.raises(render.FigureError, match="must return a matplotlib Figure, not int"):
+        render.render(folder / "plots.py", "plot")
+    with pytest.raises(render.FigureError, match="has no function 'draw'"):
+        render.render(folder / "plots.py", "draw")
 
 
-def test_dark_variant_maps_only_whole_colours():
-    svg = '<g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/>'
-    assert code_figures.dark_variant(svg) == (
-        '<g style="fill: #ced6dd; stroke: #6ea8ff"/><use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/>')
-    light = {colour for colour, _ in code_figures.PALETTE}
-    assert len(light) == len(code_figures.PALETTE)
-    assert not light & set(code_figures.DARK_COLOURS.values()), "a dark colour must not be a light one"
+def test_dark_variant_maps_only_whole_colours_and_black_by_default():
+    svg = (
+        '<svg width="1pt"><g style="fill: #222832; stroke: #2a6fdb"/><use xlink:href="#DejaVuSans-41"/>'
+        '<path id="p2a6fdbab"/></svg>'
+    )
+    assert style.dark_variant(svg) == (
+        '<svg fill="#ced6dd" width="1pt"><g style="fill: #ced6dd; stroke: #6ea8ff"/>'
+        '<use xlink:href="#DejaVuSans-41"/><path id="p2a6fdbab"/></svg>'
+    )
+
+
+def test_black_text_and_markers_turn_light_in_dark_mode(tmp_path: Path):
+    """matplotlib leaves black fills implicit (SVG's default); the dark copy must still swap them."""
+    folder = tmp_path / "post"
+    folder.mkdir()
+    (folder / "plots.py").write_text(
+        "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
+        "    ax.scatter([0, 1], [0, 1], color='k')\n    ax.text(0.5, 0.5, '黑字', color='k')\n"
+        "    return fig\n",
+        encoding="utf-8",
+    )
+    from lxml import etree as tree
+
+    dark = tree.fromstring(render.render(folder / "plots.py", "plot").dark)
+    assert dark.get("fill") == style.DARK_COLOURS["#000000"]
+    assert b"#000000" not in tree.tostring(dark)
+    light = {colour for colour, _ in style.PALETTE}
+    assert len(light) == len(style.PALETTE)
+    assert not light & set(style.DARK_COLOURS.values()), "a dark colour must not be a light one"
 
 
 def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
@@ -225,9 +260,11 @@ def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
     (folder / "plots.py").write_text(
         "import matplotlib.pyplot as plt\n\n\ndef plot():\n    fig, ax = plt.subplots()\n"
         "    ax.set_xlabel('步数', color='navy')\n    ax.annotate('注释', (0.5, 0.5), color='C1')\n"
-        "    return fig\n", encoding="utf-8")
-    with pytest.raises(code_figures.FigureError, match=r"text '步数' in #000080 is not a site colour"):
-        code_figures.render(folder / "plots.py", "plot")
+        "    return fig\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(render.FigureError, match=r"text '步数' in #000080 is not a site colour"):
+        render.render(folder / "plots.py", "plot")
 
 
 def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
@@ -235,12 +272,36 @@ def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
     the document is read again on the next build, so an unchanged broken figure still fails."""
     site = make_site(tmp_path / "src", "figures")
     model = site / DEMO / "demo_model.py"
-    model.write_text(model.read_text(encoding="utf-8").replace(
-        "x = np.linspace", "raise RuntimeError('坏掉的模型')\n    x = np.linspace"), encoding="utf-8")
+    model.write_text(
+        model.read_text(encoding="utf-8").replace(
+            "x = np.linspace", "raise RuntimeError('坏掉的模型')\n    x = np.linspace"
+        ),
+        encoding="utf-8",
+    )
     outdir = tmp_path / "html"
     for _attempt in range(2):
         build = sphinx_build(site, outdir)
         assert build.returncode != 0
-        assert any(f"{DEMO}/index.md:13: WARNING: code-figure fig-demo-curves: demo_figures.py:"
-                   "plot_curves() raised (demo_model.py:6 in curves): RuntimeError: 坏掉的模型" in w
-                   for w in build.warnings), build.warnings
+        assert any(
+            f"{DEMO}/index.md:13: WARNING: code-figure fig-demo-curves: demo_figures.py:"
+            "plot_curves() raised (demo_model.py:6 in curves): RuntimeError: 坏掉的模型" in w
+            for w in build.warnings
+        ), build.warnings
+
+
+def test_figure_code_may_use_scipy_but_not_torch(tmp_path: Path):
+    """torch is blocked without a placeholder in sys.modules, which SciPy would trip over."""
+    import torch  # as in a test run that imported it before
+
+    folder = tmp_path / "post"
+    folder.mkdir()
+    (folder / "plots.py").write_text(
+        "import matplotlib.pyplot as plt\nfrom scipy import stats\n\n\n"
+        "def plot():\n    fig, ax = plt.subplots()\n    ax.plot([0, 1], stats.norm.cdf([0, 1]))\n    return fig\n\n\n"
+        "def plot_torch():\n    import torch\n    return torch\n",
+        encoding="utf-8",
+    )
+    assert render.render(folder / "plots.py", "plot").width > 100
+    with pytest.raises(render.FigureError, match="imports torch"):
+        render.render(folder / "plots.py", "plot_torch")
+    assert sys.modules["torch"] is torch

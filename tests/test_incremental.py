@@ -12,18 +12,15 @@ from other pages: series boxes and the series page, related-articles lists, the 
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
+from corpus import make_corpus, write_sphinx
+from livehtml import WarmSphinx
 from sitebuild import ROOT, ROOTS, Build, make_site, output_files, sphinx_argv, sphinx_build
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "scripts"))
-from corpus import make_corpus, write_sphinx  # noqa: E402
-from livehtml import WarmSphinx  # noqa: E402
 
 def post_file(site: Path, slug: str) -> Path:
     return site / "posts" / slug / "index.md"
@@ -59,6 +56,7 @@ def add_knowledge_base(site: Path) -> None:
     for page in ["glossary.md", "series.md", "map.md", "bibliography.md"]:
         shutil.copy2(ROOT / page, site / page)
     import pybtex.database
+
     full = pybtex.database.parse_file(str(ROOT / "references.bib"))
     small = pybtex.database.BibliographyData({key: full.entries[key] for key in BIB_KEYS})
     (site / "references.bib").write_text(small.to_string("bibtex"), encoding="utf-8")
@@ -75,13 +73,15 @@ def add_knowledge_base(site: Path) -> None:
 def change_like_an_author(site: Path) -> None:
     new = site / "posts" / "bench-new"
     shutil.copytree(site / "posts" / "bench-0001", new)
-    replace_line(new / "index.md", "date:", "date: 2026-01-05 09:00")   # the newest post
+    replace_line(new / "index.md", "date:", "date: 2026-01-05 09:00")  # the newest post
     replace_line(new / "index.md", "# ", "# 新加的一篇文章")
     replace_line(new / "index.md", "series_order:", "series_order: 5")  # joins the series last
     edited = post_file(site, "bench-0002")
     text = edited.read_text(encoding="utf-8").replace(
-        "\n## 参考文献", "\n补充的一段话，说明一个新的细节：{term}`得分匹配`，"
-        f"另见{{footcite}}`{BIB_KEYS[2]}`。\n\n## 参考文献")
+        "\n## 参考文献",
+        "\n补充的一段话，说明一个新的细节：{term}`得分匹配`，"
+        f"另见{{footcite}}`{BIB_KEYS[2]}`。\n\n## 参考文献",
+    )
     edited.write_text(text, encoding="utf-8")
     append(post_file(site, "bench-0006"), "\n新加的链接：{doc}`../bench-0001/index`。\n")
     replace_line(post_file(site, "bench-0003"), "# ", "# 改过标题的文章")
@@ -95,12 +95,13 @@ def change_like_an_author(site: Path) -> None:
     # Figures: one redrawn because the code it plots changed, one removed with its reference.
     figures = site / "posts" / "figure-demo"
     model = figures / "demo_model.py"
-    model.write_text(model.read_text(encoding="utf-8").replace("np.cos(x)", "np.cos(3 * x)"),
-                     encoding="utf-8")
+    model.write_text(
+        model.read_text(encoding="utf-8").replace("np.cos(x)", "np.cos(3 * x)"), encoding="utf-8"
+    )
     page = figures / "index.md"
     text = page.read_text(encoding="utf-8")
     text = text.replace("，{numref}`图 %s <fig-demo-grid>` 是一张网格图", "")
-    page.write_text(text[:text.index(":::{code-figure} demo_figures.py:plot_grid")], encoding="utf-8")
+    page.write_text(text[: text.index(":::{code-figure} demo_figures.py:plot_grid")], encoding="utf-8")
 
 
 def checked(build: Build) -> Build:
@@ -178,7 +179,7 @@ def test_warm_build_reports_a_failed_build(tmp_path: Path):
 
 def test_a_post_written_alone_resolves_its_category_and_tag_links(tmp_path: Path):
     """ABlog registers its posts only after the first page written has had its links resolved;
-    a build that writes one post and nothing else used to fail on the post's tag links."""
+    a build that writes one post and nothing else must still resolve the post's tag links."""
     site = make_site(tmp_path / "site")
     write_sphinx(make_corpus(3, seed=3), site)
     outdir = tmp_path / "out"
@@ -204,16 +205,19 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     for listing in ["blog.html", "index.html", "blog/atom.xml"]:
         assert "改写过的摘要段落" in (incremental / listing).read_text(encoding="utf-8"), listing
     # Pages that were not re-read but show the retitled series member, the new link, term and citation.
-    series_box = BeautifulSoup((incremental / "posts/bench-0004/index.html").read_text(encoding="utf-8"),
-                               "lxml").select_one(".kb-series")
+    series_box = BeautifulSoup(
+        (incremental / "posts/bench-0004/index.html").read_text(encoding="utf-8"), "lxml"
+    ).select_one(".kb-series")
     assert "改过标题的文章" in series_box.get_text() and "第 4 篇，共 5 篇" in series_box.get_text()
     assert "新加的一篇文章" in series_box.get_text()  # the new next post
     series_page = (incremental / "series.html").read_text(encoding="utf-8")
     assert "改过标题的文章" in series_page
     knowledge_map = BeautifulSoup((incremental / "map.html").read_text(encoding="utf-8"), "lxml")
     edges = {(e["data-a"], e["data-b"]) for e in knowledge_map.select(".kb-map-edge")}
-    assert edges == {("posts/bench-0003/index", "posts/bench-0004/index"),
-                     ("posts/bench-0001/index", "posts/bench-0006/index")}
+    assert edges == {
+        ("posts/bench-0003/index", "posts/bench-0004/index"),
+        ("posts/bench-0001/index", "posts/bench-0006/index"),
+    }
     glossary = BeautifulSoup((incremental / "glossary.html").read_text(encoding="utf-8"), "lxml")
     used = [p.get_text() for p in glossary.select(".kb-term-usage")]
     assert len(used) == 2, used  # 扩散模型 and 得分匹配, each used by bench-0002
@@ -230,8 +234,9 @@ def test_nothing_changed_rewrites_nothing(tmp_path: Path):
     before = {path: path.stat().st_mtime_ns for path in outdir.rglob("*.html")}
     before.update({path: path.stat().st_mtime_ns for path in outdir.rglob("atom.xml")})
     checked(sphinx_build(site, outdir))
-    rewritten = sorted(str(path.relative_to(outdir)) for path, mtime in before.items()
-                       if path.stat().st_mtime_ns != mtime)
+    rewritten = sorted(
+        str(path.relative_to(outdir)) for path, mtime in before.items() if path.stat().st_mtime_ns != mtime
+    )
     # Sphinx always regenerates its index pages and sphinx-notfound-page its 404 page (one page
     # each, from templates); nothing of ours may be rewritten.
     assert [name for name in rewritten if name not in {"genindex.html", "search.html", "404.html"}] == []

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,index,operator,type-var,return-value,misc"
+# (parsed HTML: BeautifulSoup types attributes as str | list | None and lookups as Optional)
 """The knowledge-base features on the real site, checked against what the sources say.
 
 Each expectation is computed here from the Markdown sources, the BibTeX file or the built HTML
@@ -9,34 +11,33 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import defaultdict
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urljoin
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pybtex.database
-from pybtex.richtext import Text
 import pytest
 from bs4 import BeautifulSoup
+from pybtex.richtext import Text
 
 from posts_source import FrontMatter, source_posts
-from sitebuild import ROOT
+from sitebuild import ROOT, parse_html, site_prefix, site_url
 
 POSTS = source_posts()
 SLUGS = sorted(post.slug for post in POSTS)
 TITLES = {post.slug: post.title for post in POSTS}
-SITE_URL = "https://ml-kb.readthedocs.io/zh-cn/latest/"
+SITE_URL = site_url()
 CITE = re.compile(r"\{footcite(?::[pt])?\}`([^`]+)`")
 TERM = re.compile(r"\{term\}`([^`]+)`")
 
 
-def parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+parse = parse_html  # a fresh tree, to modify
 
 
-@lru_cache(maxsize=None)
+@cache
 def soup(path: Path) -> BeautifulSoup:
     """A page's parsed HTML, parsed once; read it, do not modify it (see ``parse``)."""
     return parse(path)
@@ -68,6 +69,7 @@ def article_body(html_dir: Path, slug: str) -> BeautifulSoup:
 
 # -- related articles ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_post_ends_with_related_articles(html_dir: Path, slug: str):
     page = f"posts/{slug}/index.html"
@@ -86,9 +88,11 @@ def test_every_post_ends_with_related_articles(html_dir: Path, slug: str):
 
 def test_related_articles_follow_tags_links_and_text(html_dir: Path):
     """Posts that share tags and link to each other come first (they have reasons to)."""
+
     def related(slug: str) -> list[str]:
         page = f"posts/{slug}/index.html"
         return [slug_of(page, a["href"]) for a in soup(html_dir / page).select(".kb-related li > p > a")]
+
     assert "diffusion-sde" in related("ode-diffusion-derivation")
     assert "rl-basics-grid-world" in related("monte-carlo-rl")
     assert "pytorch-ddp" in related("ring-allreduce")
@@ -96,6 +100,7 @@ def test_related_articles_follow_tags_links_and_text(html_dir: Path):
 
 
 # -- series -------------------------------------------------------------------------------------
+
 
 def declared_series() -> dict[str, list[str]]:
     series: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -108,7 +113,11 @@ def declared_series() -> dict[str, list[str]]:
 
 def test_the_diffusion_series_is_declared_in_reading_order():
     assert declared_series()["扩散模型系列"][:4] == [
-        "score-based-models", "diffusion-continuous-limit", "diffusion-sde", "ode-diffusion-derivation"]
+        "score-based-models",
+        "diffusion-continuous-limit",
+        "diffusion-sde",
+        "ode-diffusion-derivation",
+    ]
     assert declared_series()["扩散模型系列"][-1] == "edm-design-space"
 
 
@@ -141,11 +150,16 @@ def test_every_diffusion_series_member_links_the_notation_table(html_dir: Path):
     for name, members in declared_series().items():
         for slug in members:
             page = f"posts/{slug}/index.html"
-            links = [urljoin(page, a["href"]) for a in
-                     soup(html_dir / page).select("article.bd-article .kb-series-notation a")]
+            links = [
+                urljoin(page, a["href"])
+                for a in soup(html_dir / page).select("article.bd-article .kb-series-notation a")
+            ]
             assert links == (["notation.html"] if name == "扩散模型系列" else []), slug
-    entry = next(e for e in soup(html_dir / "series.html").select(".kb-series-entry")
-                 if e.select_one(".rubric").get_text() == "扩散模型系列")
+    entry = next(
+        e
+        for e in soup(html_dir / "series.html").select(".kb-series-entry")
+        if e.select_one(".rubric").get_text() == "扩散模型系列"
+    )
     assert any(a["href"] == "notation.html" for a in entry.select("a"))
 
 
@@ -165,6 +179,7 @@ def test_series_page_lists_every_series_in_order(html_dir: Path):
 
 # -- glossary -----------------------------------------------------------------------------------
 
+
 def term_name(dt) -> str:
     return "".join(t for t in dt.find_all(string=True) if not t.find_parent("a", class_="headerlink")).strip()
 
@@ -183,8 +198,9 @@ def test_glossary_entries_have_chinese_and_english_names_and_a_definition(html_d
                 node = node.find_previous_sibling()
             assert any(re.search(r"[\u4e00-\u9fff]", n) for n in names) or names == ["Transformer"], names
             assert any(re.fullmatch(r"[A-Za-z][A-Za-z0-9 ,.'’()–-]*", n) for n in names), names
-            definition = "".join(t for t in dd.find("p").find_all(string=True)
-                                 if not t.find_parent(class_="katex"))  # prose, not formulas
+            definition = "".join(
+                t for t in dd.find("p").find_all(string=True) if not t.find_parent(class_="katex")
+            )  # prose, not formulas
             assert 15 <= len(definition) <= 120, definition
             entries += 1
     assert entries >= 50
@@ -228,6 +244,7 @@ def test_term_links_in_articles_point_into_the_glossary(html_dir: Path):
 
 # -- knowledge map ------------------------------------------------------------------------------
 
+
 def test_knowledge_map_has_every_post_and_every_cross_reference(html_dir: Path):
     page = soup(html_dir / "map.html")
     svg = page.select_one(".kb-map svg")
@@ -243,8 +260,10 @@ def test_knowledge_map_has_every_post_and_every_cross_reference(html_dir: Path):
             other = slug_of(page_path, a["href"])
             if other and other != slug:
                 expected.add(tuple(sorted((slug, other))))
-    drawn = {tuple(sorted((e["data-a"].split("/")[1], e["data-b"].split("/")[1])))
-             for e in svg.select("path.kb-map-edge")}
+    drawn = {
+        tuple(sorted((e["data-a"].split("/")[1], e["data-b"].split("/")[1])))
+        for e in svg.select("path.kb-map-edge")
+    }
     assert drawn == expected
     assert len(drawn) >= 60
 
@@ -255,7 +274,9 @@ def test_knowledge_map_groups_nodes_by_category(html_dir: Path):
     assert sorted(categories) == sorted({post.category for post in POSTS})
     colour = {}
     for g in svg.select(".kb-map-category"):
-        colour[g.select_one(".kb-map-category-name").get_text()] = [c for c in g["class"] if c.startswith("kb-cat-")][0]
+        colour[g.select_one(".kb-map-category-name").get_text()] = [
+            c for c in g["class"] if c.startswith("kb-cat-")
+        ][0]
     for post in POSTS:
         node = svg.select_one(f'a.kb-map-node[data-doc="posts/{post.slug}/index"]')
         assert colour[post.category] in node["class"], post.slug
@@ -326,6 +347,7 @@ def test_shared_papers_are_entered_once():
 
 # -- reader conveniences ------------------------------------------------------------------------
 
+
 def test_sitemap_lists_every_page_with_absolute_urls(html_dir: Path):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     root = ElementTree.parse(html_dir / "sitemap.xml").getroot()
@@ -335,8 +357,15 @@ def test_sitemap_lists_every_page_with_absolute_urls(html_dir: Path):
     paths = {loc.removeprefix(SITE_URL) for loc in locs}
     for path in paths:
         assert (html_dir / unquote(path)).is_file(), path
-    expected = {post.url for post in POSTS} | {"index.html", "glossary.html", "map.html", "series.html",
-                                               "bibliography.html", "blog.html", "blog/archive.html"}
+    expected = {post.url for post in POSTS} | {
+        "index.html",
+        "glossary.html",
+        "map.html",
+        "series.html",
+        "bibliography.html",
+        "blog.html",
+        "blog/archive.html",
+    }
     assert expected <= paths
     assert {"search.html", "genindex.html", "404.html"}.isdisjoint(paths)
     for url in root.findall("s:url", ns):
@@ -354,8 +383,9 @@ def test_open_graph_and_twitter_meta(html_dir: Path, slug: str):
     page = soup(html_dir / f"posts/{slug}/index.html")
 
     def meta(key: str) -> list[str]:
-        return [m["content"] for m in page.find_all("meta", attrs={"property": key})] + \
-            [m["content"] for m in page.find_all("meta", attrs={"name": key})]
+        return [m["content"] for m in page.find_all("meta", attrs={"property": key})] + [
+            m["content"] for m in page.find_all("meta", attrs={"name": key})
+        ]
 
     description = front(slug)["description"]
     assert meta("og:title") == [TITLES[slug]]
@@ -369,14 +399,16 @@ def test_open_graph_and_twitter_meta(html_dir: Path, slug: str):
 
 
 def git_timestamp(*paths: Path) -> int | None:
-    out = subprocess.run(["git", "log", "-1", "--format=%ct", "--", *map(str, paths)], cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "log", "-1", "--format=%ct", "--", *map(str, paths)], cwd=ROOT, capture_output=True, text=True
+    )
     return int(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
 
 
 def shallow() -> bool:
-    out = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True
+    )
     return out.returncode != 0 or out.stdout.strip() != "false"
 
 
@@ -385,8 +417,10 @@ def test_last_updated_comes_from_git(html_dir: Path):
     history (a shallow clone, a tarball) no date is shown rather than a wrong one."""
     zone = ZoneInfo("Asia/Shanghai")
     for slug in SLUGS:
-        text = " ".join(p.get_text(" ", strip=True)
-                        for p in soup(html_dir / f"posts/{slug}/index.html").select(".footer-item"))
+        text = " ".join(
+            p.get_text(" ", strip=True)
+            for p in soup(html_dir / f"posts/{slug}/index.html").select(".footer-item")
+        )
         shown = re.search(r"最后更新于 (\d{4}-\d{2}-\d{2})", text)
         folder = ROOT / "posts" / slug
         lowest, highest = git_timestamp(folder / "index.md"), git_timestamp(folder)
@@ -395,15 +429,15 @@ def test_last_updated_comes_from_git(html_dir: Path):
             continue
         assert shown, slug
         date = shown[1]
-        low = datetime.fromtimestamp(lowest, timezone.utc).astimezone(zone).strftime("%Y-%m-%d")
-        high = datetime.fromtimestamp(highest, timezone.utc).astimezone(zone).strftime("%Y-%m-%d")
+        low = datetime.fromtimestamp(lowest, UTC).astimezone(zone).strftime("%Y-%m-%d")
+        high = datetime.fromtimestamp(highest, UTC).astimezone(zone).strftime("%Y-%m-%d")
         assert low <= date <= high, (slug, low, date, high)
 
 
 def test_404_page_uses_absolute_links(html_dir: Path):
     page = soup(html_dir / "404.html")
     assert "页面不存在" in page.select_one("article").get_text()
-    prefix = "/zh-cn/latest/"
+    prefix = site_prefix()
     for tag, attr in (("link", "href"), ("script", "src"), ("a", "href"), ("img", "src")):
         for node in page.find_all(tag):
             value = node.get(attr)

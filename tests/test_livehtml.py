@@ -12,10 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from corpus import make_corpus, write_sphinx
 from sitebuild import ROOT, make_site
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from corpus import make_corpus, write_sphinx  # noqa: E402
 
 
 def free_port() -> int:
@@ -60,17 +58,35 @@ def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
     port = free_port()
     log = (tmp_path / "livehtml.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts/livehtml.py"), str(site), str(site / "_build/html"),
-         "-W", "--keep-going", "-n", "--port", str(port)],
-        cwd=site, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            str(ROOT / "scripts/livehtml.py"),
+            str(site),
+            str(site / "_build/html"),
+            "-W",
+            "--keep-going",
+            "-n",
+            "--port",
+            str(port),
+        ],
+        cwd=site,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/posts/bench-0002/index.html"
     try:
         wait_for(lambda: fetch(url) is not None, 300, "the first build to be served", process)
         post = site / "posts/bench-0002/index.md"
-        post.write_text(post.read_text(encoding="utf-8") + "\n保存之后应当立刻出现的句子。\n",
-                        encoding="utf-8")
-        wait_for(lambda: "保存之后应当立刻出现的句子" in (fetch(url) or ""), 120,
-                 "the saved post to be rebuilt", process)
+        post.write_text(
+            post.read_text(encoding="utf-8") + "\n保存之后应当立刻出现的句子。\n", encoding="utf-8"
+        )
+        wait_for(
+            lambda: "保存之后应当立刻出现的句子" in (fetch(url) or ""),
+            120,
+            "the saved post to be rebuilt",
+            process,
+        )
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl+C in its terminal
         try:
@@ -80,8 +96,10 @@ def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
     deadline = time.monotonic() + 10
     while pids_of_session(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            for pid in pids_of_session(process.pid)}
+    left = {
+        pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        for pid in pids_of_session(process.pid)
+    }
     assert left == {}, (tmp_path / "livehtml.log").read_text()
     output = (tmp_path / "livehtml.log").read_text()
     assert "Detected changes" in output and "exit code" not in output, output
@@ -91,11 +109,17 @@ def test_the_warm_build_server_ends_with_its_parent_however_it_ends():
     """Linux ends the server when the process that started it dies, even by SIGKILL, so no
     build server outlives a ``make livehtml`` that crashed or was killed."""
     parent = subprocess.Popen(
-        [sys.executable, "-c",
-         "import os, sys; sys.path.insert(0, sys.argv[1] + '/scripts'); from livehtml import WarmSphinx; "
-         "warm = WarmSphinx(sys.argv[1]); print(warm._server.pid, flush=True); os._exit(0)",
-         str(ROOT)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; sys.path.insert(0, sys.argv[1] + '/scripts'); from livehtml import WarmSphinx; "
+            "warm = WarmSphinx(sys.argv[1]); print(warm._server.pid, flush=True); os._exit(0)",
+            str(ROOT),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     server = int(parent.stdout.readline())  # not read to the end: the server holds the pipe
     parent.wait(timeout=60)
     parent.stdout.close()

@@ -56,23 +56,28 @@ def test_stored_output_is_what_the_program_prints(stored: Path):
     script = stored.with_name(stored.name.removesuffix(".output.txt") + ".py")
     assert script.is_file(), f"{stored.name} has no program {script.name} beside it"
     page = (stored.parent / "index.md").read_text(encoding="utf-8")
-    assert re.search(rf"^```{{literalinclude}} {re.escape(stored.name)}$", page, re.MULTILINE), \
+    assert re.search(rf"^```{{literalinclude}} {re.escape(stored.name)}$", page, re.MULTILINE), (
         f"posts/{stored.parent.name}/index.md does not show {stored.name}"
-    result = subprocess.run([sys.executable, script.name], cwd=stored.parent, capture_output=True,
-                            text=True, timeout=600)
+    )
+    result = subprocess.run(
+        [sys.executable, script.name], cwd=stored.parent, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     problems = differences(stored.read_text(encoding="utf-8"), result.stdout)
     assert not problems, "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("expected, actual, ok", [
-    ("W1 = 0.0193\n", "W1 = 0.0194\n", True),      # last digit off by one
-    ("W1 = 0.0193\n", "W1 = 0.0196\n", False),
-    ("err 4.4e-16\n", "err 4.5e-16\n", True),
-    ("err 4.4e-16\n", "err 6.7e-16\n", False),
-    ("相对误差 30 倍\n", "相对误差 20 倍\n", False),
-    ("n = 14\n", "n = 14\nextra\n", False),
-    ("均值 -0.25\n", "方差 -0.25\n", False),
-])
+@pytest.mark.parametrize(
+    "expected, actual, ok",
+    [
+        ("W1 = 0.0193\n", "W1 = 0.0194\n", True),  # last digit off by one
+        ("W1 = 0.0193\n", "W1 = 0.0196\n", False),
+        ("err 4.4e-16\n", "err 4.5e-16\n", True),
+        ("err 4.4e-16\n", "err 6.7e-16\n", False),
+        ("相对误差 30 倍\n", "相对误差 20 倍\n", False),
+        ("n = 14\n", "n = 14\nextra\n", False),
+        ("均值 -0.25\n", "方差 -0.25\n", False),
+    ],
+)
 def test_the_comparison_tolerates_only_the_last_digit(expected: str, actual: str, ok: bool):
     assert (differences(expected, actual) == []) is ok

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files
+from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files, sphinx_argv
 
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory: pytest.TempPathFactory, site: Build) -> Path:
     outdir = tmp_path_factory.mktemp("second-build") / "elsewhere" / "html"
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "--no-color",
-               "-d", str(outdir.parent / "cache"), str(ROOT), str(outdir)]
+    command = [sys.executable, "-m", "sphinx", *sphinx_argv(ROOT, outdir)]
     env = dict(os.environ, PYTHONHASHSEED="12345")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=ROOT)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -38,6 +37,14 @@ def test_two_clean_builds_are_byte_identical(site: Build, second_build: Path):
 
 def test_the_comparison_covers_pages_feeds_and_search_index(site: Build):
     names = set(output_files(site.outdir))
-    assert {"index.html", "searchindex.js", "blog/atom.xml", "sitemap.xml", "map.html",
-            "bibliography.html", "glossary.html", "posts/dpo/index.html"} <= names
+    assert {
+        "index.html",
+        "searchindex.js",
+        "blog/atom.xml",
+        "sitemap.xml",
+        "map.html",
+        "bibliography.html",
+        "glossary.html",
+        "posts/dpo/index.html",
+    } <= names
     assert sum(name.endswith(".html") for name in names) > 100

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,index,operator,type-var,return-value,misc"
+# (parsed HTML: BeautifulSoup types attributes as str | list | None and lookups as Optional)
 """Whole-site checks on one clean strict build of the real site."""
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from posts_source import SourcePost, source_posts
-from sitebuild import Build
+from sitebuild import Build, parse_html
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 POSTS = source_posts()
 
 
-def soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+soup = parse_html
 
 
 def article(html_dir: Path, relpath: str) -> BeautifulSoup:
@@ -46,8 +47,8 @@ def test_there_are_posts_in_several_categories():
 
 
 def test_build_has_no_warnings(site: Build):
-    assert site.returncode == 0
-    assert site.warnings == []
+    assert site.warnings == [], "\n".join(site.warnings)
+    assert site.returncode == 0, site.output[-3000:]
 
 
 def test_every_post_has_a_page(html_dir: Path):
@@ -56,6 +57,7 @@ def test_every_post_has_a_page(html_dir: Path):
 
 
 # -- Homepage ----------------------------------------------------------------------------------
+
 
 def test_homepage_lists_latest_posts_newest_first_with_date_category_excerpt(html_dir: Path):
     home = article(html_dir, "index.html")
@@ -78,12 +80,12 @@ def test_homepage_lists_latest_posts_newest_first_with_date_category_excerpt(htm
 def test_homepage_links_to_collections_archive_and_feed(html_dir: Path):
     home = article(html_dir, "index.html")
     hrefs = {urljoin("index.html", a["href"]) for a in home.select("a[href]")}
-    for target in ["blog.html", "blog/category.html", "blog/tag.html", "blog/archive.html",
-                   "blog/atom.xml"]:
+    for target in ["blog.html", "blog/category.html", "blog/tag.html", "blog/archive.html", "blog/atom.xml"]:
         assert target in hrefs, target
 
 
 # -- Post pages --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("post", POSTS, ids=lambda p: p.slug)
 def test_post_page_shows_metadata(html_dir: Path, post: SourcePost):
@@ -106,8 +108,13 @@ def test_post_page_shows_metadata(html_dir: Path, post: SourcePost):
 def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourcePost):
     page = soup(html_dir / post.url)
     sidebar = page.select_one(".bd-sidebar-primary")
-    for css in [".ablog__recentposts", ".ablog__categories", ".ablog__tagcloud",
-                ".ablog__archives", ".kb-nav"]:
+    for css in [
+        ".ablog__recentposts",
+        ".ablog__categories",
+        ".ablog__tagcloud",
+        ".ablog__archives",
+        ".kb-nav",
+    ]:
         assert sidebar.select_one(css) is not None, css
     assert "最新文章" in sidebar.select_one(".ablog__recentposts").get_text()
     nav = page.select_one(".ablog__prev-next")
@@ -120,13 +127,13 @@ def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourceP
 
 # -- Collections -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
 def test_category_page_lists_exactly_its_posts(html_dir: Path, category: str):
     relpath = f"blog/category/{slugify(category)}.html"
     page = article(html_dir, relpath)
     titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
-    assert {urljoin(relpath, a["href"]) for a in titles} == {
-        p.url for p in POSTS if p.category == category}
+    assert {urljoin(relpath, a["href"]) for a in titles} == {p.url for p in POSTS if p.category == category}
     assert category in page.select_one("h1").get_text()
 
 
@@ -148,8 +155,7 @@ def test_no_escaped_unicode_anywhere(html_dir: Path):
 
 def test_archive_lists_every_post_once_by_year(html_dir: Path):
     page = article(html_dir, "blog/archive.html")
-    linked = [urljoin("blog/archive.html", a["href"])
-              for a in page.select(".ablog__catalog_post a[href]")]
+    linked = [urljoin("blog/archive.html", a["href"]) for a in page.select(".ablog__catalog_post a[href]")]
     assert sorted(linked) == sorted(p.url for p in POSTS)
     years = [h.get_text(strip=True) for h in page.select(".ablog__catalog_header h2")]
     assert years == sorted(years, reverse=True)
@@ -165,6 +171,7 @@ def test_tag_and_category_indexes_cover_everything(html_dir: Path):
 
 
 # -- Feeds -------------------------------------------------------------------------------------
+
 
 def parse_feed(path: Path) -> list[etree._Element]:
     tree = etree.parse(str(path))
@@ -242,6 +249,7 @@ def test_pages_advertise_the_feed(html_dir: Path):
 
 # -- Math, assets, links -----------------------------------------------------------------------
 
+
 def all_pages(html_dir: Path) -> list[Path]:
     return sorted(html_dir.rglob("*.html"))
 
@@ -282,14 +290,24 @@ THIRD_PARTY = re.compile(r"^(https?:)?//", re.IGNORECASE)
 def test_no_third_party_assets(html_dir: Path):
     for path in all_pages(html_dir):
         page = soup(path)
-        for tag, attr in [("script", "src"), ("link", "href"), ("img", "src"),
-                          ("iframe", "src"), ("source", "src")]:
+        for tag, attr in [
+            ("script", "src"),
+            ("link", "href"),
+            ("img", "src"),
+            ("iframe", "src"),
+            ("source", "src"),
+        ]:
             for node in page.find_all(tag):
                 value = node.get(attr)
                 if not value:
                     continue
                 if tag == "link" and not set(node.get("rel", [])) & {
-                        "stylesheet", "preload", "icon", "modulepreload", "prefetch"}:
+                    "stylesheet",
+                    "preload",
+                    "icon",
+                    "modulepreload",
+                    "prefetch",
+                }:
                     continue
                 assert not THIRD_PARTY.match(value), f"{path}: {tag} {value}"
     for path in html_dir.rglob("*.css"):
@@ -319,8 +337,12 @@ def test_every_local_asset_a_page_loads_exists(html_dir: Path):
 def test_output_has_no_unloaded_script_or_stale_source_map(html_dir: Path):
     # The layout drops the theme's fontawesome.js (icon_font subsets the web fonts instead).
     assert not list(html_dir.rglob("fontawesome.js*map")) and not list(html_dir.rglob("fontawesome.js"))
-    assert not [path for path in all_pages(html_dir) if path.relative_to(html_dir).parts[0] != "_static"
-                and "fontawesome.js" in path.read_text(encoding="utf-8")]
+    assert not [
+        path
+        for path in all_pages(html_dir)
+        if path.relative_to(html_dir).parts[0] != "_static"
+        and "fontawesome.js" in path.read_text(encoding="utf-8")
+    ]
     # unused_css rewrites the theme's stylesheets; their source maps described the originals.
     maps = sorted(html_dir.rglob("*.map"))
     assert maps, "the theme's scripts keep their source maps"
@@ -366,10 +388,8 @@ def test_internal_links_and_anchors_resolve(html_dir: Path):
 
 
 def test_diffusion_articles_link_to_each_other(html_dir: Path):
-    ddim = linked_posts(article(html_dir, "posts/ddim-sampling/index.html"),
-                        "posts/ddim-sampling/index.html")
-    sde = linked_posts(article(html_dir, "posts/diffusion-sde/index.html"),
-                       "posts/diffusion-sde/index.html")
+    ddim = linked_posts(article(html_dir, "posts/ddim-sampling/index.html"), "posts/ddim-sampling/index.html")
+    sde = linked_posts(article(html_dir, "posts/diffusion-sde/index.html"), "posts/diffusion-sde/index.html")
     assert "posts/diffusion-sde/index.html" in ddim
     assert "posts/ddim-sampling/index.html" in sde
 
@@ -388,9 +408,10 @@ def test_article_code_is_included_from_files(html_dir: Path):
 
 # -- Search index ------------------------------------------------------------------------------
 
+
 def search_index(html_dir: Path) -> dict:
     text = (html_dir / "searchindex.js").read_text(encoding="utf-8")
-    return json.loads(text[text.index("(") + 1: text.rindex(")")])
+    return json.loads(text[text.index("(") + 1 : text.rindex(")")])
 
 
 def test_search_index_holds_chinese_words_and_every_post(html_dir: Path):
@@ -419,13 +440,11 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
     environment (unpickled on every build) keeps a small stand-in and excerpts that no longer
     drag the original doctree along."""
     import pickle
-    import sys
 
-    from sitebuild import ROOT
-    sys.path.insert(0, str(ROOT / "_ext"))
-    from blog_incremental import BODIES_DIR, StoredBody
+    from kb.blog.bodies import BODIES_DIR, StoredBody
+    from sitebuild import doctrees as doctree_dir
 
-    doctrees = site.outdir / ".doctrees"
+    doctrees = doctree_dir(site.outdir)
     env = pickle.loads((doctrees / "environment.pickle").read_bytes())
     posts = {name: infos for name, infos in env.ablog_posts.items() if infos}
     assert len(posts) == len(source_posts())
@@ -456,7 +475,7 @@ def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path
     for page in html_dir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         if "katex-html" not in text:  # parse only the pages with formulas (lxml: BeautifulSoup
-            continue                  # takes minutes over every listing page of the site)
+            continue  # takes minutes over every listing page of the site)
         for formula in lxml_html.fromstring(text).find_class("katex-html"):
             shown |= {ord(char) for char in formula.text_content()}
     assert len(shown) > 100  # Latin and Greek letters, digits, operators, delimiters …
@@ -473,7 +492,47 @@ def test_katex_fonts_are_cut_to_every_character_the_formulas_show(html_dir: Path
     assert total_subset < total_original
 
 
-# -- Figures (_ext/code_figures.py) --------------------------------------------------------------
+def test_icon_font_holds_exactly_the_icons_the_pages_show(html_dir: Path):
+    """The Font Awesome subset has a glyph for every icon class some page uses and every icon the
+    theme's stylesheet still draws, and (nearly) nothing else: checked glyph by glyph against
+    the theme's own CSS, not against what icon_font computed."""
+    import io
+
+    import pydata_sphinx_theme
+    from fontTools.ttLib import TTFont
+
+    from kb.assets.icon_font import FONT_DIR, THEME_CSS, icon_codepoints, theme_codepoints
+
+    original_css = (
+        Path(pydata_sphinx_theme.__file__).parent
+        / "theme"
+        / "pydata_sphinx_theme"
+        / "static"
+        / "styles"
+        / "pydata-sphinx-theme.css"
+    ).read_text(encoding="utf-8")
+    table = icon_codepoints(original_css)
+    used = set()
+    for page in html_dir.rglob("*.html"):
+        used |= set(
+            re.findall(
+                r"\bfa-[a-z0-9-]+", " ".join(re.findall(r'class="([^"]*)"', page.read_text(encoding="utf-8")))
+            )
+        )
+    shown = {point for name in used & table.keys() for point in table[name]}
+    shown |= theme_codepoints((html_dir / THEME_CSS).read_text(encoding="utf-8"))
+    assert 0xF0C9 in shown  # fa-bars: the menu button on every page
+    fonts = sorted((html_dir / FONT_DIR).glob("*.woff2"))
+    assert fonts
+    kept: set[int] = set()
+    for font in fonts:
+        kept |= set(TTFont(io.BytesIO(font.read_bytes())).getBestCmap())
+    assert shown <= kept, sorted(map(hex, shown - kept))
+    assert len(kept - shown) <= 4, sorted(map(hex, kept - shown))
+
+
+# -- Figures (_ext/kb/figures/) -----------------------------------------------------------------
+
 
 def post_figures(html_dir: Path, post: SourcePost) -> list:
     return article(html_dir, post.url).select("figure.kb-figure")
@@ -511,7 +570,9 @@ def test_figure_files_draw_every_glyph_with_a_real_font(html_dir: Path):
     assert len(files) >= 140  # a light and a dark copy of each figure
     fonts = set()
     for path in files:
-        ids = set(re.findall(r'<path id="([A-Za-z][A-Za-z-]*)-([0-9a-f]+)"', path.read_text(encoding="utf-8")))
+        ids = set(
+            re.findall(r'<path id="([A-Za-z][A-Za-z-]*)-([0-9a-f]+)"', path.read_text(encoding="utf-8"))
+        )
         assert not [font for font, index in ids if index == "0"], path.name
         fonts |= {font for font, _index in ids}
     assert "NotoSansCJKsc-Regular" in fonts and not [f for f in fonts if "CJKjp" in f]

@@ -8,16 +8,14 @@ same with the trimmed stylesheets as with the theme's originals.
 from __future__ import annotations
 
 import gzip
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from sitebuild import ROOT, make_site, serve, sphinx_build
+from kb.assets import unused_css
+from sitebuild import ROOT, make_site, sphinx_build
 
-sys.path.insert(0, str(ROOT / "_ext"))
-import unused_css  # noqa: E402
 
 def _configured_stylesheets() -> list[str]:
     from sphinx.config import eval_config_file
@@ -31,24 +29,36 @@ TRIMMED = _configured_stylesheets()  # the site's unused_css_files
 
 # -- the trimming rules ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("selector, kept", [
-    (".a", True), (".a .b", True), (".a.c", False), ("div.c > p", False),
-    ("p:not(.c)", True),                 # .c inside :not() is not required
-    (".a:is(.c, .d)", True), ("[class*=c]", True), ("a:hover", True),
-    (".c::before", False), (".fa-\\31 0", True),  # escaped: kept, not guessed
-])
+
+@pytest.mark.parametrize(
+    "selector, kept",
+    [
+        (".a", True),
+        (".a .b", True),
+        (".a.c", False),
+        ("div.c > p", False),
+        ("p:not(.c)", True),  # .c inside :not() is not required
+        (".a:is(.c, .d)", True),
+        ("[class*=c]", True),
+        ("a:hover", True),
+        (".c::before", False),
+        (".fa-\\31 0", True),  # escaped: kept, not guessed
+    ],
+)
 def test_a_selector_needs_every_class_outside_brackets(selector: str, kept: bool):
     assert unused_css.selector_may_match(selector, {"a", "b"}) is kept
 
 
 def test_trimming_keeps_what_may_match_and_what_is_referred_to():
-    css = ("/*! licence */:root{--x:1px;--y:var(--x);--z:2px;--w:red}.b{--z:3px}"
-           ".a,.c{color:red}.c{color:blue}"
-           "@media (min-width:10px){.c{margin:0}.a{padding:var(--y)}}"
-           "@media print{.c{margin:0}}"
-           "@font-face{font-family:f;src:url(f.woff2)}"
-           "p:not(.c){margin:1px}"
-           "/*# sourceMappingURL=x.css.map*/")
+    css = (
+        "/*! licence */:root{--x:1px;--y:var(--x);--z:2px;--w:red}.b{--z:3px}"
+        ".a,.c{color:red}.c{color:blue}"
+        "@media (min-width:10px){.c{margin:0}.a{padding:var(--y)}}"
+        "@media print{.c{margin:0}}"
+        "@font-face{font-family:f;src:url(f.woff2)}"
+        "p:not(.c){margin:1px}"
+        "/*# sourceMappingURL=x.css.map*/"
+    )
     out = unused_css.trim_stylesheets({"x.css": css}, {"a"}, {"--w"})["x.css"]
     assert out.startswith("/*! licence */")
     assert ".a{color:red}" in out and ".c{" not in out and ",.c" not in out
@@ -66,8 +76,10 @@ def test_the_registry_reads_changed_pages_again_and_forgets_deleted_ones(tmp_pat
     (out / "_static").mkdir()
     (out / "_static" / "s.js").write_text("x", encoding="utf-8")
     page = out / "a" / "index.html"
-    page.write_text('<p class="one two" style="color:var(--c)"></p>'
-                    '<script src="../_static/s.js?v=1"></script>', encoding="utf-8")
+    page.write_text(
+        '<p class="one two" style="color:var(--c)"></p><script src="../_static/s.js?v=1"></script>',
+        encoding="utf-8",
+    )
     (out / "b.html").write_text("<div class='three'></div>", encoding="utf-8")
     registry = unused_css.Registry()
     assert unused_css.update_registry(registry, out)
@@ -85,6 +97,7 @@ def test_the_registry_reads_changed_pages_again_and_forgets_deleted_ones(tmp_pat
 
 
 # -- the real site -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def original_css(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
@@ -109,11 +122,16 @@ def test_the_trimmed_stylesheets_are_smaller(html_dir: Path, original_css: dict[
 
 PAGES = [
     "index.html",
-    "posts/ddim-sampling/index.html",      # math, code, figures, references
-    "posts/pytorch-ddp/index.html",        # code-heavy
-    "glossary.html", "map.html", "series.html", "bibliography.html",
-    "blog.html", "blog/category/generative-model.html", "genindex.html",
-    "no-such-page.html",                   # the 404 page
+    "posts/ddim-sampling/index.html",  # math, code, figures, references
+    "posts/pytorch-ddp/index.html",  # code-heavy
+    "glossary.html",
+    "map.html",
+    "series.html",
+    "bibliography.html",
+    "blog.html",
+    "blog/category/generative-model.html",
+    "genindex.html",
+    "no-such-page.html",  # the 404 page
     "search.html?q=扩散模型",
 ]
 # The header's menus are the same on every page: opened on these.
@@ -163,23 +181,15 @@ def _serve(body: bytes):
     return lambda route: route.fulfill(body=body, content_type="text/css")
 
 
-@pytest.fixture(scope="module")
-def hosted(html_dir: Path):
-    """The site under Read the Docs' path, where the 404 page's absolute links work."""
-    httpd, url = serve(html_dir, prefix="/zh-cn/latest/")
-    yield url
-    httpd.shutdown()
-
-
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 420])
-def test_pages_look_the_same_with_the_trimmed_stylesheets(browser, hosted: str, width: int,
-                                                          original_css: dict[str, bytes],
-                                                          tmp_path: Path):
+def test_pages_look_the_same_with_the_trimmed_stylesheets(
+    browser, hosted: str, width: int, original_css: dict[str, bytes], tmp_path: Path
+):
     different = []
     for mode in ["light", "dark"]:
         # The site follows the reader's system: the colour scheme picks the mode.
-        context = browser.new_context(viewport={"width": width, "height": 900},
-                                      color_scheme=mode)
+        context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=mode)
         trimmed_page = context.new_page()
         original_page = context.new_page()
         for name, body in original_css.items():

@@ -17,7 +17,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import add_page_directive, changed_views, doc_link, is_whole_page, post_docnames, title
+from ..cross_page import add_page_directive, changed_views, doc_link, is_whole_page, post_docnames, title
 
 logger = logging.getLogger(__name__)
 FEATURE = "series"
@@ -37,9 +37,15 @@ def members(env: BuildEnvironment, config: Any) -> dict[str, list[str]]:
             continue
         name, order, line = declared
         if (name, order) in seen:
-            logger.warning("series %r already has a post at position %d: %s", name, order,
-                           env.doc2path(seen[name, order]), location=(doc, line),
-                           type="kb", subtype="series")
+            logger.warning(
+                "series %r already has a post at position %d: %s",
+                name,
+                order,
+                env.doc2path(seen[name, order]),
+                location=(doc, line),
+                type="kb",
+                subtype="series",
+            )
             continue
         seen[name, order] = doc
     for (name, _order), doc in sorted(seen.items()):
@@ -54,10 +60,15 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     views: dict[str, Any] = {}
     for name, docs in listed.items():
         for position, (doc, _title) in enumerate(docs):
-            views[doc] = (name, position, len(docs),
-                          docs[position - 1] if position else None,
-                          docs[position + 1] if position + 1 < len(docs) else None,
-                          _series_page(env), _notation(app, name))
+            views[doc] = (
+                name,
+                position,
+                len(docs),
+                docs[position - 1] if position else None,
+                docs[position + 1] if position + 1 < len(docs) else None,
+                _series_page(env),
+                _notation(app, name),
+            )
     for page in env.kb_series_pages:
         views[page] = tuple(sorted(listed.items()))
     return changed_views(env, FEATURE, views)
@@ -78,8 +89,9 @@ def _notation(app: Sphinx, name: str) -> tuple[str, str] | None:
     if not page:
         return None
     if page not in app.env.found_docs:
-        logger.warning("kb_series %r: notation page %r does not exist", name, page,
-                       type="kb", subtype="series")
+        logger.warning(
+            "kb_series %r: notation page %r does not exist", name, page, type="kb", subtype="series"
+        )
         return None
     return page, title(app.env, page)
 
@@ -166,6 +178,7 @@ def _series_listing(app: Sphinx, docname: str) -> list[nodes.Node]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("kb.blog.frontmatter")  # env.kb_front: each post's series and position
     add_page_directive(app, "series-index", series_index, "kb_series_pages")
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_series_box)

@@ -26,19 +26,31 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
-from sphinx.util import logging
 
-from cross_page import (changed_views, doc_link, is_whole_page, post_docnames, sources_changed, title,
-                        track_per_document)
-from post_links import links_between_posts
-from post_meta import CJK
-
-logger = logging.getLogger(__name__)
+from .. import pipeline
+from ..blog.post_links import links_between_posts
+from ..blog.post_meta import CJK
+from ..cross_page import (
+    changed_views,
+    doc_link,
+    is_whole_page,
+    post_docnames,
+    sources_changed,
+    title,
+    track_per_document,
+)
 
 CJK_RUN = re.compile(CJK.pattern + "+")  # the characters the reading time counts as Chinese
 LATIN_WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")  # terms: no digits-only words
-SKIPPED = (nodes.literal_block, nodes.math, nodes.math_block, nodes.comment, nodes.footnote,
-           nodes.citation, nodes.raw)
+SKIPPED = (
+    nodes.literal_block,
+    nodes.math,
+    nodes.math_block,
+    nodes.comment,
+    nodes.footnote,
+    nodes.citation,
+    nodes.raw,
+)
 TOP_TERMS = 200
 BLOCK = 256  # rows of the score matrix held at once
 FEATURE = "related"
@@ -53,7 +65,7 @@ def text_terms(doctree: nodes.Node) -> dict[str, int]:
             continue
         value = text.astext()
         for run in CJK_RUN.findall(value):
-            counts.update(run[i:i + 2] for i in range(len(run) - 1))
+            counts.update(run[i : i + 2] for i in range(len(run) - 1))
         counts.update(LATIN_WORD.findall(value.lower()))
     return dict(counts)
 
@@ -132,8 +144,9 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
     text = tfidf_matrix(env.kb_post_terms, posts)
     tags = {doc: sorted({str(tag) for tag in env.ablog_posts[doc][0]["tags"] or ()}) for doc in posts}
     tag_index = {tag: i for i, tag in enumerate(sorted(set().union(*tags.values())))}
-    tagged = _indicator([(r, tag_index[tag]) for r, doc in enumerate(posts) for tag in tags[doc]],
-                        (n, len(tag_index)))
+    tagged = _indicator(
+        [(r, tag_index[tag]) for r, doc in enumerate(posts) for tag in tags[doc]], (n, len(tag_index))
+    )
     tag_count = np.asarray(tagged.sum(axis=1)).ravel()
     position = {doc: i for i, doc in enumerate(posts)}
     links = links_between_posts(env, posts)
@@ -158,7 +171,8 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
             order = np.lexsort((candidates, -np.round(row[candidates], 9)))[:count]
             result[posts[a]] = tuple(
                 (posts[b], _reason(set(tags[posts[a]]) & set(tags[posts[b]]), link[offset, b]))
-                for b in candidates[order])
+                for b in candidates[order]
+            )
     return result
 
 
@@ -188,8 +202,7 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     if not sources_changed(env) and hasattr(env, "kb_related"):
         return []  # every input is read from the documents: the stored lists still hold
     lists = related(env, app.config)
-    views = {doc: tuple((b, title(env, b), reason) for b, reason in items)
-             for doc, items in lists.items()}
+    views = {doc: tuple((b, title(env, b), reason) for b, reason in items) for doc, items in lists.items()}
     env.kb_related = views
     return changed_views(env, FEATURE, views)
 
@@ -211,13 +224,17 @@ def add_related(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("cross_page")
+    app.setup_extension("kb.cross_page")
+    app.setup_extension("kb.blog.post_links")  # env.kb_outlinks: the links between posts
     app.add_config_value("kb_related_count", 5, "env", types=[int])
-    app.add_config_value("kb_related_weights", {"text": 0.5, "tags": 0.3, "links": 0.2}, "env",
-                         types=[dict])
+    app.add_config_value("kb_related_weights", {"text": 0.5, "tags": 0.3, "links": 0.2}, "env", types=[dict])
     track_per_document(app, "kb_post_terms")  # docname -> TermCounts of a post's prose
-    app.connect("doctree-read", note_terms, priority=600)  # after ABlog has registered the post
+    app.connect("doctree-read", note_terms, priority=pipeline.NOTE_RELATED_TERMS)
     app.connect("env-updated", compute)
     app.connect("doctree-resolved", add_related)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 2}  # 2: term counts as hashed arrays
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "env_version": 2,
+    }  # 2: term counts as hashed arrays

@@ -16,14 +16,17 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-from cross_page import changed_views, doc_links, is_whole_page, title, track_per_document
+from ..cross_page import changed_views, doc_links, is_whole_page, title, track_per_document
 
 FEATURE = "glossary"
 
 
 def note_terms(app: Sphinx, doctree: nodes.document) -> None:
-    used = {ref["reftarget"].lower() for ref in doctree.findall(addnodes.pending_xref)
-            if ref.get("refdomain") == "std" and ref.get("reftype") == "term"}
+    used = {
+        ref["reftarget"].lower()
+        for ref in doctree.findall(addnodes.pending_xref)
+        if ref.get("refdomain") == "std" and ref.get("reftype") == "term"
+    }
     if used:
         app.env.kb_term_uses[app.env.docname] = sorted(used)
     else:
@@ -32,7 +35,13 @@ def note_terms(app: Sphinx, doctree: nodes.document) -> None:
 
 def usage(env: BuildEnvironment) -> dict[str, dict[str, tuple[str, ...]]]:
     """Glossary page -> term label id -> documents that link the term."""
-    terms = env.get_domain("std")._terms  # lower-cased term -> (docname, label id)
+    # Lower-cased term -> (glossary docname, label id), from the standard domain's public object
+    # list (the term role matches terms case-insensitively).
+    terms = {
+        name.lower(): (docname, anchor)
+        for name, _shown, kind, docname, anchor, _priority in env.get_domain("std").get_objects()
+        if kind == "term"
+    }
     pages: dict[str, dict[str, set[str]]] = {}
     for doc in sorted(env.kb_term_uses):
         for target in env.kb_term_uses[doc]:
@@ -41,16 +50,19 @@ def usage(env: BuildEnvironment) -> dict[str, dict[str, tuple[str, ...]]]:
                 glossary, labelid = found
                 pages.setdefault(glossary, {}).setdefault(labelid, set()).add(doc)
     glossaries = {doc for doc, _label in terms.values()}
-    return {page: {label: tuple(sorted(docs)) for label, docs in sorted(pages.get(page, {}).items())}
-            for page in sorted(glossaries)}
+    return {
+        page: {label: tuple(sorted(docs)) for label, docs in sorted(pages.get(page, {}).items())}
+        for page in sorted(glossaries)
+    }
 
 
 def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     uses = usage(env)
     env.kb_glossary_usage = uses
-    views = {page: tuple((label, tuple((doc, title(env, doc)) for doc in docs))
-                         for label, docs in labels.items())
-             for page, labels in uses.items()}
+    views = {
+        page: tuple((label, tuple((doc, title(env, doc)) for doc in docs)) for label, docs in labels.items())
+        for page, labels in uses.items()
+    }
     return changed_views(env, FEATURE, views)
 
 

@@ -12,8 +12,6 @@ to). The subset is a few KB.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 import shutil
 from pathlib import Path
@@ -22,16 +20,16 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from unused_css import site_classes
+from .. import pipeline
+from .font_subset import cached_subset
+from .unused_css import site_classes
 
 logger = logging.getLogger(__name__)
 
 FONT_DIR = Path("_static", "vendor", "fontawesome", "webfonts")
-LEGACY_USED_FILE = Path("_static", "vendor", "fontawesome", "icons-used.json")
 # Sphinx copies the theme's script with its source map (3.3 MB) although no page loads it.
 UNLOADED_SCRIPT = Path("_static", "scripts", "fontawesome.js")
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
-SUBSET_VERSION = 2  # 2: without hinting
 _RULE = re.compile(r'(?:^|(?<=[{}]))([^{}]+)\{--fa:"((?:\\[0-9a-fA-F]+|[^"\\])+)"\}')
 _THEME_ICON = re.compile(r'--pst-icon-[a-z-]+:"((?:\\[0-9a-fA-F]+|[^"\\])+)"')
 
@@ -62,7 +60,6 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    (outdir / LEGACY_USED_FILE).unlink(missing_ok=True)  # written by earlier versions
     for unloaded in (UNLOADED_SCRIPT, UNLOADED_SCRIPT.with_suffix(".js.map")):
         (outdir / unloaded).unlink(missing_ok=True)
     used = {name for name in site_classes(app) if name.startswith("fa-")}
@@ -70,8 +67,9 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
     table = icon_codepoints(css)  # after unused_css: the icons that pages or scripts use
     unknown = sorted(name for name in used if name not in table and not _is_modifier(name))
     if unknown:
-        logger.warning("icon classes without a Font Awesome glyph: %s", ", ".join(unknown),
-                       type="kb", subtype="icons")
+        logger.warning(
+            "icon classes without a Font Awesome glyph: %s", ", ".join(unknown), type="kb", subtype="icons"
+        )
     points = theme_codepoints(css).union(*table.values())
     cache_dir = Path(app.doctreedir) / "icon-fonts"
     for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
@@ -79,48 +77,19 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
         shutil.copyfile(cached_subset(font_path, points, cache_dir), font_path)
 
 
-def cached_subset(font_path: Path, points: set[int], cache_dir: Path) -> Path:
-    """The woff2 subset of ``font_path`` to ``points``, made once and kept in ``cache_dir`` under
-    a key of the font's bytes and the code points: subsetting takes seconds (brotli)."""
-    key = hashlib.sha1(font_path.read_bytes() + repr((sorted(points), SUBSET_VERSION)).encode()
-                       ).hexdigest()
-    cached = cache_dir / f"{font_path.stem}-{key}.woff2"
-    if not cached.is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cached.write_bytes(subset_font(font_path, points))
-    return cached
-
-
-def subset_font(font_path: Path, points: set[int]) -> bytes:
-    from fontTools import subset  # imported here: only a cache miss needs it (0.1 s)
-    from fontTools.ttLib import TTFont
-
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    # TrueType hinting instructions are a sixth of a KaTeX font (~2 KB each, ~16 KB on a page of
-    # formulas). Only Windows applies them; macOS, iOS, Android and Linux's FreeType ignore them,
-    # which is why Google Fonts serves web fonts unhinted to everything but Windows.
-    options.hinting = False
-    font = TTFont(font_path, recalcTimestamp=False)  # same bytes from the same sources
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(points & set(font.getBestCmap())) or [0x20])
-    subsetter.subset(font)
-    font.flavor = "woff2"
-    buffer = io.BytesIO()
-    font.save(buffer)
-    return buffer.getvalue()
-
-
 def _is_modifier(name: str) -> bool:
     """Size, width and family classes that style an icon rather than name one."""
-    return bool(re.fullmatch(r"fa-(solid|regular|brands|classic|fw|lg|sm|xs|\d+x|spin|pulse|"
-                             r"inverse|border|flip.*|rotate.*|stack.*|beat.*|fade|bounce|shake)",
-                             name))
+    return bool(
+        re.fullmatch(
+            r"fa-(solid|regular|brands|classic|fw|lg|sm|xs|\d+x|spin|pulse|"
+            r"inverse|border|flip.*|rotate.*|stack.*|beat.*|fade|bounce|shake)",
+            name,
+        )
+    )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("unused_css")
-    app.connect("build-finished", subset_fonts, priority=750)  # after unused_css (700)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}
+    app.setup_extension("kb.assets.unused_css")
+    # After unused_css: it records the classes of every page, which name the icons shown.
+    app.connect("build-finished", subset_fonts, priority=pipeline.SUBSET_ICON_FONT)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -26,7 +26,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from cross_page import track_per_document
+from ..cross_page import track_per_document
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,23 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED = ("blogpost", "date", "category", "tags", "author")
 # Keys ABlog or Sphinx understand; anything else in a post is most likely a typo.
 KNOWN_KEYS = frozenset(REQUIRED) | {
-    "title", "excerpt", "image", "language", "location", "redirect", "nocomments",
-    "external_link", "exclude", "canonical_link", "orphan", "nosearch", "html_meta",
-    "myst", "description", "series", "series_order", "updated",
+    "title",
+    "excerpt",
+    "image",
+    "language",
+    "location",
+    "redirect",
+    "nocomments",
+    "external_link",
+    "exclude",
+    "canonical_link",
+    "orphan",
+    "nosearch",
+    "html_meta",
+    "myst",
+    "description",
+    "series",
+    "series_order",
 }
 
 
@@ -83,8 +97,7 @@ class FrontMatter:
                 values[key] = value_node.value
             elif isinstance(value_node, yaml.SequenceNode):
                 values[key] = [
-                    item.value if isinstance(item, yaml.ScalarNode) else None
-                    for item in value_node.value
+                    item.value if isinstance(item, yaml.ScalarNode) else None for item in value_node.value
                 ]
             else:
                 values[key] = {k.value: v for k, v in value_node.value}
@@ -143,16 +156,18 @@ class ValidatePostFrontMatter(SphinxTransform):
         if front is None:
             checker.error(
                 "post has no front matter; start the file with a '---' block "
-                f"declaring {', '.join(REQUIRED)}", 1,
+                f"declaring {', '.join(REQUIRED)}",
+                1,
             )
             return
         tags = checker.check(front)
         self.env.kb_front[docname] = checker.extras(front)
         if tags is not None:
+            # myst-parser json-dumps non-string front matter (mdit_to_docutils/base.py, no upstream
+            # issue): a list of Chinese tags would reach ABlog as \u escapes.
             _rewrite_docinfo_field(self.document, "tags", ", ".join(tags))
         if not any(isinstance(n, nodes.section) for n in self.document.children):
-            checker.error("post has no title: add one '# 标题' line after the front matter",
-                          front.end_line)
+            checker.error("post has no title: add one '# 标题' line after the front matter", front.end_line)
 
 
 class _Checker:
@@ -168,18 +183,17 @@ class _Checker:
         values, lines = front.values, front.lines
         slug = post_slug(self.docname)
         if slug is None:
-            self.error(f"a post must be a file named posts/<slug>/index.md, "
-                       f"not {self.docname}.md", 1)
+            self.error(f"a post must be a file named posts/<slug>/index.md, not {self.docname}.md", 1)
         elif not SLUG.match(slug):
-            self.error(f"slug {slug!r} must be lowercase ASCII words joined "
-                       "by '-' (it becomes the URL)", 1)
+            self.error(f"slug {slug!r} must be lowercase ASCII words joined by '-' (it becomes the URL)", 1)
         for key in REQUIRED:
             if key not in values or values[key] in ("", None, []):
                 self.error(f"front matter is missing {key!r}", lines.get(key, front.end_line))
         for key in values:
             if key not in KNOWN_KEYS:
-                self.error(f"unknown front matter key {key!r} (known: "
-                           f"{', '.join(sorted(KNOWN_KEYS))})", lines[key])
+                self.error(
+                    f"unknown front matter key {key!r} (known: {', '.join(sorted(KNOWN_KEYS))})", lines[key]
+                )
 
         if "blogpost" in values and values["blogpost"] != "true":
             self.error("'blogpost' must be true for every file under posts/", lines["blogpost"])
@@ -188,11 +202,13 @@ class _Checker:
         if date:
             parsed = parse_date(date) if isinstance(date, str) else None
             if parsed is None:
-                self.error(f"date {date!r} is not a date: write YYYY-MM-DD or YYYY-MM-DD HH:MM",
-                           lines["date"])
+                self.error(
+                    f"date {date!r} is not a date: write YYYY-MM-DD or YYYY-MM-DD HH:MM", lines["date"]
+                )
             elif parsed > datetime.now():
-                self.error(f"date {date} is in the future: ABlog would hide the post as a "
-                           "draft", lines["date"])
+                self.error(
+                    f"date {date} is in the future: ABlog would hide the post as a draft", lines["date"]
+                )
 
         category = values.get("category")
         if category:
@@ -200,25 +216,28 @@ class _Checker:
             if not isinstance(category, str) or "," in category:
                 self.error("exactly one category is allowed", lines["category"])
             elif category not in vocabulary:
-                self.error(f"unknown category {category!r}; choose one of: "
-                           f"{', '.join(vocabulary)}", lines["category"])
+                self.error(
+                    f"unknown category {category!r}; choose one of: {', '.join(vocabulary)}",
+                    lines["category"],
+                )
 
         author = values.get("author")
         if author and author not in self.config.blog_authors:
-            self.error(f"unknown author {author!r}; authors are declared in blog_authors: "
-                       f"{', '.join(self.config.blog_authors)}", lines["author"])
+            self.error(
+                f"unknown author {author!r}; authors are declared in blog_authors: "
+                f"{', '.join(self.config.blog_authors)}",
+                lines["author"],
+            )
 
         if "tags" not in values or not values["tags"]:
             return None
         tags = split_tags(values["tags"])
         if tags is None or not all(tags):
-            self.error("tags must be a comma-separated string or a list of non-empty names",
-                       lines["tags"])
+            self.error("tags must be a comma-separated string or a list of non-empty names", lines["tags"])
             return None
         if len(set(tags)) != len(tags):
             self.error(f"duplicate tags in {', '.join(tags)}", lines["tags"])
         return tags
-
 
     def extras(self, front: FrontMatter) -> dict[str, Any]:
         """Check the optional keys other extensions read and return them, with their lines."""
@@ -229,9 +248,12 @@ class _Checker:
             if not isinstance(description, str) or not description.strip():
                 self.error("description must be one line of text", lines["description"])
             elif len(description) > MAX_DESCRIPTION:
-                self.error(f"description has {len(description)} characters; keep it under "
-                           f"{MAX_DESCRIPTION} (it is the summary shown by search engines and "
-                           "link previews)", lines["description"])
+                self.error(
+                    f"description has {len(description)} characters; keep it under "
+                    f"{MAX_DESCRIPTION} (it is the summary shown by search engines and "
+                    "link previews)",
+                    lines["description"],
+                )
             else:
                 extras["description"] = description.strip()
         series, order = values.get("series"), values.get("series_order")
@@ -240,13 +262,14 @@ class _Checker:
             self.error("series_order without series", lines["series_order"])
         elif series is not None:
             if series not in names:
-                self.error(f"unknown series {series!r}; series are declared in kb_series: "
-                           f"{', '.join(names)}", lines["series"])
+                self.error(
+                    f"unknown series {series!r}; series are declared in kb_series: {', '.join(names)}",
+                    lines["series"],
+                )
             elif order is None:
                 self.error(f"series {series!r} needs a series_order (1, 2, …)", lines["series"])
             elif not (isinstance(order, str) and order.isdigit() and int(order) >= 1):
-                self.error(f"series_order {order!r} must be a positive whole number",
-                           lines["series_order"])
+                self.error(f"series_order {order!r} must be a positive whole number", lines["series_order"])
             else:
                 extras["series"] = (series, int(order), lines["series_order"])
         return extras
@@ -268,8 +291,12 @@ def check_duplicate_slugs(app: Sphinx, env: BuildEnvironment) -> None:
             continue
         if slug in seen:
             logger.warning(
-                "duplicate slug %r: %s uses it too", slug, env.doc2path(seen[slug]),
-                location=(docname, 1), type="kb", subtype="frontmatter",
+                "duplicate slug %r: %s uses it too",
+                slug,
+                env.doc2path(seen[slug]),
+                location=(docname, 1),
+                type="kb",
+                subtype="frontmatter",
             )
         else:
             seen[slug] = docname

@@ -43,11 +43,13 @@ class SearchChineseSegmented(SearchChinese):
     # Sphinx 9.0 ends language_data.js with `window.Stemmer = ChineseStemmer`, a class that
     # does not exist (sphinx-doc/sphinx#14229); ship the English stemmer the index was built with.
     js_stemmer_rawcode = ""
-    js_stemmer_code = "\n".join((
-        (STEMMER_JS / "base-stemmer.js").read_text(encoding="utf-8"),
-        (STEMMER_JS / "english-stemmer.js").read_text(encoding="utf-8"),
-        "window.Stemmer = EnglishStemmer;",
-    ))
+    js_stemmer_code = "\n".join(
+        (
+            (STEMMER_JS / "base-stemmer.js").read_text(encoding="utf-8"),
+            (STEMMER_JS / "english-stemmer.js").read_text(encoding="utf-8"),
+            "window.Stemmer = EnglishStemmer;",
+        )
+    )
     js_splitter_code = SPLITTER_JS.read_text(encoding="utf-8")
     # Set at builder-inited: the ``dict`` option is relative to the configuration directory.
     confdir: Path = Path()
@@ -69,8 +71,23 @@ def check_dictionary(app: Sphinx) -> None:
     SearchChineseSegmented.confdir = Path(app.confdir)
     dictionary = app.config.html_search_options.get("dict")
     if dictionary and not Path(app.confdir, dictionary).is_file():
-        logger.warning("search dictionary %s does not exist", dictionary,
-                       type="kb", subtype="search")
+        logger.warning("search dictionary %s does not exist", dictionary, type="kb", subtype="search")
+
+
+def drop_emptied_search_terms(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
+    """Sphinx prunes removed and re-read pages from the loaded search index but keeps their
+    words with an empty page list, so the index of an incremental build differs from a clean
+    one (and grows with every edit). Drop those words before the index is written.
+
+    Reads the indexer's private ``_mapping`` and ``_title_mapping`` (word -> pages); their
+    existence is asserted by tests/test_upstream_contracts.py."""
+    # IndexBuilder.prune() (sphinx/search/__init__.py) leaves the emptied sets; no upstream issue.
+    indexer = getattr(app.builder, "indexer", None)  # None when the builder makes no index
+    if indexer is not None:
+        for mapping in (indexer._mapping, indexer._title_mapping):
+            for word in [word for word, docs in mapping.items() if not docs]:
+                del mapping[word]
+    return []  # an html-collect-pages handler: it adds no page
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -79,4 +96,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     jieba.setLogLevel(pylogging.WARNING)
     app.add_search_language(SearchChineseSegmented)
     app.connect("builder-inited", check_dictionary)
+    # The index is dumped after the extra pages are collected; every page is indexed by then.
+    app.connect("html-collect-pages", drop_emptied_search_terms)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

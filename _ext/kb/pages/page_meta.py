@@ -18,28 +18,32 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from .. import pipeline
+
 MAX_FALLBACK = 150
 
 
 def _excerpt_text(info: dict[str, Any]) -> str:
     text = " ".join(node.astext() for node in info.get("excerpt") or ()).replace("\n", " ").strip()
-    return text if len(text) <= MAX_FALLBACK else text[:MAX_FALLBACK - 1] + "…"
+    return text if len(text) <= MAX_FALLBACK else text[: MAX_FALLBACK - 1] + "…"
 
 
-def add_meta(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
-             doctree: Any) -> None:
+def add_meta(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     env = app.env
     tags = ['<meta name="twitter:card" content="summary">']
     infos = getattr(env, "ablog_posts", {}).get(pagename)
     if infos and doctree is not None:
         info = infos[0]
         description = env.kb_front.get(pagename, {}).get("description") or _excerpt_text(info)
-        context["meta"] = dict(context.get("meta") or {}, **{
-            "og:description": description, "og:type": "article"})
+        context["meta"] = dict(
+            context.get("meta") or {}, **{"og:description": description, "og:type": "article"}
+        )
         tags.append(f'<meta name="description" content="{html.escape(description)}">')
         if info["date"]:
-            tags.append('<meta property="article:published_time" '
-                        f'content="{info["date"].strftime("%Y-%m-%dT%H:%M:00")}">')
+            tags.append(
+                '<meta property="article:published_time" '
+                f'content="{info["date"].strftime("%Y-%m-%dT%H:%M:00")}">'
+            )
         for category in info["category"] or ():
             tags.append(f'<meta property="article:section" content="{html.escape(str(category))}">')
         for tag in info["tags"] or ():
@@ -48,6 +52,6 @@ def add_meta(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("sphinxext.opengraph")
-    app.connect("html-page-context", add_meta, priority=400)  # before sphinxext-opengraph (500)
+    app.setup_extension("kb.blog.frontmatter")  # env.kb_front: the descriptions
+    app.connect("html-page-context", add_meta, priority=pipeline.ADD_PAGE_META)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

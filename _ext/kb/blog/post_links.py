@@ -22,7 +22,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import docname_join
 
-from cross_page import track_per_document
+from .. import pipeline
+from ..cross_page import track_per_document
 
 
 def absolutize_doc_links(app: Sphinx, doctree: nodes.document) -> None:
@@ -41,8 +42,11 @@ LINK_TYPES = ("doc", "ref", "numref", "eq")
 
 
 def note_links(app: Sphinx, doctree: nodes.document) -> None:
-    links = {(ref["reftype"], ref["reftarget"]) for ref in doctree.findall(addnodes.pending_xref)
-             if ref.get("reftype") in LINK_TYPES and ref.get("reftarget")}
+    links = {
+        (ref["reftype"], ref["reftarget"])
+        for ref in doctree.findall(addnodes.pending_xref)
+        if ref.get("reftype") in LINK_TYPES and ref.get("reftarget")
+    }
     app.env.kb_outlinks[app.env.docname] = sorted(links)
 
 
@@ -62,15 +66,14 @@ def links_between_posts(env: BuildEnvironment, posts: list[str]) -> dict[str, li
     wanted = set(posts)
     graph = {}
     for post in posts:
-        targets = {_target_doc(env, reftype, target)
-                   for reftype, target in env.kb_outlinks.get(post, ())}
+        targets = {_target_doc(env, reftype, target) for reftype, target in env.kb_outlinks.get(post, ())}
         graph[post] = sorted(t for t in targets if t in wanted and t != post)
     return graph
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     track_per_document(app, "kb_outlinks")  # docname -> sorted (reftype, target) pairs
-    # Before ABlog (priority 500) copies the excerpt and the feed version of the post.
-    app.connect("doctree-read", absolutize_doc_links, priority=450)
-    app.connect("doctree-read", note_links, priority=460)
+    # Before ABlog copies the excerpt and the feed version of the post.
+    app.connect("doctree-read", absolutize_doc_links, priority=pipeline.ABSOLUTIZE_DOC_LINKS)
+    app.connect("doctree-read", note_links, priority=pipeline.NOTE_LINKS)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -11,14 +11,15 @@ fall back to their front-matter date. ``robots.txt`` allows everything and names
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 from sphinx.application import Sphinx
 
-from blog_incremental import collection_pagenames
+from .. import pipeline
+from ..blog.collections import collection_pagenames
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NOT_LISTED = {"search", "genindex"}
@@ -28,7 +29,7 @@ def _lastmod(app: Sphinx, docname: str) -> str | None:
     env = app.env
     stamp = (getattr(env, "git_last_updated", {}).get(docname) or (None, None))[0]
     if stamp:
-        return datetime.fromtimestamp(int(stamp), timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%d")
     info = getattr(env, "ablog_posts", {}).get(docname)
     if info:
         date = info[0]["update"] or info[0]["date"]
@@ -42,8 +43,9 @@ def sitemap(app: Sphinx) -> bytes:
     pages.update({name: None for name in collection_pagenames(app) if name not in pages})
     ElementTree.register_namespace("", SITEMAP_NS)
     root = ElementTree.Element(f"{{{SITEMAP_NS}}}urlset")
-    for loc, lastmod in sorted((base + app.builder.get_target_uri(name), lastmod)
-                               for name, lastmod in pages.items()):
+    for loc, lastmod in sorted(
+        (base + app.builder.get_target_uri(name), lastmod) for name, lastmod in pages.items()
+    ):
         url = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
         ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = loc
         if lastmod:
@@ -71,7 +73,7 @@ def write_site_files(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("blog_incremental")
-    # After blog_incremental has dropped the collection pages that no longer exist.
-    app.connect("build-finished", write_site_files, priority=600)
+    app.setup_extension("kb.blog.incremental")
+    # After the blog has dropped the collection pages that no longer exist.
+    app.connect("build-finished", write_site_files, priority=pipeline.WRITE_SITE_FILES)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -38,6 +38,8 @@ from urllib.parse import unquote, urlsplit
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from .. import pipeline
+
 logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = "kb_page_classes.pickle"
@@ -55,6 +57,7 @@ _NESTING_AT_RULES = {"media", "supports", "layer", "container"}
 @dataclass
 class PageUse:
     """What one output page can make the stylesheets match or refer to."""
+
     stamp: tuple[int, int]  # (mtime_ns, size) of the file when it was read
     classes: frozenset[str]
     properties: frozenset[str]  # custom property names written anywhere in the page
@@ -69,8 +72,7 @@ class Registry:
 
 def read_page(path: Path, outdir: Path, stamp: tuple[int, int]) -> PageUse:
     html = path.read_text(encoding="utf-8")
-    classes = {sys.intern(name) for values in _CLASS_ATTR.findall(html)
-               for name in " ".join(values).split()}
+    classes = {sys.intern(name) for values in _CLASS_ATTR.findall(html) for name in " ".join(values).split()}
     scripts = set()
     for src in _SCRIPT_SRC.findall(html):
         parts = urlsplit(src)
@@ -90,8 +92,6 @@ def update_registry(registry: Registry, outdir: Path) -> bool:
     seen = set()
     for path in outdir.rglob("*.html"):
         relpath = str(path.relative_to(outdir))
-        if relpath.startswith(".doctrees"):
-            continue
         seen.add(relpath)
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
@@ -117,10 +117,11 @@ def load_registry(path: Path) -> Registry:
 def site_classes(app: Sphinx) -> frozenset[str]:
     """Every class in a ``class`` attribute of some page of the output (after ``build-finished``
     ran this extension's handler)."""
-    return app._kb_site_classes  # type: ignore[attr-defined]
+    return app._kb_site_classes
 
 
 # -- trimming ------------------------------------------------------------------------------------
+
 
 def _top_level(text: str):
     """``(index, char, top)``: whether ``char`` is outside any ``(…)`` or ``[…]`` of ``text``."""
@@ -141,7 +142,7 @@ def _outside_brackets(selector: str) -> str:
 def _split_selectors(prelude: str) -> list[str]:
     """Top-level comma-separated selectors (commas inside ``:is(a, b)`` do not split)."""
     cuts = [index for index, char, top in _top_level(prelude) if top and char == ","]
-    return [prelude[start + 1:end] for start, end in zip([-1, *cuts], [*cuts, len(prelude)])]
+    return [prelude[start + 1 : end] for start, end in zip([-1, *cuts], [*cuts, len(prelude)])]
 
 
 def selector_may_match(selector: str, possible: set[str] | frozenset[str]) -> bool:
@@ -164,8 +165,9 @@ def drop_unmatched_rules(rules: list, possible: set[str] | frozenset[str]) -> li
                 kept.append(rule)
         elif _holds_rules(rule):
             inner = drop_unmatched_rules(
-                tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True,
-                                               skip_comments=True), possible)
+                tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True, skip_comments=True),
+                possible,
+            )
             if inner:
                 rule.content = inner
                 kept.append(rule)
@@ -179,8 +181,7 @@ def drop_unmatched_rules(rules: list, possible: set[str] | frozenset[str]) -> li
 def _holds_rules(rule) -> bool:
     """An at-rule whose block holds rules (``@media``, ...); after :func:`drop_unmatched_rules`
     its content is the list of those rules, parsed."""
-    return (rule.type == "at-rule" and rule.content is not None
-            and rule.lower_at_keyword in _NESTING_AT_RULES)
+    return rule.type == "at-rule" and rule.content is not None and rule.lower_at_keyword in _NESTING_AT_RULES
 
 
 def _declaration_blocks(rules: list):
@@ -202,28 +203,35 @@ def drop_unreferenced_properties(sheets: dict[str, list], referenced_elsewhere: 
         removed = False
         for rules in sheets.values():
             for rule in _declaration_blocks(rules):
-                declarations = tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True,
-                                                              skip_comments=True)
+                declarations = tinycss2.parse_blocks_contents(
+                    rule.content, skip_whitespace=True, skip_comments=True
+                )
                 if any(node.type != "declaration" for node in declarations):
                     continue  # nested rules: left as they are
-                kept = [node for node in declarations
-                        if not (node.name.startswith("--") and node.name not in referenced)]
+                kept = [
+                    node
+                    for node in declarations
+                    if not (node.name.startswith("--") and node.name not in referenced)
+                ]
                 if len(kept) != len(declarations):
                     removed = True
                     rule.content = tinycss2.parse_component_value_list(
-                        ";".join(tinycss2.serialize([node]) for node in kept))
+                        ";".join(tinycss2.serialize([node]) for node in kept)
+                    )
         if not removed:
             return
 
 
-def trim_stylesheets(sheets: dict[str, str], possible: set[str] | frozenset[str],
-                     referenced_elsewhere: set[str]) -> dict[str, str]:
+def trim_stylesheets(
+    sheets: dict[str, str], possible: set[str] | frozenset[str], referenced_elsewhere: set[str]
+) -> dict[str, str]:
     """``sheets`` (name → CSS) without unmatched rules and unreferenced custom properties."""
     import tinycss2
 
-    parsed = {name: drop_unmatched_rules(tinycss2.parse_stylesheet(css, skip_whitespace=True),
-                                         possible)
-              for name, css in sheets.items()}
+    parsed = {
+        name: drop_unmatched_rules(tinycss2.parse_stylesheet(css, skip_whitespace=True), possible)
+        for name, css in sheets.items()
+    }
     drop_unreferenced_properties(parsed, referenced_elsewhere)
     return {name: tinycss2.serialize(_without_empty_rules(rules)) for name, rules in parsed.items()}
 
@@ -233,7 +241,8 @@ def _without_empty_rules(rules: list) -> list:
     kept = []
     for rule in rules:
         if rule.type == "qualified-rule" and not [
-                token for token in rule.content if token.type not in ("whitespace", "comment")]:
+            token for token in rule.content if token.type not in ("whitespace", "comment")
+        ]:
             continue
         if _holds_rules(rule):
             rule.content = _without_empty_rules(rule.content)
@@ -245,9 +254,13 @@ def _without_empty_rules(rules: list) -> list:
 
 # -- the build step ------------------------------------------------------------------------------
 
+
 def _script_texts(outdir: Path, scripts: set[str]) -> list[str]:
-    return [path.read_text(encoding="utf-8", errors="replace")
-            for path in (outdir / relpath for relpath in sorted(scripts)) if path.is_file()]
+    return [
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in (outdir / relpath for relpath in sorted(scripts))
+        if path.is_file()
+    ]
 
 
 def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
@@ -261,31 +274,46 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
             pickle.dump(registry, stream, protocol=pickle.HIGHEST_PROTOCOL)
     pages = registry.pages.values()
     classes = frozenset().union(*(page.classes for page in pages))
-    app._kb_site_classes = classes  # type: ignore[attr-defined]
+    app._kb_site_classes = classes
     names = [name for name in app.config.unused_css_files if name]
     if not names:
         return
     static = outdir / "_static"
     missing = [name for name in names if not (static / name).is_file()]
     if missing:
-        logger.warning("unused_css_files names stylesheets the build did not copy: %s",
-                       ", ".join(missing), type="kb", subtype="css")
+        logger.warning(
+            "unused_css_files names stylesheets the build did not copy: %s",
+            ", ".join(missing),
+            type="kb",
+            subtype="css",
+        )
         names = [name for name in names if name not in missing]
     scripts = _script_texts(outdir, set().union(*(page.scripts for page in pages)))
     words = set(_WORD.findall(" ".join(scripts)))
     keep = [re.compile(pattern) for pattern in app.config.unused_css_keep]
     sheets = {name: (static / name).read_text(encoding="utf-8") for name in names}
-    possible = classes | words | {name for name in _REQUIRED_CLASS.findall(" ".join(sheets.values()))
-                                  if any(pattern.fullmatch(name) for pattern in keep)}
+    possible = (
+        classes
+        | words
+        | {
+            name
+            for name in _REQUIRED_CLASS.findall(" ".join(sheets.values()))
+            if any(pattern.fullmatch(name) for pattern in keep)
+        }
+    )
     # Custom properties the trimmed sheets may define for others: the other stylesheets of the
     # site, the scripts and the pages (inline styles) may refer to them.
-    others = [path.read_text(encoding="utf-8") for path in sorted(static.rglob("*.css"))
-              if str(path.relative_to(static)) not in names]
+    others = [
+        path.read_text(encoding="utf-8")
+        for path in sorted(static.rglob("*.css"))
+        if str(path.relative_to(static)) not in names
+    ]
     referenced = set(_CUSTOM_PROPERTY.findall(" ".join(others + scripts)))
     referenced |= set().union(*(page.properties for page in pages))
 
-    key = hashlib.sha1(pickle.dumps((sorted(sheets.items()), sorted(possible),
-                                     sorted(referenced)))).hexdigest()
+    key = hashlib.sha1(
+        pickle.dumps((sorted(sheets.items()), sorted(possible), sorted(referenced)))
+    ).hexdigest()
     cache = Path(app.doctreedir) / CACHE_DIR / key
     if not cache.is_dir():
         trimmed = trim_stylesheets(sheets, possible, referenced)
@@ -306,6 +334,6 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("unused_css_files", [], "html", list)
     app.add_config_value("unused_css_keep", [], "html", list)
-    # After blog_incremental deleted the pages of removed posts (priority 500).
-    app.connect("build-finished", trim_site_css, priority=700)
+    # After the blog deleted the pages of removed posts (pipeline.SAVE_BLOG_STATE).
+    app.connect("build-finished", trim_site_css, priority=pipeline.TRIM_CSS)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

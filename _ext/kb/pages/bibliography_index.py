@@ -21,8 +21,14 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from cross_page import (add_page_directive, changed_views, doc_links, is_whole_page, title,
-                        track_per_document)
+from ..cross_page import (
+    add_page_directive,
+    changed_views,
+    doc_links,
+    is_whole_page,
+    title,
+    track_per_document,
+)
 
 logger = logging.getLogger(__name__)
 FEATURE = "bibliography"
@@ -41,20 +47,26 @@ def _footnote_names(app: Sphinx) -> dict[str, str]:
     names = getattr(app, "_kb_footnote_names", None)
     if names is None:
         template = app.config.bibtex_footcite_id or "footcite-{key}"
-        names = {make_id(template.format(footbibliography_count=1, key=key)): key
-                 for key in _entries(app.env)}
-        app._kb_footnote_names = names  # type: ignore[attr-defined]
+        names = {
+            make_id(template.format(footbibliography_count=1, key=key)): key for key in _entries(app.env)
+        }
+        app._kb_footnote_names = names
     return names
 
 
 def note_citations(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
     by_name = _footnote_names(app)
-    keys = {by_name[name] for footnote in doctree.findall(nodes.footnote)
-            for name in footnote["names"] if name in by_name}
+    keys = {
+        by_name[name]
+        for footnote in doctree.findall(nodes.footnote)
+        for name in footnote["names"]
+        if name in by_name
+    }
     domain = env.get_domain("cite")
-    keys.update(target.key for ref in domain.citation_refs if ref.docname == env.docname
-                for target in ref.targets)
+    keys.update(
+        target.key for ref in domain.citation_refs if ref.docname == env.docname for target in ref.targets
+    )
     if keys:
         env.kb_citations[env.docname] = sorted(keys)
     else:
@@ -85,15 +97,22 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     for key, docs in citing.items():
         # Only a site with a bibliography page promises that every entry is cited.
         if not docs and env.kb_bibliography_pages:
-            bibfile = next((path for path, info in domain.bibdata.bibfiles.items()
-                            if key in info.keys), None)
-            logger.warning("bibliography entry %r is not cited by any article", key,
-                           location=(str(bibfile), None) if bibfile else None,
-                           type="kb", subtype="bibliography")
+            bibfile = next((path for path, info in domain.bibdata.bibfiles.items() if key in info.keys), None)
+            logger.warning(
+                "bibliography entry %r is not cited by any article",
+                key,
+                location=(str(bibfile), None) if bibfile else None,
+                type="kb",
+                subtype="bibliography",
+            )
     bib_state = tuple(sorted((str(path), info.mtime) for path, info in domain.bibdata.bibfiles.items()))
-    views = {page: (bib_state, tuple((key, tuple((d, title(env, d)) for d in docs))
-                                     for key, docs in citing.items()))
-             for page in env.kb_bibliography_pages}
+    views = {
+        page: (
+            bib_state,
+            tuple((key, tuple((d, title(env, d)) for d in docs)) for key, docs in citing.items()),
+        )
+        for page in env.kb_bibliography_pages
+    }
     return changed_views(env, FEATURE, views)
 
 

@@ -27,9 +27,8 @@ from ablog.post import register_posts
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
-from sphinx.util import logging
 
-logger = logging.getLogger(__name__)
+from .. import pipeline
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -61,8 +60,13 @@ def reading_minutes(doctree: nodes.Node, config: Any) -> int:
 
 def _xref(target: str, text: str, docname: str) -> addnodes.pending_xref:
     ref = addnodes.pending_xref(
-        "", refdomain="std", reftype="ref", reftarget=target, refexplicit=True,
-        refwarn=True, refdoc=docname,
+        "",
+        refdomain="std",
+        reftype="ref",
+        reftarget=target,
+        refexplicit=True,
+        refwarn=True,
+        refdoc=docname,
     )
     ref += nodes.inline(text, text)
     return ref
@@ -86,8 +90,9 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
         date = post["date"].strftime("%Y-%m-%d")
         meta += _item("post-meta-date", "发布于 ", nodes.inline(date, date))
     for category in post["category"]:
-        meta += _item("post-meta-category", "分类 ",
-                      _xref("category-" + slugify(category), category, docname))
+        meta += _item(
+            "post-meta-category", "分类 ", _xref("category-" + slugify(category), category, docname)
+        )
     if post["tags"]:
         links: list[nodes.Node] = []
         for i, tag in enumerate(post["tags"]):
@@ -99,16 +104,14 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
         name = app.config.blog_authors.get(author, (author, None))[0]
         meta += _item("post-meta-author", "作者 ", nodes.inline(name, name))
     minutes = reading_minutes(doctree, app.config)
-    meta += _item("post-meta-reading-time", "阅读 ", nodes.inline(f"约 {minutes} 分钟",
-                                                                   f"约 {minutes} 分钟"))
+    meta += _item("post-meta-reading-time", "阅读 ", nodes.inline(f"约 {minutes} 分钟", f"约 {minutes} 分钟"))
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not isinstance(section[0], nodes.title):
         return  # frontmatter.py reports the missing title
     section.insert(1, meta)
 
 
-def register_posts_first(app: Sphinx, env: Any, node: nodes.Element,
-                         contnode: nodes.Node) -> None:
+def register_posts_first(app: Sphinx, env: Any, node: nodes.Element, contnode: nodes.Node) -> None:
     """``missing-reference``, before ABlog's handler: register the posts if ABlog has not."""
     if not Blog(app):
         register_posts(app)
@@ -120,6 +123,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_reading_seconds_per_code_line", 0.5, "env", types=[int, float])
     app.add_config_value("kb_reading_seconds_per_math_char", 0.25, "env", types=[int, float])
     app.add_config_value("kb_reading_seconds_per_display_math", 5.0, "env", types=[int, float])
-    app.connect("doctree-read", add_post_meta, priority=600)
-    app.connect("missing-reference", register_posts_first, priority=400)  # ABlog's runs at 500
+    app.connect("doctree-read", add_post_meta, priority=pipeline.ADD_POST_META)
+    app.connect("missing-reference", register_posts_first, priority=pipeline.REGISTER_POSTS_FIRST)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

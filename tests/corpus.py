@@ -17,25 +17,164 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-CATEGORIES = ["Generative Model", "Deep Learning", "Machine Learning", "Reinforcement Learning",
-              "LLM", "Python", "Java", "Algorithm"]
-TAGS = ["扩散模型", "得分匹配", "概率流 ODE", "采样加速", "归一化流", "条件生成", "变分推断",
-        "注意力机制", "Transformer", "卷积网络", "优化器", "正则化", "集成学习", "降维", "聚类",
-        "核方法", "决策树", "强化学习", "策略梯度", "价值函数", "蒙特卡洛", "时序差分", "PyTorch",
-        "TensorFlow", "分布式训练", "自动微分", "数值稳定性", "大语言模型", "对齐", "多模态",
-        "Java", "并发", "数据结构", "动态规划", "图算法", "排序", "概率论", "线性代数", "信息论",
-        "统计学习"]
-WORDS = ["模型", "分布", "噪声", "梯度", "样本", "参数", "损失", "训练", "推导", "采样", "变量",
-         "函数", "矩阵", "向量", "期望", "方差", "概率", "数据", "网络", "结构", "方法", "问题",
-         "过程", "条件", "边缘", "后验", "先验", "似然", "优化", "收敛", "步长", "误差", "估计",
-         "特征", "空间", "维度", "映射", "变换", "算法", "复杂度", "时间", "序列", "状态", "策略",
-         "奖励", "价值", "更新", "迭代", "近似", "精度", "稳定", "连续", "离散", "高斯", "扩散",
-         "得分", "流场", "速度", "轨迹", "积分", "微分", "方程", "求解", "性质", "定理", "证明"]
-GLUE = ["的", "在", "中", "把", "对", "与", "和", "由", "从", "可以", "因此", "于是", "注意到",
-        "也就是说", "换句话说", "我们", "这里", "这个", "每一个", "如果", "那么", "其中"]
-INLINE = [r"\bm x_t", r"\bar\alpha_t", r"\sigma_t^2", r"\nabla_{\bm x}\log p_t(\bm x)",
-          r"\E[\norm{\bm\epsilon}^2]", r"\KL(q\,\|\,p)", r"\beta_t\in(0,1)", r"\N(\bm 0,\I)",
-          r"\theta^\ast=\argmin_\theta L(\theta)", r"f:\R^d\to\R", r"\tr(\bm A)", r"\abs{x-y}"]
+CATEGORIES = [
+    "Generative Model",
+    "Deep Learning",
+    "Machine Learning",
+    "Reinforcement Learning",
+    "LLM",
+    "Python",
+    "Java",
+    "Algorithm",
+]
+TAGS = [
+    "扩散模型",
+    "得分匹配",
+    "概率流 ODE",
+    "采样加速",
+    "归一化流",
+    "条件生成",
+    "变分推断",
+    "注意力机制",
+    "Transformer",
+    "卷积网络",
+    "优化器",
+    "正则化",
+    "集成学习",
+    "降维",
+    "聚类",
+    "核方法",
+    "决策树",
+    "强化学习",
+    "策略梯度",
+    "价值函数",
+    "蒙特卡洛",
+    "时序差分",
+    "PyTorch",
+    "TensorFlow",
+    "分布式训练",
+    "自动微分",
+    "数值稳定性",
+    "大语言模型",
+    "对齐",
+    "多模态",
+    "Java",
+    "并发",
+    "数据结构",
+    "动态规划",
+    "图算法",
+    "排序",
+    "概率论",
+    "线性代数",
+    "信息论",
+    "统计学习",
+]
+WORDS = [
+    "模型",
+    "分布",
+    "噪声",
+    "梯度",
+    "样本",
+    "参数",
+    "损失",
+    "训练",
+    "推导",
+    "采样",
+    "变量",
+    "函数",
+    "矩阵",
+    "向量",
+    "期望",
+    "方差",
+    "概率",
+    "数据",
+    "网络",
+    "结构",
+    "方法",
+    "问题",
+    "过程",
+    "条件",
+    "边缘",
+    "后验",
+    "先验",
+    "似然",
+    "优化",
+    "收敛",
+    "步长",
+    "误差",
+    "估计",
+    "特征",
+    "空间",
+    "维度",
+    "映射",
+    "变换",
+    "算法",
+    "复杂度",
+    "时间",
+    "序列",
+    "状态",
+    "策略",
+    "奖励",
+    "价值",
+    "更新",
+    "迭代",
+    "近似",
+    "精度",
+    "稳定",
+    "连续",
+    "离散",
+    "高斯",
+    "扩散",
+    "得分",
+    "流场",
+    "速度",
+    "轨迹",
+    "积分",
+    "微分",
+    "方程",
+    "求解",
+    "性质",
+    "定理",
+    "证明",
+]
+GLUE = [
+    "的",
+    "在",
+    "中",
+    "把",
+    "对",
+    "与",
+    "和",
+    "由",
+    "从",
+    "可以",
+    "因此",
+    "于是",
+    "注意到",
+    "也就是说",
+    "换句话说",
+    "我们",
+    "这里",
+    "这个",
+    "每一个",
+    "如果",
+    "那么",
+    "其中",
+]
+INLINE = [
+    r"\bm x_t",
+    r"\bar\alpha_t",
+    r"\sigma_t^2",
+    r"\nabla_{\bm x}\log p_t(\bm x)",
+    r"\E[\norm{\bm\epsilon}^2]",
+    r"\KL(q\,\|\,p)",
+    r"\beta_t\in(0,1)",
+    r"\N(\bm 0,\I)",
+    r"\theta^\ast=\argmin_\theta L(\theta)",
+    r"f:\R^d\to\R",
+    r"\tr(\bm A)",
+    r"\abs{x-y}",
+]
 DISPLAY = [
     r"\bm x_t=\sqrt{\bar\alpha_t}\,\bm x_0+\sqrt{1-\bar\alpha_t}\,\bm\epsilon",
     r"\dd\bm x=\Big[\bm f(\bm x,t)-g(t)^2\nabla_{\bm x}\log p_t(\bm x)\Big]\dd t+g(t)\,\dd\bar{\bm w}",
@@ -120,7 +259,8 @@ def write_sphinx(posts: list[Post], site: Path) -> None:
             "---\nblogpost: true\n"
             f"date: {post.date:%Y-%m-%d %H:%M}\ncategory: {post.category}\n"
             f"tags: {', '.join(post.tags)}\nauthor: 站长\n---\n\n# {post.title}\n\n{post.body}\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
 
 
 def write_mkdocs(posts: list[Post], site: Path) -> None:
@@ -135,13 +275,15 @@ def write_mkdocs(posts: list[Post], site: Path) -> None:
         "plugins:\n  - search:\n      lang: zh\n  - blog\n"
         "markdown_extensions:\n  - pymdownx.arithmatex:\n      generic: true\n"
         "  - pymdownx.highlight\n  - pymdownx.superfences\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     for post in posts:
         tags = "".join(f"  - {t}\n" for t in post.tags)
         (posts_dir / f"{post.slug}.md").write_text(
             f"---\ndate: {post.date:%Y-%m-%d}\ncategories:\n  - {post.category}\ntags:\n{tags}---\n\n"
             f"# {post.title}\n\n{post.body.replace('```pycon', '```python')}\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
 
 
 def main() -> None:

@@ -20,9 +20,9 @@ CACHE_DIR = "kb_jinja"
 
 
 def use_bytecode_cache(app: Sphinx) -> None:
-    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
-    if environment is None:
+    if app.builder.format != "html":
         return
+    environment = app.builder.templates.environment  # tests/test_upstream_contracts.py
     # The compiled code also depends on Jinja's version and on the extensions in use.
     variant = "-".join([jinja2.__version__, *sorted(environment.extensions)])
     directory = Path(app.doctreedir) / CACHE_DIR / variant.replace("/", "_")

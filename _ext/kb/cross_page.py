@@ -14,7 +14,8 @@ directives that mark the page to fill in, and links to other documents by title.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -45,15 +46,21 @@ def changed_views(env: BuildEnvironment, feature: str, views: dict[str, Any]) ->
     store: dict[str, dict[str, Any]] = env.__dict__.setdefault("kb_views", {})
     old = store.get(feature, {})
     store[feature] = views
-    return sorted(name for name in views.keys() | old.keys()
-                  if name in env.found_docs and old.get(name) != views.get(name))
+    return sorted(
+        name
+        for name in views.keys() | old.keys()
+        if name in env.found_docs and old.get(name) != views.get(name)
+    )
 
 
 def post_docnames(env: BuildEnvironment) -> list[str]:
     """The published posts, in a stable order."""
     posts = getattr(env, "ablog_posts", {})
-    return sorted(name for name, infos in posts.items()
-                  if name in env.found_docs and infos and not infos[0].get("exclude"))
+    return sorted(
+        name
+        for name, infos in posts.items()
+        if name in env.found_docs and infos and not infos[0].get("exclude")
+    )
 
 
 def title(env: BuildEnvironment, docname: str) -> str:
@@ -68,6 +75,7 @@ def is_whole_page(env: BuildEnvironment, doctree: nodes.document, docname: str) 
 
 
 # -- what every such feature needs ----------------------------------------------------------------
+
 
 def track_per_document(app: Sphinx, attr: str, factory: type = dict) -> None:
     """Keep ``env.<attr>`` across builds: a dict keyed by docname, or a set of docnames. It is
@@ -113,8 +121,9 @@ def add_page_directive(app: Sphinx, name: str, placeholder: type[nodes.Element],
     track_per_document(app, pages_attr, set)
 
 
-def doc_link(app: Sphinx, fromdoc: str, todoc: str, text: str | None = None,
-             anchor: str = "") -> nodes.reference:
+def doc_link(
+    app: Sphinx, fromdoc: str, todoc: str, text: str | None = None, anchor: str = ""
+) -> nodes.reference:
     """A link from the page being written to another document (its title unless ``text``)."""
     text = title(app.env, todoc) if text is None else text
     uri = app.builder.get_relative_uri(fromdoc, todoc) + (f"#{anchor}" if anchor else "")

@@ -1,0 +1,22 @@
+"""Assets: what every page loads, made smaller, and the theme's templates kept compiled.
+
+* :mod:`kb.assets.unused_css` cuts the theme's stylesheets to the rules the pages can match;
+* :mod:`kb.assets.icon_font` drops ``fontawesome.js`` and subsets the icon fonts to the icons
+  those rules still name;
+* :mod:`kb.assets.font_subset` is the fontTools subsetting both fonts use (and KaTeX's);
+* :mod:`kb.assets.template_cache` keeps the compiled Jinja templates between builds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+
+MODULES = ["unused_css", "icon_font", "template_cache"]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    for module in MODULES:
+        app.setup_extension(f"kb.assets.{module}")
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,22 @@
+"""The blog: ABlog's posts, checked, with their metadata, and built incrementally.
+
+* :mod:`kb.blog.frontmatter` validates each post's front matter (``file:line`` errors);
+* :mod:`kb.blog.post_meta` writes the metadata line under each post's title;
+* :mod:`kb.blog.post_links` makes relative document links absolute, so ABlog's copies keep them;
+* :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+
+MODULES = ["frontmatter", "post_meta", "post_links", "incremental"]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("kb.cross_page")
+    for module in MODULES:
+        app.setup_extension(f"kb.blog.{module}")
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

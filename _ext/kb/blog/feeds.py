@@ -1,0 +1,201 @@
+"""ABlog's Atom feeds, written only when one of their posts changed.
+
+Each post's full text is rendered once per change (cached as its serialised entry beside the
+doctrees) relative to the post itself, with its links made absolute so they work in a feed
+reader, its formulas as MathML alone (a feed reader has no KaTeX CSS for KaTeX's HTML rendering),
+its figures in their light copy alone, and the feed's ``updated`` taken from the posts (not from
+the clock), so the same sources give the same bytes. Full text goes into the site and category
+feeds; tag, year and author feeds carry summaries.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urljoin
+
+import ablog
+import ablog.post
+from ablog.blog import Blog, os_path_join
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+from lxml import etree
+from sphinx.application import Sphinx
+from sphinx.locale import _
+from sphinx.util import logging
+
+from ..figures.directive import light_only
+from ..math.mathml import mathml_only
+from .state import State, digest, entry_path
+
+logger = logging.getLogger(__name__)
+
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+_ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
+
+
+def post_key(app: Sphinx, post: Any) -> tuple:
+    return (post.docname, post.section, app.env.all_docs.get(post.docname, 0))
+
+
+def _absolute_links(html: str, page_url: str) -> str:
+    def fix(match: re.Match[str]) -> str:
+        url = match.group(2)
+        if not url or _ABSOLUTE.match(url):
+            return match.group(0)
+        return match.group(1) + urljoin(page_url, url) + match.group(3)
+
+    return _URL_ATTR.sub(fix, html)
+
+
+def post_html(app: Sphinx, post: Any, post_url: str) -> str:
+    """A post's full text for feeds (cached in its feed entry): its links made absolute, its
+    formulas as MathML (a feed reader has no KaTeX CSS for the rest of KaTeX's output), its
+    figures in their light copy alone (nor has it the CSS that hides one of the two)."""
+    html = post.to_html(post.docname, fulltext=True, img_url=True)
+    return _absolute_links(light_only(mathml_only(html)), post_url)
+
+
+def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:
+    """(posts, feed file relative to outdir, title, url, full text): the feeds ABlog writes.
+
+    The site feed and the category feeds carry each post's full text (``blog_feed_fulltext``);
+    tag, year and author feeds carry the summary and the link. With full text everywhere each
+    post would be written into six or more feeds, and at 1,000 posts the feeds alone would be
+    larger than the rest of the site.
+    """
+    base_url = blog.blog_baseurl
+    fulltext = blog.blog_feed_fulltext
+    feeds = [
+        (
+            blog.posts,
+            os.path.join(blog.blog_path, f"{root}.xml"),
+            blog.blog_title,
+            os_path_join(base_url, blog.blog_path, f"{root}.xml"),
+            fulltext,
+        )
+        for root in blog.blog_feed_templates
+    ]
+    if blog.blog_feed_archives:
+        for header, catalog in [
+            (_("Posts by"), blog.author),
+            (_("Posts from"), blog.location),
+            (_("Posts in"), blog.language),
+            (_("Posts in"), blog.category),
+            (_("Posted in"), blog.archive),
+            (_("Posts tagged"), blog.tags),
+        ]:
+            for collection in catalog:
+                if not len(collection):
+                    continue
+                for root in blog.blog_feed_templates:
+                    feeds.append(
+                        (
+                            collection,
+                            os.path.join(collection.path, f"{root}.xml"),
+                            f"{blog.blog_title} - {header} {collection}",
+                            os_path_join(base_url, collection.path, f"{root}.xml"),
+                            fulltext and catalog is blog.category,
+                        )
+                    )
+    return feeds
+
+
+def write_feeds(app: Sphinx) -> None:
+    if not ablog.builder_support(app):
+        return
+    blog = Blog(app)
+    if not blog:
+        ablog.post.register_posts(app)
+    if (
+        not blog.blog_baseurl
+        or blog.blog_feed_titles
+        or set(blog.blog_feed_templates) != {"atom"}
+        or any(blog.blog_feed_templates["atom"].values())
+    ):
+        # Options this writer does not implement: let ABlog write its own feeds.
+        list(ablog.post.generate_atom_feeds(app))
+        return
+    state: State = app._kb_state
+    outdir = Path(app.builder.outdir)
+    written = 0
+    for posts, relpath, title, url, fulltext in _feeds(app, blog):
+        ordered = sorted(posts, key=lambda post: post.date, reverse=True)
+        if blog.blog_feed_length:
+            ordered = ordered[: blog.blog_feed_length]
+        key = digest(state.site_key, title, url, fulltext, [post_key(app, post) for post in ordered])
+        app._kb_written.add(relpath)
+        target = outdir / relpath
+        if state.feeds.get(relpath) == key and target.is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", encoding="utf-8", newline="") as out:
+            _write_atom(out, app, blog, ordered, title, url, fulltext)
+        state.feeds[relpath] = key
+        written += 1
+    if written:
+        logger.info("blog: %d Atom feeds written", written)
+
+
+def _write_atom(
+    out: TextIO, app: Sphinx, blog: Blog, posts: list[Any], title: str, url: str, fulltext: bool
+) -> None:
+    """The feed: its head from feedgen, then each post's entry (see :func:`_entry_xml`), written
+    one by one (the site feed with every post's full text is tens of MB at 1,000 posts)."""
+    base_url = blog.blog_baseurl
+    feed = FeedGenerator()
+    feed.id(base_url)
+    feed.title(title)
+    feed.link(href=base_url)
+    feed.subtitle(blog.blog_feed_subtitle)
+    feed.link(href=url, rel="self")
+    feed.language(app.config.language)
+    feed.generator("ABlog", ablog.__version__, "https://ablog.readthedocs.io/")
+    if posts:  # the newest change of a post, not the time of the build
+        feed.updated(max(post.update for post in posts).astimezone())
+    head = feed.atom_str(pretty=True).decode("utf-8")
+    end = head.rindex("</feed>")
+    out.write(head[:end])
+    for post in posts:
+        out.write(f"  {_entry_xml(app, blog, post, fulltext)}\n")
+    out.write(head[end:])
+
+
+def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
+    """A post's Atom entry, made by feedgen and serialised once per change of the post.
+
+    The site feed lists every post: building and serialising all its entries costs a second
+    per build at 1,000 posts, so an edit serialises only the changed post's entry in each feed
+    that lists it. Entries are unqualified elements, as feedgen makes them, inside the feed's
+    default namespace."""
+    post_url = os_path_join(blog.blog_baseurl, app.builder.get_target_uri(post.docname))
+    if post.section:
+        post_url += "#" + post.section
+    state: State = app._kb_state
+    key = digest(post_key(app, post), state.site_key, post_url)
+    path = entry_path(app, post.docname, post.section, fulltext)
+    if state.entries.get((post.docname, post.section, fulltext)) == key and path.is_file():
+        return path.read_text(encoding="utf-8")
+    entry = FeedEntry()
+    entry.id(post_url)
+    entry.link(href=post_url)
+    entry.author([{"name": author.name} for author in post.author])  # every author, not the last
+    entry.pubDate(post.date.astimezone())
+    entry.updated(post.update.astimezone())
+    for tag in sorted(post.tags):
+        entry.category({"term": tag.name.strip().replace(" ", ""), "label": tag.label})
+    entry.title(post.title)
+    summary = "".join(paragraph.astext() for paragraph in post.excerpt)
+    if summary:
+        entry.summary(summary)
+    if fulltext:
+        entry.content(content=post_html(app, post, post_url), type="html")
+    element = entry.atom_entry()
+    etree.indent(element, space="  ", level=1)
+    xml = etree.tostring(element, encoding="unicode")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(xml, encoding="utf-8")
+    state.entries[(post.docname, post.section, fulltext)] = key
+    return xml

@@ -1,0 +1,37 @@
+"""The order in which the site's extensions act, where order matters: one place, named.
+
+Sphinx calls the handlers of an event by priority (lower first; 500 is the default), then by the
+order in which they were connected. The handlers below depend on each other; each module
+connects its handler with the constant here instead of a bare number, so the whole order can be
+read, and changed, in this file. README.md draws the same pipeline (docs/pipeline.svg).
+"""
+
+# -- doctree-read: a document has been parsed ---------------------------------------------------
+# ABlog copies each post's excerpt and body into the environment at 500; what those copies must
+# already contain happens before, what works on ABlog's record of the post happens after.
+RENDER_MATH = 400  # math: each formula rendered by KaTeX, stored on its node
+ABSOLUTIZE_DOC_LINKS = 450  # blog: relative {doc} links made absolute, so ABlog's copies work
+NOTE_LINKS = 460  # blog: the cross-references of the document (knowledge map, related)
+ADD_POST_META = 600  # blog: the metadata line under the title (needs ABlog's post record)
+NOTE_RELATED_TERMS = 600  # pages: the words of the post, for related articles
+STORE_POST_BODIES = 900  # blog: ABlog's copy of the post moved out of the environment
+
+# -- env-get-updated / env-updated: every document has been read --------------------------------
+COLLECT_FIGURES = 100  # figures: wait for the drawing workers before anything uses figures
+ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) numbered its own
+
+# -- missing-reference ----------------------------------------------------------------------------
+REGISTER_POSTS_FIRST = 400  # blog: fill ABlog's registry before ABlog's own handler (500) looks
+
+# -- html-page-context ----------------------------------------------------------------------------
+ADD_PAGE_META = 400  # pages: description and article meta, before sphinxext-opengraph (500)
+
+# -- build-finished: every page has been written --------------------------------------------------
+SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
+COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
+SAVE_BLOG_STATE = 520  # blog: outputs of removed posts and collections deleted, state saved
+WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that now exist
+TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it records
+# those classes (unused_css.site_classes) ...
+SUBSET_ICON_FONT = 750  # assets: ... which the icon font is subset to
+STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end
