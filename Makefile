@@ -1,6 +1,9 @@
 # Knowledge-base site. `make html` builds it, `make test` tests it; both set everything up.
 SHELL := /bin/bash
 PYTHON ?= python3
+# The Python version the site is built and tested with: stated once, in .python-version
+# (README.md and .readthedocs.yaml name the same; tests/test_project.py checks that they agree).
+PYTHON_VERSION := $(shell cat .python-version)
 VENV := .venv
 PY := $(VENV)/bin/python
 SPHINXBUILD := $(VENV)/bin/sphinx-build
@@ -16,8 +19,8 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+$(VENV)/.installed: requirements.txt requirements-dev.txt .python-version
+	@$(PYTHON) -c 'import sys; want = tuple(map(int, "$(PYTHON_VERSION)".split("."))); sys.exit(f"Python $(PYTHON_VERSION) is required (.python-version), found {sys.version.split()[0]}") if sys.version_info[:2] != want else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -46,10 +49,20 @@ livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on ever
 		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
 		--watch _ext --port 8000
 
+.PHONY: lint
+lint: install ## ruff (lint and format check) and mypy over _ext, scripts, benchmarks and tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
 .PHONY: test
-test: install ## run the whole test suite (builds the site, runs article code, browser tests)
+test: install lint ## lint, then the whole test suite (builds the site, runs article code, browser tests)
 	@bash scripts/install-system-deps.sh test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: lock
+lock: ## re-resolve requirements*.in into the fully pinned requirements*.txt
+	PYTHON=$(PYTHON) bash scripts/lock_requirements.sh
 
 .PHONY: bench
 bench: install ## benchmark builds and pages on 100/300/1000 synthetic posts (BENCH_SIZES=…, BENCH_REPEAT=…)
@@ -64,7 +77,7 @@ clean: ## remove the build output
 	rm -rf $(BUILDDIR)
 
 # Files make must never try to remake through the catch-all rule below.
-Makefile requirements.txt requirements-dev.txt package.json package-lock.json: ;
+Makefile requirements.txt requirements-dev.txt requirements.in requirements-dev.in .python-version package.json package-lock.json: ;
 
 # Any other Sphinx builder: make linkcheck, make dirhtml, ...
 %: install

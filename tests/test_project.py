@@ -1,0 +1,52 @@
+"""The project's own files agree with each other: Python version, lock files, CI entry point."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from sitebuild import ROOT
+
+PYTHON = (ROOT / ".python-version").read_text(encoding="utf-8").strip()
+
+
+def requirements(name: str) -> dict[str, str]:
+    """Package (normalised name) -> pinned version, from a requirements file."""
+    pins = {}
+    for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-r"):
+            package, _, version = line.partition("==")
+            assert version, f"{name}: {line!r} is not pinned with =="
+            pins[re.sub(r"[-_.]+", "-", package).lower()] = version
+    return pins
+
+
+def test_one_python_version_everywhere():
+    assert re.fullmatch(r"3\.\d+", PYTHON)
+    rtd = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text(encoding="utf-8"))
+    assert rtd["build"]["tools"]["python"] == PYTHON
+    assert f"Python **{PYTHON}**" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "$(shell cat .python-version)" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+def test_lock_files_pin_every_input_and_site_imports():
+    site, dev = requirements("requirements.txt"), requirements("requirements-dev.txt")
+    for source, lock in [("requirements.in", site), ("requirements-dev.in", {**site, **dev})]:
+        for package, version in requirements(source).items():
+            assert lock.get(package) == version, f"{source}: {package}=={version} not in its lock"
+    assert not set(site) & set(dev), "the dev lock repeats a package of the site lock"
+    # Imported by the site's own code, so Read the Docs (which installs requirements.txt) needs them.
+    for package in ["lxml", "feedgen", "tinycss2", "matplotlib", "jieba", "scipy", "pyyaml"]:
+        assert package in site, package
+    assert "torch" not in site and "torch" in dev
+
+
+def test_ci_runs_the_readmes_test_command_which_lints():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert [line for line in ci.splitlines() if line and not line.startswith(("#", "set ", "cd "))] == [
+        "make test"
+    ]
+    assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"^test: install lint\b", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
