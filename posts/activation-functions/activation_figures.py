@@ -47,11 +47,11 @@ def plot_functions_and_derivatives():
     ax_f.set_ylabel("$f(x)$")
     ax_d.set_ylim(-0.2, 1.25)
     ax_d.set_ylabel("$f'(x)$")
-    ax_d.axhline(0.25, color="#d0d7de", lw=1, zorder=0)
+    ax_d.axhline(0.25, color="#bfc8d2", lw=1, zorder=0)
     ax_d.text(-4, 0.27, "1/4", fontsize=10, color="C0")
     for ax in (ax_f, ax_d):
-        ax.axhline(0, color="#d0d7de", lw=1, zorder=0)
-        ax.axvline(0, color="#d0d7de", lw=1, zorder=0)
+        ax.axhline(0, color="#bfc8d2", lw=1, zorder=0)
+        ax.axvline(0, color="#bfc8d2", lw=1, zorder=0)
         ax.set_xlabel("$x$")
     fig.legend(loc="outside lower center", ncol=4, frameon=False, fontsize=10)
     return fig
@@ -90,7 +90,7 @@ def plot_gelu_tanh_error():
             m = np.abs(err).max() * 1e4
             for s in (m, -m):
                 ax.axhline(s, color=color, ls=":", lw=1)
-    ax.axhline(0, color="#d0d7de", lw=1, zorder=0)
+    ax.axhline(0, color="#bfc8d2", lw=1, zorder=0)
     ax.set_xlabel("$x$")
     ax.set_ylabel(r"近似 $\Phi(x)$ 的误差（$\times 10^{-4}$）")
     ax.set_xlim(-6, 6)

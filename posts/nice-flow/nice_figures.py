@@ -73,7 +73,7 @@ def plot_coupling_shears():
     fig, axes = plt.subplots(2, 2, figsize=(6.4, 5.4), sharex=True, sharey=True)
     for ax, k, before, after in zip(axes.flat, order, stages[:-1], stages[1:]):
         for line in before:
-            ax.plot(line[:, 0], line[:, 1], color="#d0d7de", lw=0.8)
+            ax.plot(line[:, 0], line[:, 1], color="#bfc8d2", lw=0.8)
         _draw_grid(ax, after[:len(vertical)], after[len(vertical):])
         moved = "$x_2$" if model.layers[k].b[0] == 1 else "$x_1$"
         ax.set_title(f"撤销第 {k + 1} 层：只移动 {moved}")

@@ -76,7 +76,7 @@ def plot_density_and_velocity():
         p = np.exp(gm.log_prob(_on_axis(xs), path, t)) * np.sqrt(2 * np.pi)
         top.plot(xs, p, color=c, label=f"$t={t:g}$")
         bottom.plot(xs, velocity(gm, path, _on_axis(xs), t)[:, 0], color=c)
-    bottom.axhline(0.0, color="#d0d7de", lw=0.8, zorder=0)
+    bottom.axhline(0.0, color="#bfc8d2", lw=0.8, zorder=0)
     top.set_ylabel("$p_t(x)$")
     bottom.set_ylabel("$v(x,t)$")
     bottom.set_xlabel("$x$")

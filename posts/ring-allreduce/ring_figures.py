@@ -60,8 +60,8 @@ def plot_schedule():
                 (c,) = [c for c in range(N) if len(after_rs[r][c]) == N]
                 _cell(ax, r, y, w, h, f"C{c}", f"持有块 {c}", strong=True)
             labels.append((y, "RS 结束"))
-            ax.axhline(y - 0.5, color="#d0d7de", lw=1)
-            ax.axhline(y + 0.5, color="#d0d7de", lw=1)
+            ax.axhline(y - 0.5, color="#bfc8d2", lw=1)
+            ax.axhline(y + 0.5, color="#bfc8d2", lw=1)
             y -= 1
         for r in range(N):
             c, content = sends[r]

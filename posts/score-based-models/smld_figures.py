@@ -61,7 +61,7 @@ def plot_noise_levels():
 
     for axis, sigma in ((bx, 0.1), (cx, 1.5)):
         s_w, s_even = gm.score(x[:, None], sigma)[:, 0], even.score(x[:, None], sigma)[:, 0]
-        axis.axhline(0, color="#d0d7de", lw=0.8, zorder=0)
+        axis.axhline(0, color="#bfc8d2", lw=0.8, zorder=0)
         axis.plot(x, s_w, color="C0", lw=1.6, label="0.2/0.8")
         axis.plot(x, s_even, color="C1", lw=1.3, ls="--", label="0.5/0.5")
         lim = 1.1 * np.abs(s_w).max()

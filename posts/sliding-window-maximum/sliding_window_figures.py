@@ -64,7 +64,7 @@ def plot_deque_trace():
         ax.text(j, 0.2, f"{a}", ha="center", va="center", fontweight="bold")
     ax.text(-0.75, 1.0, "下标", ha="right", va="center", color="C7")
     ax.text(-0.75, 0.2, "$a_j$", ha="right", va="center")
-    ax.axhline(-0.35, color="#d0d7de", lw=1)
+    ax.axhline(-0.35, color="#bfc8d2", lw=1)
     for i, expired, dominated, state in rounds:
         y = -1 - i
         lo = max(0, i - K + 1)

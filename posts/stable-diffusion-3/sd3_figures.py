@@ -106,7 +106,7 @@ def plot_time_sampling():
     t = np.linspace(1e-4, 1 - 1e-4, 600)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.2, 4.2))
     samples = sample_logit_normal(20_000, np.random.default_rng(0))
-    ax1.hist(samples, bins=40, range=(0, 1), density=True, color="#d0d7de", label="$(0,1)$ 的采样")
+    ax1.hist(samples, bins=40, range=(0, 1), density=True, color="#bfc8d2", label="$(0,1)$ 的采样")
     for (m, s), colour in (((0.0, 1.0), "C0"), ((0.5, 0.6), "C2"), ((0.0, 1.6), "C4")):
         ax1.plot(t, logit_normal_pdf(t, m, s), color=colour, label=f"$m={m:g},\\ s={s:g}$")
     ax1.plot(t, logit_normal_pdf(t, np.log(3.0), 1.0), "--", color="C1", label="$m=\\log 3,\\ s=1$")

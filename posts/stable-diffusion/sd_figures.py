@@ -109,7 +109,7 @@ def plot_log_snr_shift():
     ax1.annotate("", xy=(t[-1], raw[-1]), xytext=(t[-1], scaled[-1]),
                  arrowprops=dict(arrowstyle="<->", color="k", lw=1.0))
     ax1.text(t[-1] - 30, (raw[-1] + scaled[-1]) / 2, "$2\\log\\sigma_z$", ha="right", va="center")
-    ax1.axhline(0, color="#d0d7de", lw=0.8, zorder=0)
+    ax1.axhline(0, color="#bfc8d2", lw=0.8, zorder=0)
     ax1.set_xlabel("时刻 $t$")
     ax1.set_ylabel("$\\log\\mathrm{SNR}_{\\rm eff}(t)$")
     ax1.legend(loc="upper right")
@@ -138,7 +138,7 @@ def plot_time_embedding():
     for t0, style, colour in ((500, "-", "C0"), (300, "--", "C1")):
         k = e[t0] @ e[t0 + deltas].T / (d / 2)                       # ||e(t)||^2 = d/2
         ax2.plot(deltas, k, style, color=colour, label=f"$t={t0}$")
-    ax2.axhline(0, color="#d0d7de", lw=0.8, zorder=0)
+    ax2.axhline(0, color="#bfc8d2", lw=0.8, zorder=0)
     ax2.set_ylim(-0.05, 1.05)
     ax2.set_xlabel("时间差 $\\Delta$")
     ax2.set_ylabel("归一化内积")

@@ -73,7 +73,7 @@ def plot_api_tree():
             ax.plot([x0 + 0.45, x0 + 0.6, x0 + 0.6, x1 - 0.1], [y0, y0, y1, y1], color="C7", lw=1)
     for module, depth, y in leaf_edges:                            # 模块到符号的边
         x0, y0 = node_xy(module)
-        ax.plot([x0 + 0.45, x0 + 0.6, x0 + 0.6, depth * dx - 0.1], [y0, y0, y, y], color="#d0d7de", lw=1)
+        ax.plot([x0 + 0.45, x0 + 0.6, x0 + 0.6, depth * dx - 0.1], [y0, y0, y, y], color="#bfc8d2", lw=1)
     for module in tree.modules():
         x, y = node_xy(module)
         label = OUT if not module else module.rpartition(".")[2]

@@ -57,6 +57,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from .. import pipeline
 from ..cross_page import track_per_document
+from .numbers import assign_numbers, cache_numref_targets, forget_numref_targets, number_enumerables
 from .render import RENDERER, FigureError, Rendered, cache_key, cached_size, code_files, render, store
 
 logger = logging.getLogger(__name__)
@@ -254,55 +255,6 @@ def check_figures(app: Sphinx, doctree: nodes.document) -> None:
             )
 
 
-# -- numbers -------------------------------------------------------------------------------------
-
-NUMBERED = ("figure", "table")  # code listings keep their file-name captions, unnumbered
-
-
-def number_enumerables(app: Sphinx, doctree: nodes.document) -> None:
-    """Number the document's labelled, captioned figures and tables, each kind from 1.
-
-    Sphinx numbers figures only in documents reached through the toctree from the root document
-    (``TocTreeCollector.assign_figure_numbers``); posts are deliberately outside the toctree (the
-    theme renders the whole toctree into every page), so without this every ``{numref}`` to a
-    post's figure fails with "no number is assigned". Each post numbers its own figures from 1,
-    computed when it is read and handed to Sphinx at ``env-get-updated``.
-    """
-    std = app.env.domains.standard_domain
-    numbers: dict[str, dict[str, tuple[int, ...]]] = {}
-    for node in doctree.findall(nodes.Element):
-        figtype = std.get_enumerable_node_type(node)
-        if figtype in NUMBERED and node["ids"] and std.get_numfig_title(node):
-            counter = numbers.setdefault(figtype, {})
-            counter[node["ids"][0]] = (len(counter) + 1,)
-    app.env.kb_fignumbers[app.env.docname] = numbers
-
-
-def assign_numbers(app: Sphinx, env: Any) -> list[str]:
-    """Give Sphinx the numbers of documents its toctree walk did not reach; return the documents
-    that show a number of another document which changed (a {numref} across articles)."""
-    if not app.config.numfig:
-        return []
-    for docname, numbers in env.kb_fignumbers.items():
-        if numbers and docname not in env.toc_fignumbers:
-            env.toc_fignumbers[docname] = numbers
-    previous = env.__dict__.get("kb_fignumbers_shown", {})
-    current = {doc: numbers for doc, numbers in env.kb_fignumbers.items() if numbers}
-    env.kb_fignumbers_shown = current
-    changed = {doc for doc in previous.keys() | current.keys() if previous.get(doc) != current.get(doc)}
-    if not changed:
-        return []
-    std = env.domains.standard_domain
-    readers = []
-    for doc, links in getattr(env, "kb_outlinks", {}).items():
-        for reftype, target in links:
-            found = std.labels.get(target.lower()) if reftype == "numref" else None
-            if found and found[0] in changed and found[0] != doc:
-                readers.append(doc)
-                break
-    return sorted(set(readers))
-
-
 # -- output files --------------------------------------------------------------------------------
 
 
@@ -346,6 +298,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", number_enumerables)
     # After Sphinx's toctree collector (priority 500), which rebuilds env.toc_fignumbers.
     app.connect("env-get-updated", assign_numbers, priority=pipeline.ASSIGN_FIGURE_NUMBERS)
+    cache_numref_targets()
+    app.connect("env-updated", forget_numref_targets)
+    app.connect("build-finished", forget_numref_targets)
     app.connect("env-updated", collect_renders, priority=pipeline.COLLECT_FIGURES)
     app.connect("build-finished", copy_figures, priority=pipeline.COPY_FIGURES)
     app.connect("build-finished", stop_renderer, priority=pipeline.STOP_RENDERERS)

@@ -104,13 +104,35 @@ def _characters(path: Any) -> frozenset[int]:
     return _charmaps[path]
 
 
+_covered: dict[tuple[Any, ...], frozenset[int]] = {}
+
+
+def _covered_points(families: tuple[str, ...], style: Any, weight: Any) -> frozenset[int]:
+    """The code points some font of a family list can draw (cached: the sets are large)."""
+    key = (families, style, weight)
+    if key not in _covered:
+        from matplotlib import font_manager
+
+        points: set[int] = set()
+        for family in families:
+            try:
+                path = font_manager.findfont(
+                    font_manager.FontProperties(family=family, style=style, weight=weight),
+                    fallback_to_default=False,
+                )
+            except ValueError:
+                continue
+            points |= _characters(path)
+        _covered[key] = frozenset(points)
+    return _covered[key]
+
+
 def missing_glyphs(figure: Any) -> list[str]:
     """Characters of the figure's text (mathtext aside) that none of its fonts can draw.
 
     matplotlib warns about a missing glyph only for some characters (none for those outside the
     Basic Multilingual Plane, e.g. emoji) and then draws an empty box, so every text artist is
     checked against the character maps of its own font family list."""
-    from matplotlib import font_manager
     from matplotlib.text import Text
 
     missing = []
@@ -119,18 +141,7 @@ def missing_glyphs(figure: Any) -> list[str]:
         if not content.strip():
             continue
         props = text.get_fontproperties()
-        covered: set[int] = set()
-        for family in props.get_family():
-            try:
-                path = font_manager.findfont(
-                    font_manager.FontProperties(
-                        family=family, style=props.get_style(), weight=props.get_weight()
-                    ),
-                    fallback_to_default=False,
-                )
-            except ValueError:
-                continue
-            covered |= _characters(path)
+        covered = _covered_points(tuple(props.get_family()), props.get_style(), props.get_weight())
         missing += [
             f"{ch!r} (U+{ord(ch):04X}) in {text.get_text()!r}"
             for ch in content
@@ -306,7 +317,7 @@ class Renderer:
         self.pending: dict[str, tuple[Any, list[tuple[str, int, str]]]] = {}
 
     def workers(self) -> int:
-        return max(0, min(4, (os.cpu_count() or 1) - 1))
+        return max(0, min(4, os.cpu_count() or 1))
 
     def submit(self, key: str, script: Path, function: str, where: tuple[str, int, str]) -> None:
         if key in self.pending:

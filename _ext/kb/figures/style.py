@@ -37,7 +37,7 @@ DARK_COLOURS = {
     FOREGROUND: "#ced6dd",  # the theme's dark --pst-color-text-base
     "#000000": "#ced6dd",
     "#ffffff": "#14181e",  # white fills (legend boxes, labels) become the dark page background
-    "#d0d7de": "#3d444d",  # grid and light rules
+    "#bfc8d2": "#3d444d",  # grid and light rules (kept apart from the dark text colour #ced6dd)
     "#eaeef2": "#262c36",  # light fills (panels, boxes)
     **dict(PALETTE),
 }
@@ -52,12 +52,12 @@ RC_PARAMS: dict[str, Any] = {
     "axes.titlecolor": FOREGROUND,
     "axes.facecolor": "none",
     "axes.grid": False,
-    "grid.color": "#d0d7de",
+    "grid.color": "#bfc8d2",
     "text.color": FOREGROUND,
     "xtick.color": FOREGROUND,
     "ytick.color": FOREGROUND,
     "legend.facecolor": "#ffffff",
-    "legend.edgecolor": "#d0d7de",
+    "legend.edgecolor": "#bfc8d2",
     "legend.framealpha": 0.9,
     "figure.facecolor": "none",
     "figure.edgecolor": "none",
