@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = "kb_page_classes.pickle"
 CACHE_DIR = "unused-css"
+KEPT_BESIDE_DOCTREES = (REGISTRY_FILE, CACHE_DIR + "/")
 REGISTRY_VERSION = 1
 _CLASS_ATTR = re.compile(r"""\bclass=(?:"([^"]*)"|'([^']*)')""")
 _SCRIPT_SRC = re.compile(r'<script\b[^>]*\bsrc="([^"]+)"')
