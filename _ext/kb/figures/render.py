@@ -27,9 +27,11 @@ from typing import Any
 
 from sphinx.errors import ExtensionError
 
-from .style import CJK_FONT, DARK_COLOURS, RC_PARAMS, dark_variant, foreign_text_colours, svg_size
+from .style import CJK_FONT, DARK_COLOURS, RC_PARAMS, compact, dark_variant, foreign_text_colours, svg_size
 
-STYLE_VERSION = 1  # bump when the rendering changes in a way the cache key cannot see
+STYLE_VERSION = (
+    2  # 2: coordinates rounded to 1/100 pt; bump when the rendering changes in a way the cache key cannot see
+)
 
 
 class FigureError(Exception):
@@ -238,7 +240,7 @@ def render(script: Path, function: str) -> Rendered:
             f"{script.name}:{function}(): {missing[0]} (the figure would show an "
             "empty box; use characters the fonts have, or mathtext)"
         )
-    light = buffer.getvalue()
+    light = compact(buffer.getvalue())
     foreign = foreign_text_colours(light)
     if foreign:
         raise FigureError(
