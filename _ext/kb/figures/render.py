@@ -319,6 +319,10 @@ class Renderer:
         self.pending: dict[str, tuple[Any, list[tuple[str, int, str]]]] = {}
 
     def workers(self) -> int:
+        import multiprocessing
+
+        if multiprocessing.current_process().daemon:
+            return 0  # a daemonic process cannot have children: make livehtml's forked builds
         return max(0, min(4, os.cpu_count() or 1))
 
     def submit(self, key: str, script: Path, function: str, where: tuple[str, int, str]) -> None:

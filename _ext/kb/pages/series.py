@@ -94,9 +94,10 @@ def _notation(app: Sphinx, name: str) -> tuple[str, str] | None:
 
 
 def check_notation_pages(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """A series whose members would link a notation page that does not exist (once per build)."""
     for entry in app.config.kb_series:
         page = entry.get("notation")
-        if page and page not in env.found_docs:
+        if page and page not in env.found_docs and env.kb_series_members.get(entry["name"]):
             logger.warning(
                 "kb_series %r: notation page %r does not exist",
                 entry["name"],
