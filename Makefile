@@ -11,6 +11,9 @@ SOURCEDIR := .
 BUILDDIR := _build
 # Strict: every warning (bad front matter, formula, dangling reference) fails the build.
 SPHINXOPTS ?= -W --keep-going -n
+# Sphinx reads and writes pages in one process per core: every extension of the site is
+# parallel-safe, and any -j gives the same bytes (tests/test_reproducible.py, test_incremental.py).
+JOBS ?= auto
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -40,7 +43,7 @@ install: system-deps $(VENV)/.installed node_modules/.installed ## create .venv 
 
 .PHONY: html
 html: install ## build the site into _build/html (strict)
-	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)
+	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)
 
 .PHONY: livehtml
 livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on every change
@@ -81,4 +84,4 @@ Makefile requirements.txt requirements-dev.txt requirements.in requirements-dev.
 
 # Any other Sphinx builder: make linkcheck, make dirhtml, ...
 %: install
-	$(SPHINXBUILD) -M $@ $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)
+	$(SPHINXBUILD) -M $@ $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)

@@ -74,6 +74,8 @@ def sphinx(site: Path) -> list[str]:
         "--keep-going",
         "-n",
         "-q",
+        "-j",
+        os.environ.get("BENCH_JOBS", "auto"),  # as `make html` (Makefile: JOBS)
     ]
 
 

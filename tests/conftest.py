@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild import CHROMIUM, CHROMIUM_ARGS, ROOT, Build, serve, site_prefix, sphinx_build
+from sitebuild import CHROMIUM, CHROMIUM_ARGS, PARALLEL, ROOT, Build, serve, site_prefix, sphinx_build
 
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """A clean, strict build of the real site (the same command as `make html`). A warning fails
-    ``test_site.py::test_build_has_no_warnings``; with ``--keep-going`` the pages are still
-    written, so the other tests check them regardless."""
-    return sphinx_build(ROOT, tmp_path_factory.mktemp("site") / "html")
+    """A clean, strict build of the real site (the same command as `make html`, in parallel).
+    A warning fails ``test_site.py::test_build_has_no_warnings``; with ``--keep-going`` the pages
+    are still written, so the other tests check them regardless."""
+    return sphinx_build(ROOT, tmp_path_factory.mktemp("site") / "html", *PARALLEL)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "references.bib
 BUILD_TIMEOUT = 600
 # The strict build of `make html` (Makefile: SPHINXOPTS): every warning is an error, all reported.
 STRICT = ("-W", "--keep-going", "-n")
+# `make html` reads and writes in one process per core (Makefile: JOBS).
+PARALLEL = ("-j", "auto")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

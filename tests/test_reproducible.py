@@ -3,7 +3,9 @@
 The second build goes to another output folder, with its own doctree cache, started at another
 time and with another hash seed, so anything taken from the clock, the output path, a random
 seed or the order of a dict or set shows up as a difference: HTML pages, feeds, the search index,
-the sitemap, fonts and every other file.
+the sitemap, fonts and every other file. The first build reads and writes in parallel as `make html`
+does (``-j auto``), the second in one process, so whatever depends on how the pages were shared
+between processes shows up too.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files, sphinx_argv
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory: pytest.TempPathFactory, site: Build) -> Path:
     outdir = tmp_path_factory.mktemp("second-build") / "elsewhere" / "html"
-    command = [sys.executable, "-m", "sphinx", *sphinx_argv(ROOT, outdir)]
+    command = [sys.executable, "-m", "sphinx", *sphinx_argv(ROOT, outdir, "-j", "1")]
     env = dict(os.environ, PYTHONHASHSEED="12345")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=ROOT)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
