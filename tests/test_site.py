@@ -134,7 +134,7 @@ def listed_pages(html_dir: Path, first: str) -> list[str]:
     """A post list's pages, from its first page along the rel="next" links in <head>."""
     pages = [first]
     while (link := soup(html_dir / pages[-1]).select_one('head link[rel="next"]')) is not None:
-        pages.append(urljoin(pages[-1], link["href"]))
+        pages.append(unquote(urljoin(pages[-1], link["href"])))
         assert len(pages) <= len(POSTS), pages
     return pages
 
@@ -197,7 +197,7 @@ def test_pages_of_the_post_list_link_to_each_other(html_dir: Path, number: int |
     assert numbers[0] == "1" and numbers[-1] == str(len(pages))
     assert nav.select_one('[aria-current="page"]').get_text() == str(index + 1)
     for a in nav.select("a[href]"):
-        assert (html_dir / urljoin(relpath, a["href"])).is_file(), a["href"]
+        assert (html_dir / unquote(urljoin(relpath, a["href"]))).is_file(), a["href"]
     if index > 0:
         assert f"第 {index + 1} 页" in page.title.get_text()
 
