@@ -269,14 +269,14 @@ def main() -> None:
         "largest listing page (gzip) | MkDocs Material clean | ratio |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, b, out, raw, gz, browser, mkdocs, (listing, listing_raw, listing_gz) in rows:
+    for n, b, out, raw, gz, browser, mkdocs, (listing_page, listing_raw, listing_gz) in rows:
         ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
         print(
             f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
             f"{b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
             f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} / {browser['search_all_ms']:.0f} ms | "
-            f"{listing}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB) | {mk} | {ratio} |"
+            f"{listing_page}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB) | {mk} | {ratio} |"
         )
 
 

@@ -73,10 +73,9 @@ def add_knowledge_base(site: Path) -> None:
     """The site pages of the knowledge base, and posts that use them."""
     for page in ["glossary.md", "series.md", "map.md", "bibliography.md"]:
         shutil.copy2(ROOT / page, site / page)
-    # The diffusion series' notation page (kb_series), which the glossary links too; the real one
-    # links the real posts.
+    # The series' notation page (kb_series), without the real one's links to the real articles.
     (site / "notation.md").write_text(
-        "---\norphan: true\n---\n\n# 记号约定\n\n全系列共用的记号。\n", encoding="utf-8"
+        "---\norphan: true\n---\n\n# 记号约定\n\n测试用的记号页。\n", encoding="utf-8"
     )
     import pybtex.database
 
@@ -251,7 +250,9 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     sidebar_page = (incremental / "posts" / "bench-0006" / "index.html").read_text(encoding="utf-8")
     assert "新加的一篇文章" in sidebar_page  # recent-posts sidebar on a page that was not edited
     post_list = ["blog.html", *(f"blog/page/{n}.html" for n in range(2, 6))]  # wherever bench-0006 is
-    assert "改写过的摘要段落" in "".join((incremental / page).read_text(encoding="utf-8") for page in post_list)
+    assert "改写过的摘要段落" in "".join(
+        (incremental / page).read_text(encoding="utf-8") for page in post_list
+    )
     for listing in ["index.html", "blog/atom.xml"]:
         assert "改写过的摘要段落" in (incremental / listing).read_text(encoding="utf-8"), listing
     # Pages that were not re-read but show the retitled series member, the new link, term and citation.

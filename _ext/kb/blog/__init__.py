@@ -6,7 +6,8 @@
   builds and marks them);
 * :mod:`kb.blog.post_meta` writes the metadata line under each post's title;
 * :mod:`kb.blog.post_links` makes relative document links absolute, so ABlog's copies keep them;
-* :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds.
+* :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds;
+* :mod:`kb.blog.parallel` merges ABlog's post records, so the site can be read in parallel.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["titles", "frontmatter", "drafts", "post_meta", "post_links", "incremental"]
+MODULES = ["titles", "frontmatter", "drafts", "post_meta", "post_links", "incremental", "parallel"]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
