@@ -1,17 +1,18 @@
 # mypy: disable-error-code="arg-type,index,union-attr,operator"
 # (parsed HTML: BeautifulSoup types attributes as str | list | None and lookups as Optional)
-"""Titles, tags and categories are text everywhere, however much they look like HTML.
+"""Titles, tags, categories and authors are text everywhere, however much they look like HTML.
 
 A tiny site (``tests/roots/test-titles-as-text``) has a post titled
 ``标题 <img src=x onerror=alert(1)> 测试`` tagged ``<script>alert(1)</script>`` and ``A&B``, a post
 titled ``Java 泛型：List<T> 与 List<?>`` (a realistic title: Markdown reads ``<T>`` as an HTML
-tag), and a plain post; the three share a series, a glossary term, a citation and links, so their
-titles appear in every kind of place a title is shown. Each place must show the exact text: the
-post's heading and ``<title>``, link-preview meta, the print header, the recent-posts sidebar,
-the tag cloud, collection and catalog pages and their ``<title>`` and ``<link title>``, prev/next,
-the homepage list, feeds, series boxes and page, related lists, glossary and bibliography usage,
-the knowledge map and the search index. No page may contain the markup itself, and in Chromium
-no page opens a dialog.
+tag), and a plain post in the category ``C&C++ <模板>`` by the author ``<b>Ann</b> & Co`` (both
+added to the configuration); the three share a series, a glossary term, a citation and links, so
+their titles appear in every kind of place a title is shown. Each place must show the exact text:
+the post's heading and ``<title>``, link-preview meta, the print header, the recent-posts
+sidebar, the tag cloud, collection and catalog pages and their ``<title>`` and ``<link title>``,
+prev/next, the homepage list, feeds, series boxes and page, related lists, glossary and
+bibliography usage, the knowledge map, the search index and search results. No page may contain
+the markup itself, and in Chromium no page opens a dialog.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from bs4 import BeautifulSoup
@@ -31,15 +33,22 @@ JAVA_TITLE = "Java 泛型：List<T> 与 List<?>"
 PLAIN_TITLE = "一篇普通的文章"
 SCRIPT_TAG = "<script>alert(1)</script>"
 AMP_TAG = "A&B"
+CATEGORY = "C&C++ <模板>"
+AUTHOR = "<b>Ann</b> & Co"
 ATOM = "{http://www.w3.org/2005/Atom}"
 # What the markup above would leave in a page if it were not escaped.
-RAW = re.compile(r"<img src=x|<script>alert|List<T>|<b>标记</b>")
+RAW = re.compile(r"<img src=x|<script>alert|List<T>|<b>标记</b>|<模板>|<b>Ann</b>")
 
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     base = tmp_path_factory.mktemp("titles")
-    return sphinx_build(make_site(base / "src", "titles-as-text"), base / "html")
+    site = make_site(base / "src", "titles-as-text")
+    # A category and an author (both declared in conf.py) that look like markup too.
+    with (site / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write(f"\nkb_categories = [*kb_categories, {CATEGORY!r}]\n")
+        conf.write(f"blog_authors = {{**blog_authors, 'ann': ({AUTHOR!r}, None)}}\n")
+    return sphinx_build(site, base / "html")
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +139,25 @@ def test_collection_pages_headings_titles_and_feed_links(out: Path):
     assert texts(archive, ".ablog__catalog_post a") == [PLAIN_TITLE, JAVA_TITLE, MARKUP_TITLE]
 
 
+def test_category_and_author(out: Path):
+    """A category and an author name come from conf.py, but are printed the same ways."""
+    post = page(out, "posts/plain-post/index.html")
+    assert texts(post, ".post-meta-category a") == [CATEGORY]
+    assert texts(post, ".post-meta-author") == [f"作者 {AUTHOR}"]
+    category = page(out, "blog/category/cc-模板.html")
+    assert category.title.get_text() == f"收录于 {CATEGORY} — 机器学习知识库"
+    assert category.select_one("article h1").get_text(" ", strip=True) == f"收录于 {CATEGORY}"
+    assert category.select_one('link[rel="alternate"]')["title"].endswith(CATEGORY)
+    author = page(out, "blog/author/bannb-co.html")
+    assert author.select_one("article h1").get_text(" ", strip=True).endswith(AUTHOR)
+    assert texts(page(out, "blog/category.html"), ".ablog__catalog_header h2 a") == [CATEGORY, "Java"]
+    assert texts(page(out, "blog/author.html"), ".ablog__catalog_header h2 a") == [AUTHOR, "站长"]
+    entry = etree.parse(str(out / "blog/atom.xml")).getroot().find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == AUTHOR
+    feed = etree.parse(str(out / "blog/category/cc-模板/atom.xml")).getroot()
+    assert feed.findtext(f"{ATOM}title").endswith(CATEGORY)
+
+
 def test_homepage_list(out: Path):
     soup = page(out, "index.html")
     assert texts(soup, "li.ablog-post p.ablog-post-title a") == [PLAIN_TITLE, JAVA_TITLE, MARKUP_TITLE]
@@ -183,6 +211,9 @@ PAGES = [
     "blog/tag/scriptalert1script.html",
     "blog/tag/ab.html",
     "blog/category/java.html",
+    "blog/category/cc-模板.html",
+    "blog/category.html",
+    "blog/author/bannb-co.html",
     "blog/archive.html",
     "blog/2026.html",
     "series.html",
@@ -209,6 +240,19 @@ def test_no_page_opens_a_dialog_in_chromium(out: Path, browser):
             assert (out / relpath).is_file(), relpath
             tab.goto(f"{url}/{relpath}", wait_until="load")
             tab.wait_for_timeout(100)
+            assert tab.evaluate("document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
+        # Search results: Sphinx's searchtools writes each result's title into the page.
+        for query, title in [("标题 测试", MARKUP_TITLE), ("泛型", JAVA_TITLE)]:
+            tab.goto(f"{url}/search.html?q={quote(query)}", wait_until="load")
+            tab.wait_for_function(
+                "() => { const s = document.querySelector('#search-results .search-summary');"
+                " return s && s.textContent.trim().length > 0; }",
+                timeout=20_000,
+            )
+            shown = tab.eval_on_selector_all(
+                "#search-results ul.search li > a", "links => links.map(a => a.textContent)"
+            )
+            assert title in shown, (query, shown)
             assert tab.evaluate("document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
         context.close()
     finally:
