@@ -115,8 +115,9 @@ def test_a_published_build_has_no_trace_of_unpublished_posts(march: Path):
 def test_the_published_site_is_complete_without_them(march: Path):
     """The pages that would show them show the published posts (the checks above would pass
     on an empty site)."""
-    series = parse_html(march / "posts/first-post/index.html").select_one(".kb-series")
-    assert "第 1 篇，共 1 篇" in series.get_text()
+    first = parse_html(march / "posts/first-post/index.html")
+    assert "第 1 篇，共 1 篇" in first.select_one(".kb-series").get_text()
+    assert [a.get_text() for a in first.select(".kb-related a")] == ["第二篇已发布的文章"]
     glossary = parse_html(march / "glossary.html")
     assert {a.get_text() for a in glossary.select(".kb-term-usage a")} == {
         "第一篇已发布的文章",
@@ -146,6 +147,8 @@ def test_a_scheduled_post_is_published_from_its_date_on(july: Path):
     assert feed.findall(f"{ATOM}entry")[0].findtext(f"{ATOM}title") == "定时发布文章的标题"
     series = parse_html(july / "posts/scheduled-post/index.html").select_one(".kb-series")
     assert "第 2 篇，共 2 篇" in series.get_text()
+    related = parse_html(july / "posts/first-post/index.html").select(".kb-related a")
+    assert sorted(a.get_text() for a in related) == sorted(["第二篇已发布的文章", "定时发布文章的标题"])
     assert (july / "blog/page/3.html").is_file()
     assert not parse_html(july / "posts/scheduled-post/index.html").select(".kb-status-mark")
 
