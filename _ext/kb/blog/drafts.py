@@ -6,7 +6,7 @@ set (so a reproducible build stays reproducible), the clock otherwise, taken in 
 the zone in which post dates are written.
 
 **Published build** (``kb_drafts = False``: ``make html``). Before Sphinx looks for its sources,
-the front matter of every post is read (libyaml: about 20 ms at 1,000 posts) and each
+the front matter of every post is read (about 0.1 s of CPU at 1,000 posts) and each
 unpublished post is added to ``exclude_patterns`` for that one look. To Sphinx the post does not
 exist, so nothing downstream sees it: no page, post list, sidebar, feed, collection page, search
 entry, sitemap entry, related list, series box, glossary or bibliography usage, map node. An
