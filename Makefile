@@ -15,6 +15,11 @@ SPHINXOPTS ?= -W --keep-going -n
 # parallel-safe, and any -j gives the same bytes (tests/test_reproducible.py, test_incremental.py).
 JOBS ?= auto
 PYTEST_ARGS ?=
+# A preview: drafts and scheduled posts built too, marked 草稿 / 定时发布 (`DRAFTS=1 make html`;
+# `make livehtml` always). It goes to its own folder, so a draft never lands in _build/html.
+DRAFTS ?=
+PREVIEWDIR := $(BUILDDIR)/preview
+PREVIEWOPTS := -D kb_drafts=1
 
 .DEFAULT_GOAL := help
 
@@ -42,12 +47,16 @@ system-deps: # Debian packages the build needs (Node.js, the CJK font of the fig
 install: system-deps $(VENV)/.installed node_modules/.installed ## create .venv and node_modules
 
 .PHONY: html
-html: install ## build the site into _build/html (strict)
+html: install ## build the site into _build/html (strict); DRAFTS=1: a preview with drafts, into _build/preview/html
+ifneq ($(filter 1 yes true,$(DRAFTS)),)
+	$(SPHINXBUILD) -M html $(SOURCEDIR) $(PREVIEWDIR) $(SPHINXOPTS) -j $(JOBS) $(PREVIEWOPTS)
+else
 	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)
+endif
 
 .PHONY: livehtml
-livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on every change
-	$(PY) scripts/livehtml.py $(SOURCEDIR) $(BUILDDIR)/html $(SPHINXOPTS) \
+livehtml: install ## serve a preview (drafts included) on http://127.0.0.1:8000, rebuilt on every change
+	$(PY) scripts/livehtml.py $(SOURCEDIR) $(PREVIEWDIR)/html -d $(PREVIEWDIR)/doctrees $(SPHINXOPTS) $(PREVIEWOPTS) \
 		--ignore '*/.venv/*' --ignore '*/node_modules/*' --ignore '*/_build/*' \
 		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
 		--watch _ext --port 8000

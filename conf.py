@@ -100,6 +100,16 @@ post_date_format = "%Y-%m-%d"
 post_date_format_short = "%Y-%m-%d"  # ABlog's default prints English month names
 post_auto_excerpt = 1
 post_show_prev_next = True
+# Post lists (blog.html, each category, tag, year and author) are split into pages of this many
+# posts: blog/page/2.html, blog/tag/<tag>/page/2.html … (_ext/kb/blog/collections.py). The
+# homepage shows the latest 10 and links to page 2 of the list.
+kb_posts_per_page = 10
+kb_catalog_latest = 5  # blog/tag.html, blog/category.html: each one's latest posts and a link
+# Drafts and scheduled posts (_ext/kb/blog/drafts.py): a post with `draft: true`, or dated after
+# the build's date (SOURCE_DATE_EPOCH when set), is left out of the site. `make livehtml` and
+# `DRAFTS=1 make html` build a preview into _build/preview with them, marked 草稿 / 定时发布.
+kb_drafts = False
+kb_timezone = "Asia/Shanghai"  # post dates are local times here; so is "now"
 # pydata-sphinx-theme sets this at run time, which counts as a config change that re-reads every
 # document on every build (pydata/pydata-sphinx-theme#1222); set here, builds stay incremental.
 fontawesome_included = True
@@ -168,7 +178,7 @@ unused_css_keep = [r"bs-(tooltip|popover)-auto"]  # Bootstrap: `bs-${this.constr
 # "Last updated" from the last Git commit of a page or the files it includes (where Git history
 # exists: a tarball or a temporary test site has none, and then no date is shown).
 html_last_updated_fmt = "%Y-%m-%d"
-git_last_updated_timezone = "Asia/Shanghai"
+git_last_updated_timezone = kb_timezone
 suppress_warnings = ["git.subprocess_error", "git.too_shallow", "git.command_not_found"]
 html_copy_source = False
 html_show_sourcelink = False

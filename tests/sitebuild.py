@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup
 
@@ -65,15 +67,29 @@ def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] 
     ]
 
 
+def source_date_epoch(year: int, month: int, day: int) -> dict[str, str]:
+    """``SOURCE_DATE_EPOCH`` (the build's date, ``sphinx_build(environ=…)``) for midnight of a day
+    in the site's timezone, in which post dates are written."""
+    zone = ZoneInfo(str(site_config()["kb_timezone"]))
+    return {"SOURCE_DATE_EPOCH": str(int(datetime(year, month, day, tzinfo=zone).timestamp()))}
+
+
 def doctrees(outdir: Path) -> Path:
     """Where a test build keeps its doctrees: beside the output, as `make html` does."""
     return outdir.with_name(outdir.name + ".doctrees")
 
 
-def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> Build:
-    """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files."""
+def sphinx_build(
+    srcdir: Path,
+    outdir: Path,
+    *extra: str,
+    files: tuple[str, ...] = (),
+    environ: dict[str, str] | None = None,
+) -> Build:
+    """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files;
+    ``environ`` adds environment variables (``SOURCE_DATE_EPOCH``: the build's date)."""
     command = [sys.executable, "-m", "sphinx", *sphinx_argv(srcdir, outdir, *extra, files=files)]
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED="0", **(environ or {}))
     result = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=srcdir
     )

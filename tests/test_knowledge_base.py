@@ -364,9 +364,12 @@ def test_sitemap_lists_every_page_with_absolute_urls(html_dir: Path):
         "series.html",
         "bibliography.html",
         "blog.html",
+        "blog/page/2.html",  # every page of the paginated lists
         "blog/archive.html",
     }
     assert expected <= paths
+    listed_pages = {unquote(path) for path in paths if "/page/" in path}
+    assert listed_pages == {str(page.relative_to(html_dir)) for page in html_dir.glob("blog/**/page/*.html")}
     assert {"search.html", "genindex.html", "404.html"}.isdisjoint(paths)
     for url in root.findall("s:url", ns):
         if "/posts/" in url.findtext("s:loc", namespaces=ns):

@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from posts_source import SourcePost, source_posts
-from sitebuild import Build, parse_html
+from sitebuild import Build, parse_html, site_config
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 POSTS = source_posts()
@@ -127,24 +127,88 @@ def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourceP
 
 # -- Collections -------------------------------------------------------------------------------
 
+PER_PAGE = int(str(site_config()["kb_posts_per_page"]))
+
+
+def listed_pages(html_dir: Path, first: str) -> list[str]:
+    """A post list's pages, from its first page along the rel="next" links in <head>."""
+    pages = [first]
+    while (link := soup(html_dir / pages[-1]).select_one('head link[rel="next"]')) is not None:
+        pages.append(unquote(urljoin(pages[-1], link["href"])))
+        assert len(pages) <= len(POSTS), pages
+    return pages
+
+
+def listed_posts(html_dir: Path, first: str) -> list[str]:
+    """The posts a paginated list shows, page after page, as URLs relative to the site root."""
+    found = []
+    for relpath in listed_pages(html_dir, first):
+        page = article(html_dir, relpath)
+        titles = page.select("h2.ablog-post-title a")
+        assert 1 <= len(titles) <= PER_PAGE, relpath
+        found += [urljoin(relpath, a["href"]) for a in titles]
+    return found
+
 
 @pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
 def test_category_page_lists_exactly_its_posts(html_dir: Path, category: str):
     relpath = f"blog/category/{slugify(category)}.html"
-    page = article(html_dir, relpath)
-    titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
-    assert {urljoin(relpath, a["href"]) for a in titles} == {p.url for p in POSTS if p.category == category}
-    assert category in page.select_one("h1").get_text()
+    assert listed_posts(html_dir, relpath) == [p.url for p in POSTS if p.category == category]
+    assert category in article(html_dir, relpath).select_one("h1").get_text()
 
 
 @pytest.mark.parametrize("tag", sorted({t for p in POSTS for t in p.tags}))
 def test_tag_page_lists_exactly_its_posts_with_chinese_name_intact(html_dir: Path, tag: str):
     relpath = f"blog/tag/{slugify(tag)}.html"
     assert (html_dir / relpath).is_file(), relpath
-    page = article(html_dir, relpath)
-    assert tag in page.select_one("h1").get_text()
-    titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
-    assert {urljoin(relpath, a["href"]) for a in titles} == {p.url for p in POSTS if tag in p.tags}
+    assert tag in article(html_dir, relpath).select_one("h1").get_text()
+    assert listed_posts(html_dir, relpath) == [p.url for p in POSTS if tag in p.tags]
+
+
+def test_the_post_list_is_paginated_newest_first(html_dir: Path):
+    pages = listed_pages(html_dir, "blog.html")
+    assert len(pages) == -(-len(POSTS) // PER_PAGE) >= 2
+    assert pages == ["blog.html"] + [f"blog/page/{n}.html" for n in range(2, len(pages) + 1)]
+    assert listed_posts(html_dir, "blog.html") == [p.url for p in POSTS]
+
+
+@pytest.mark.parametrize("number", [1, 2, "last"])
+def test_pages_of_the_post_list_link_to_each_other(html_dir: Path, number: int | str):
+    pages = listed_pages(html_dir, "blog.html")
+    index = len(pages) - 1 if number == "last" else number - 1
+    relpath = pages[index]
+    page = soup(html_dir / relpath)
+    head = {
+        link["rel"][0]: urljoin(relpath, link["href"])
+        for link in page.select('head link[rel~="prev"], head link[rel~="next"]')
+    }
+    expected = {}
+    if index > 0:
+        expected["prev"] = pages[index - 1]
+    if index + 1 < len(pages):
+        expected["next"] = pages[index + 1]
+    assert head == expected
+    nav = page.select_one("nav.kb-pagination")
+    body = {a["rel"][0]: urljoin(relpath, a["href"]) for a in nav.select("a[rel]")}
+    assert body == expected
+    numbers = [
+        li.get_text(strip=True) for li in nav.select("li:not(.kb-pagination-prev):not(.kb-pagination-next)")
+    ]
+    assert numbers[0] == "1" and numbers[-1] == str(len(pages))
+    assert nav.select_one('[aria-current="page"]').get_text() == str(index + 1)
+    for a in nav.select("a[href]"):
+        assert (html_dir / unquote(urljoin(relpath, a["href"]))).is_file(), a["href"]
+    if index > 0:
+        assert f"第 {index + 1} 页" in page.title.get_text()
+
+
+def test_homepage_latest_posts_continue_on_page_2(html_dir: Path):
+    home = article(html_dir, "index.html")
+    links = {urljoin("index.html", a["href"]) for a in home.select("a[href]")}
+    assert "blog/page/2.html" in links
+    shown = len(home.select("ul.postlist > li.ablog-post"))
+    second = article(html_dir, "blog/page/2.html").select("h2.ablog-post-title a")
+    assert urljoin("blog/page/2.html", second[0]["href"]) == POSTS[shown].url  # no post skipped
 
 
 def test_no_escaped_unicode_anywhere(html_dir: Path):

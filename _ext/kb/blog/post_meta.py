@@ -1,4 +1,5 @@
-"""A line of post metadata under each post's title: date, category, tags, author, reading time.
+"""A line of post metadata under each post's title: date, category, tags, author, reading time
+(and, in a preview, the "草稿" / "定时发布" mark of an unpublished post).
 
 The line is inserted after ABlog has taken the excerpt and the feed copy of the post (ABlog's
 ``doctree-read`` handler runs at priority 500), so neither repeats it. Category and tag
@@ -29,6 +30,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 
 from .. import pipeline
+from .drafts import preview_marks, status_mark
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -86,6 +88,9 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
         return
     post = posts[0]
     meta = nodes.container(classes=["post-meta"])
+    mark = preview_marks(app).get(docname)
+    if mark:  # only a preview builds unpublished posts
+        meta += status_mark(mark)
     if post["date"]:
         date = post["date"].strftime("%Y-%m-%d")
         meta += _item("post-meta-date", "发布于 ", nodes.inline(date, date))
