@@ -138,6 +138,17 @@ kb_reading_code_lines_per_minute = 120
 kb_reading_first_image_seconds = 12
 kb_reading_least_image_seconds = 3
 
+# -- Licence and citation (_ext/kb/blog/citation.py) ------------------------------------------
+
+# Every post ends with this licence and its permanent address (版权声明) and a ready citation
+# (引用本文); the licence is also each page's <link rel="license"> and each feed's <rights>.
+kb_license = {
+    "name": "CC BY-NC-SA 4.0",
+    "title": "知识共享署名-非商业性使用-相同方式共享 4.0 国际许可协议",
+    "url": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+}
+kb_citation_key_prefix = "mlkb"  # BibTeX keys: mlkb:<slug>
+
 # -- Knowledge base: series, related posts, references --------------------------------------
 
 # A post joins a series with `series: <name>` and `series_order: <n>` (see _ext/kb/pages/series.py);

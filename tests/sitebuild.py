@@ -21,6 +21,10 @@ ROOTS = Path(__file__).resolve().parent / "roots"
 # What a tiny test site shares with the real one; posts come from the test root.
 SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "references.bib"]
 BUILD_TIMEOUT = 600
+# Under pytest, whether the running test may build a site: tests/conftest.py sets it from the
+# test's markers, so that a build (seconds to minutes) happens only in tests marked slow or
+# browser, and `make check`, which leaves those out, never builds one. None: not under pytest.
+BUILDS_ALLOWED: bool | None = None
 # The strict build of `make html` (Makefile: SPHINXOPTS): every warning is an error, all reported.
 STRICT = ("-W", "--keep-going", "-n")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
@@ -41,6 +45,7 @@ class Build:
     outdir: Path
     returncode: int
     output: str
+    reused: bool = False  # an existing build (pytest --kb-built-site), not one this session ran
 
     @property
     def warnings(self) -> list[str]:
@@ -70,6 +75,8 @@ def doctrees(outdir: Path) -> Path:
 
 def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> Build:
     """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files."""
+    if BUILDS_ALLOWED is False:
+        raise RuntimeError("a test that builds a site must be marked @pytest.mark.slow (or browser)")
     command = [sys.executable, "-m", "sphinx", *sphinx_argv(srcdir, outdir, *extra, files=files)]
     env = dict(os.environ, PYTHONHASHSEED="0")
     result = subprocess.run(

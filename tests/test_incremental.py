@@ -21,6 +21,8 @@ from corpus import make_corpus, write_sphinx
 from livehtml import WarmSphinx
 from sitebuild import ROOT, ROOTS, Build, make_site, output_files, sphinx_argv, sphinx_build
 
+pytestmark = pytest.mark.slow  # builds small sites, clean and incremental
+
 
 def post_file(site: Path, slug: str) -> Path:
     return site / "posts" / slug / "index.md"

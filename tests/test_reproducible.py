@@ -17,6 +17,8 @@ import pytest
 
 from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files, sphinx_argv
 
+pytestmark = pytest.mark.slow  # two clean builds of the real site
+
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory: pytest.TempPathFactory, site: Build) -> Path:

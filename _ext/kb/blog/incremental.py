@@ -47,6 +47,7 @@ from .state import save_state
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
+    app.setup_extension("kb.blog.citation")  # kb_license, which the feeds state
     app.connect("builder-inited", replace_ablog_handlers)
     track_per_document(app, "kb_postlist_docs", set)  # the pages with a postlist
     app.connect("doctree-read", note_postlists)
