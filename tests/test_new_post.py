@@ -225,8 +225,10 @@ def test_a_scaffolded_post_passes_the_strict_build_and_the_tests(tmp_path: Path)
 
     # The post's own tests, its stored output, and every per-post check of the site's tests.
     per_post = pytest_in_copy("--kb-posts=policy-gradient", "tests", "posts/policy-gradient")
-    passed = int(re.search(r"(\d+) passed", per_post)[1])
-    assert passed >= 10 and " failed" not in per_post and "skipped" not in per_post, per_post[-2000:]
+    passed = re.search(r"(\d+) passed", per_post)
+    assert passed and int(passed[1]) >= 10 and " failed" not in per_post and "skipped" not in per_post, (
+        per_post[-2000:]
+    )
     for expected in [
         f"test_stored_output_is_what_the_program_prints[policy-gradient/{output}]",
         "posts/policy-gradient/test_policy_gradient_demo.py::test_gradient_descent_reaches_the_least_squares_line",
