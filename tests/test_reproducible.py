@@ -50,3 +50,6 @@ def test_the_comparison_covers_pages_feeds_and_search_index(site: Build):
         "posts/dpo/index.html",
     } <= names
     assert sum(name.endswith(".html") for name in names) > 100
+    # what a post page shows from the build itself: 字数, reading time, licence and citation
+    page = (site.outdir / "posts/dpo/index.html").read_text(encoding="utf-8")
+    assert all(css in page for css in ["post-meta-length", "post-meta-reading-time", "kb-license", "kb-cite"])
