@@ -76,7 +76,7 @@ bench: install ## benchmark builds and pages on 100/300/1000 synthetic posts (BE
 post: install ## scaffold a post that builds and passes: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2" [DESCRIPTION=… SERIES=… SERIES_ORDER=…]
 	@# the values reach the script through the environment (make exports command-line variables),
 	@# so quotes and $ in a title stay text
-	$(PY) scripts/new_post.py --slug "$$SLUG" --title "$$TITLE" --category "$$CATEGORY" --tags "$$TAGS" \
+	@$(PY) scripts/new_post.py --slug "$$SLUG" --title "$$TITLE" --category "$$CATEGORY" --tags "$$TAGS" \
 		--description "$$DESCRIPTION" --series "$$SERIES" --series-order "$$SERIES_ORDER"
 
 .PHONY: clean
