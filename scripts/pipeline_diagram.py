@@ -54,8 +54,16 @@ def listeners() -> dict[str, list[tuple[int, str, str]]]:
 
     with tempfile.TemporaryDirectory() as tmp:
         site = make_site(Path(tmp) / "src")
-        app = Sphinx(str(site), str(site), str(Path(tmp) / "out"), str(Path(tmp) / "doctrees"), "html",
-                     status=None, warning=None, freshenv=True)
+        app = Sphinx(
+            str(site),
+            str(site),
+            str(Path(tmp) / "out"),
+            str(Path(tmp) / "doctrees"),
+            "html",
+            status=None,
+            warning=None,
+            freshenv=True,
+        )
         found: dict[str, list[tuple[int, str, str]]] = {}
         for event in EVENTS:
             rows = []
@@ -83,13 +91,16 @@ def stored_state() -> dict[str, tuple[list[str], list[str]]]:
         text = path.read_text(encoding="utf-8")
         attrs[subsystem] |= set(re.findall(r'track_per_document\(app, "(kb_\w+)"', text))
         attrs[subsystem] |= set(re.findall(r"\benv\.(kb_\w+)\s*=", text))
+        attrs[subsystem] |= set(re.findall(r'__dict__\.setdefault\("(kb_\w+)"', text))
         attrs[subsystem] |= set(re.findall(r'add_page_directive\([^)]*"(kb_\w+)"\)', text))
         module = importlib.import_module(".".join(relative.with_suffix("").parts).removesuffix(".__init__"))
         files[subsystem] |= set(getattr(module, "KEPT_BESIDE_DOCTREES", ()))
     return {name: (sorted(attrs[name]), sorted(files[name])) for name in SUBSYSTEMS}
 
 
-def draw(found: dict[str, list[tuple[int, str, str]]], state: dict[str, tuple[list[str], list[str]]]) -> bytes:
+def draw(
+    found: dict[str, list[tuple[int, str, str]]], state: dict[str, tuple[list[str], list[str]]]
+) -> bytes:
     import matplotlib
 
     matplotlib.use("agg")
@@ -99,29 +110,58 @@ def draw(found: dict[str, list[tuple[int, str, str]]], state: dict[str, tuple[li
     from kb.figures.style import RC_PARAMS
 
     events = [event for event in EVENTS if found.get(event)]
-    line = 0.34
-    heights = [0.5 + line * len(found[event]) for event in events]
+    line = 0.3
+    heights = [0.3 + line * len(found[event]) for event in events]
     total = sum(heights) + 0.6
-    with matplotlib.rc_context({**RC_PARAMS, "font.size": 9, "figure.constrained_layout.use": False}):
+    settings: dict = {**RC_PARAMS, "font.size": 9, "figure.constrained_layout.use": False}
+    with matplotlib.rc_context(settings):
         fig = plt.figure(figsize=(11.5, total))
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, 11.5)
         ax.set_ylim(total, 0)
         ax.set_axis_off()
         ax.text(0.15, 0.35, "Sphinx event (build order)", fontsize=10, fontweight="bold", va="center")
-        ax.text(2.75, 0.35, "the site's handlers, in call order (priority · subsystem · module.function)",
-                fontsize=10, fontweight="bold", va="center")
+        ax.text(
+            2.75,
+            0.35,
+            "the site's handlers, in call order (priority · subsystem · module.function)",
+            fontsize=10,
+            fontweight="bold",
+            va="center",
+        )
         y = 0.6
         for event, height in zip(events, heights):
-            ax.add_patch(FancyBboxPatch((0.1, y + 0.05), 2.45, height - 0.15, boxstyle="round,pad=0.02",
-                                        facecolor="#eaeef2", edgecolor="none"))
+            ax.add_patch(
+                FancyBboxPatch(
+                    (0.1, y + 0.05),
+                    2.45,
+                    height - 0.15,
+                    boxstyle="round,pad=0.02",
+                    facecolor="#eaeef2",
+                    edgecolor="none",
+                )
+            )
             ax.text(0.2, y + 0.3, event, fontsize=9.5, va="center", family="DejaVu Sans Mono")
             for row, (priority, subsystem, name) in enumerate(found[event]):
                 top = y + 0.12 + row * line
-                ax.add_patch(FancyBboxPatch((2.75, top), 0.14, line - 0.1, boxstyle="square,pad=0",
-                                            facecolor=COLOURS[subsystem], edgecolor="none"))
-                ax.text(3.0, top + (line - 0.1) / 2, f"{priority:>4} · {subsystem:<10} · {name}",
-                        fontsize=8.5, va="center", family="DejaVu Sans Mono")
+                ax.add_patch(
+                    FancyBboxPatch(
+                        (2.75, top),
+                        0.14,
+                        line - 0.1,
+                        boxstyle="square,pad=0",
+                        facecolor=COLOURS[subsystem],
+                        edgecolor="none",
+                    )
+                )
+                ax.text(
+                    3.0,
+                    top + (line - 0.1) / 2,
+                    f"{priority:>4} · {subsystem:<10} · {name}",
+                    fontsize=8.5,
+                    va="center",
+                    family="DejaVu Sans Mono",
+                )
             y += height
         # What each subsystem keeps between builds.
         x = 8.3
@@ -132,12 +172,21 @@ def draw(found: dict[str, list[tuple[int, str, str]]], state: dict[str, tuple[li
             lines = [f"env.{attr}" for attr in attrs] + [f"doctrees/{name}" for name in files]
             if not lines:
                 continue
-            ax.add_patch(FancyBboxPatch((x, y + 0.08), 0.14, 0.25, boxstyle="square,pad=0",
-                                        facecolor=COLOURS[subsystem], edgecolor="none"))
+            ax.add_patch(
+                FancyBboxPatch(
+                    (x, y + 0.08),
+                    0.14,
+                    0.25,
+                    boxstyle="square,pad=0",
+                    facecolor=COLOURS[subsystem],
+                    edgecolor="none",
+                )
+            )
             ax.text(x + 0.25, y + 0.2, subsystem, fontsize=9.5, fontweight="bold", va="center")
             for index, text in enumerate(lines):
-                ax.text(x + 0.25, y + 0.5 + index * 0.26, text, fontsize=8, va="center",
-                        family="DejaVu Sans Mono")
+                ax.text(
+                    x + 0.25, y + 0.5 + index * 0.26, text, fontsize=8, va="center", family="DejaVu Sans Mono"
+                )
             y += 0.6 + 0.26 * len(lines)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches=None)
@@ -149,7 +198,9 @@ def main() -> int:
     svg = draw(listeners(), stored_state())
     if "--check" in sys.argv:
         if not OUTPUT.is_file() or OUTPUT.read_bytes() != svg:
-            print(f"{OUTPUT.relative_to(ROOT)} is out of date: run scripts/pipeline_diagram.py", file=sys.stderr)
+            print(
+                f"{OUTPUT.relative_to(ROOT)} is out of date: run scripts/pipeline_diagram.py", file=sys.stderr
+            )
             return 1
         return 0
     OUTPUT.parent.mkdir(exist_ok=True)

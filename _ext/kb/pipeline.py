@@ -17,6 +17,7 @@ NOTE_RELATED_TERMS = 600  # pages: the words of the post, for related articles
 STORE_POST_BODIES = 900  # blog: ABlog's copy of the post moved out of the environment
 
 # -- env-get-updated / env-updated: every document has been read --------------------------------
+ORDER_ABLOG_POSTS = 50  # blog: ABlog's post records in document order, however read (-j)
 COLLECT_FIGURES = 100  # figures: wait for the drawing workers before anything uses figures
 ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) numbered its own
 
