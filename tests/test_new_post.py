@@ -5,7 +5,7 @@ clone has them), runs the strict build there, and then, on that build, the post'
 stored output, every per-post check of the site's tests (``--kb-posts``: metadata, sidebars and
 prev/next, related articles, generated references, page metadata, licence and citation, content
 guards) and the whole-site tests of the pages that list every post. The browser tests are left
-out: the search tests' expectations come from each post's title and description.
+out: the search tests' expectations come from each post's title, not from a list.
 """
 
 from __future__ import annotations
