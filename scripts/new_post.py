@@ -238,6 +238,7 @@ def check(args: argparse.Namespace, conf: dict) -> dict[str, str]:
         problems.append(f"slug {slug!r} must be lowercase ASCII words joined by '-' (it becomes the URL)")
     elif (args.posts_dir / slug).exists():
         problems.append(f"posts/{slug} already exists: choose another slug")
+    slug_ok = not problems  # the module names below come from the slug: one problem, one line
     if not title:
         problems.append("give a title: TITLE=…")
     if args.category not in conf["kb_categories"]:
@@ -285,12 +286,14 @@ def check(args: argparse.Namespace, conf: dict) -> dict[str, str]:
         problems.append("a series order needs a series: SERIES=…")
     base = re.sub(r"^(?=\d)", "post_", slug.replace("-", "_"))
     demo, figures = f"{base}_demo", f"{base}_figures"
-    used = module_names(args.posts_dir)
-    for module in (demo, figures, f"test_{demo}"):
+    used = module_names(args.posts_dir) if slug_ok else {}
+    for module in (demo, figures, f"test_{demo}") if slug_ok else ():
         if module in used:
             problems.append(f"module name {module} is used by posts/{used[module]}: choose another slug")
-        elif slug and SLUG.match(slug) and importlib.util.find_spec(module) is not None:
+            break
+        if importlib.util.find_spec(module) is not None:
             problems.append(f"module name {module} would shadow an installed module: choose another slug")
+            break
     if problems:
         raise ScaffoldError("\n".join(problems))
     return {"slug": slug, "title": title, "demo": demo, "figures": figures, **front}

@@ -109,6 +109,18 @@ def test_bad_arguments_give_a_one_line_error_and_write_nothing(
     assert snapshot(posts_dir) == before
 
 
+def test_a_slug_taken_by_a_scaffolded_post_is_one_error(posts_dir: Path, capsys: pytest.CaptureFixture[str]):
+    """Its module names are taken too, but the one thing to change is the slug: one line."""
+    assert new_post.main([*GOOD, "--posts-dir", str(posts_dir)]) == 0
+    capsys.readouterr()
+    before = snapshot(posts_dir)
+    assert new_post.main([*GOOD, "--posts-dir", str(posts_dir)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "make post: error: posts/policy-gradient already exists: choose another slug"
+    ]
+    assert snapshot(posts_dir) == before
+
+
 def test_make_post_passes_its_arguments_as_text(tmp_path: Path):
     """Through make: quotes, `$` and backticks in a value are text, not shell."""
     result = subprocess.run(
