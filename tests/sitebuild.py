@@ -51,6 +51,12 @@ class Build:
     def warnings(self) -> list[str]:
         return [line for line in self.output.splitlines() if "WARNING:" in line or "ERROR:" in line]
 
+    @property
+    def doctreedir(self) -> Path:
+        """This build's doctrees: beside the output for a test build, ``<builddir>/doctrees`` for
+        a reused build of ``make html`` (``sphinx-build -M html . <builddir>``)."""
+        return self.outdir.parent / "doctrees" if self.reused else doctrees(self.outdir)
+
 
 def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> list[str]:
     """``sphinx-build``'s arguments for a strict HTML build, as ``make html`` runs it."""
@@ -69,7 +75,8 @@ def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] 
 
 
 def doctrees(outdir: Path) -> Path:
-    """Where a test build keeps its doctrees: beside the output, as `make html` does."""
+    """Where a test build keeps its doctrees: beside the output (``Build.doctreedir`` also knows
+    ``make html``'s ``_build/doctrees``)."""
     return outdir.with_name(outdir.name + ".doctrees")
 
 

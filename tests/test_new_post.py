@@ -217,7 +217,7 @@ def test_a_scaffolded_post_passes_the_strict_build_and_the_tests(tmp_path: Path,
     assert result.returncode == 0, result.stderr
     # make html: the strict build, with no warning. The real site's figures are not drawn again:
     # the figure cache is keyed by the contents of the code that draws them.
-    figure_cache = doctrees(site.outdir) / FIGURE_CACHE
+    figure_cache = site.doctreedir / FIGURE_CACHE
     if figure_cache.is_dir():
         shutil.copytree(figure_cache, doctrees(tmp_path / "html") / FIGURE_CACHE)
     build = sphinx_build(copy, tmp_path / "html")
