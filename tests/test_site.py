@@ -481,6 +481,7 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
     import pickle
 
     from kb.blog.bodies import BODIES_DIR, StoredBody
+
     doctrees = site.doctreedir
     env = pickle.loads((doctrees / "environment.pickle").read_bytes())
     posts = {name: infos for name, infos in env.ablog_posts.items() if infos}
