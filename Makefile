@@ -61,6 +61,10 @@ livehtml: install ## serve a preview (drafts included) on http://127.0.0.1:8000,
 		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
 		--watch _ext --port 8000
 
+.PHONY: check
+check: install ## quick check after editing posts: strict build, the changed posts' tests (POSTS="a b" to name them), fast tests
+	$(PY) scripts/check.py --posts "$$POSTS" --builddir $(BUILDDIR) -- $(SPHINXOPTS) -j $(JOBS)
+
 .PHONY: lint
 lint: install ## ruff (lint and format check) and mypy over _ext, scripts, benchmarks and tests
 	$(VENV)/bin/ruff check .
@@ -81,8 +85,11 @@ bench: install ## benchmark builds and pages on 100/300/1000 synthetic posts (BE
 	$(PY) benchmarks/run.py
 
 .PHONY: post
-post: install ## scaffold a post: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2"
-	$(PY) scripts/new_post.py --slug "$(SLUG)" --title "$(TITLE)" --category "$(CATEGORY)" --tags "$(TAGS)"
+post: install ## scaffold a post that builds and passes: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2" [DESCRIPTION=… SERIES=… SERIES_ORDER=…]
+	@# the values reach the script through the environment (make exports command-line variables),
+	@# so quotes and $ in a title stay text
+	@$(PY) scripts/new_post.py --slug "$$SLUG" --title "$$TITLE" --category "$$CATEGORY" --tags "$$TAGS" \
+		--description "$$DESCRIPTION" --series "$$SERIES" --series-order "$$SERIES_ORDER"
 
 .PHONY: clean
 clean: ## remove the build output

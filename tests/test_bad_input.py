@@ -14,6 +14,8 @@ from bs4 import BeautifulSoup
 
 from sitebuild import ROOTS, Build, make_site, sphinx_build
 
+pytestmark = pytest.mark.slow  # builds a tiny site per case
+
 # case -> (file, line, message pattern), or a list of them for a root with several bad posts
 BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     "missing-date": ("posts/no-date/index.md", 6, r"front matter is missing 'date'"),

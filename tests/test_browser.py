@@ -120,15 +120,28 @@ def search(page, server: str, query: str) -> list[str]:
     return seen
 
 
-def test_queries_cover_every_article_and_kind():
+# Every post is found by its own title: the expectation comes from the post, so adding a post
+# adds its check and no test file changes (the hand-picked queries above may name any post).
+TITLE_QUERIES = [(p.title, p.url) for p in source_posts()]
+
+
+def test_hand_picked_queries_name_existing_articles():
+    urls = {p.url for p in source_posts()}
     assert len(QUERIES) >= 30
-    assert {expected for _q, expected in QUERIES} == {p.url for p in source_posts()}
+    assert {expected for _q, expected in QUERIES} <= urls
+    assert len(TITLE_QUERIES) == len(urls)
 
 
 @pytest.mark.parametrize("query,expected", QUERIES, ids=[q for q, _e in QUERIES])
 def test_search_finds_the_article(page, server, query, expected):
     results = search(page, server, query)
     assert expected in results[:3], f"{query!r} -> {results}"
+
+
+@pytest.mark.parametrize("query,expected", TITLE_QUERIES, ids=[q for q, _e in TITLE_QUERIES])
+def test_search_finds_every_post_by_its_title(page, server, query, expected):
+    results = search(page, server, query)
+    assert expected in results[:3], f"{query!r} -> {results[:3]}"
 
 
 def test_search_ranks_title_match_first(page, server):

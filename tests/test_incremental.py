@@ -32,6 +32,8 @@ from sitebuild import (
     sphinx_build,
 )
 
+pytestmark = pytest.mark.slow  # builds small sites, clean and incremental
+
 
 def post_file(site: Path, slug: str) -> Path:
     return site / "posts" / slug / "index.md"
@@ -277,6 +279,34 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     bibliography = BeautifulSoup((incremental / "bibliography.html").read_text(encoding="utf-8"), "lxml")
     cited_by = [a["href"] for a in bibliography.select(f"#ref-{BIB_KEYS[2]} .kb-cited-by a")]
     assert cited_by == ["posts/bench-0002/index.html", "posts/bench-0003/index.html"]
+    # The retitled post cites itself (引用本文) by its new title.
+    retitled = BeautifulSoup(
+        (incremental / "posts/bench-0003/index.html").read_text(encoding="utf-8"), "lxml"
+    )
+    assert "改过标题的文章[EB/OL]" in retitled.select_one(".kb-cite").get_text()
+
+
+def test_a_new_licence_reaches_every_page_and_feed(tmp_path: Path):
+    """kb_license is stated on every page and in every feed: changing it in conf.py rewrites
+    them all, as a clean build would write them."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(3, seed=5), site)
+    outdir = tmp_path / "out"
+    checked(sphinx_build(site, outdir))
+    new = "https://creativecommons.org/licenses/by/4.0/"
+    append(site / "conf.py", f'\nkb_license = {{"name": "CC BY 4.0", "title": "署名 4.0", "url": "{new}"}}\n')
+    checked(sphinx_build(site, outdir))
+    pages = [p for p in outdir.rglob("*.html") if "_static" not in p.parts]
+    feeds = list(outdir.rglob("atom.xml"))
+    assert pages and feeds
+    stale = [str(p.relative_to(outdir)) for p in pages + feeds if "by-nc-sa" in p.read_text(encoding="utf-8")]
+    assert stale == []
+    assert all(new in p.read_text(encoding="utf-8") for p in pages + feeds)
+    clean = checked(sphinx_build(site, tmp_path / "clean"))
+    incremental, fresh = output_files(outdir), output_files(clean.outdir)
+    # Sphinx keeps the previous .buildinfo when the configuration changed: not a page.
+    assert sorted(set(incremental) ^ set(fresh)) == [".buildinfo.bak"]
+    assert [name for name in fresh if incremental[name] != fresh[name]] == []
 
 
 def test_nothing_changed_rewrites_nothing(tmp_path: Path):

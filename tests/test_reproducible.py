@@ -19,6 +19,8 @@ import pytest
 
 from sitebuild import BUILD_TIMEOUT, ROOT, Build, output_files, sphinx_argv
 
+pytestmark = pytest.mark.slow  # two clean builds of the real site
+
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory: pytest.TempPathFactory, site: Build) -> Path:
@@ -51,3 +53,6 @@ def test_the_comparison_covers_pages_feeds_and_search_index(site: Build):
         "blog/page/2.html",  # pages of the post list (kb/blog/collections.py)
     } <= names
     assert sum(name.endswith(".html") for name in names) > 100
+    # what a post page shows from the build itself: 字数, reading time, licence and citation
+    page = (site.outdir / "posts/dpo/index.html").read_text(encoding="utf-8")
+    assert all(css in page for css in ["post-meta-length", "post-meta-reading-time", "kb-license", "kb-cite"])

@@ -17,6 +17,8 @@ from lxml import etree
 from posts_source import SourcePost, source_posts
 from sitebuild import Build, parse_html, site_config
 
+pytestmark = pytest.mark.slow  # one clean build of the real site
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 POSTS = source_posts()
 
@@ -47,6 +49,8 @@ def test_there_are_posts_in_several_categories():
 
 
 def test_build_has_no_warnings(site: Build):
+    if site.reused:
+        pytest.skip("a reused build (--kb-built-site): its own run reported its warnings")
     assert site.warnings == [], "\n".join(site.warnings)
     assert site.returncode == 0, site.output[-3000:]
 
@@ -102,6 +106,41 @@ def test_post_page_shows_metadata(html_dir: Path, post: SourcePost):
     # The links go to the collection pages ABlog wrote.
     for a in meta.select("a[href]"):
         assert (html_dir / unquote(urljoin(post.url, a["href"]))).is_file(), a["href"]
+
+
+# Reading time of three real articles, from plain prose to a dense derivation (sizes when this was
+# written: Chinese characters of prose / formula symbols / non-blank lines of code). The floor is
+# the prose alone read at 330 characters a minute, the fastest careful reading the sources in
+# conf.py support (IReST: 255 a minute aloud; silent reading 1.3 times faster, Brysbaert 2019);
+# the ceiling is prose and formula symbols read aloud (255 a minute) plus a second per line of
+# code and 12 s per figure. Every one is far below the 74 minutes the old estimate gave DDIM.
+READING_MINUTES = {
+    "java-process-thread": (14, 26),  # 4,548 / 0 / 437; 2 figures
+    "kd-tree": (16, 32),  # 5,235 / 777 / 463; 2 figures
+    "ddim-sampling": (20, 50),  # 6,394 / 4,299 / 424; 3 figures
+}
+NOT_PROSE = "pre, .katex, .math, aside.footnote, .post-meta, .kb-series, .kb-related, .kb-license, .kb-cite, .headerlink"
+
+
+@pytest.mark.parametrize("slug", sorted(READING_MINUTES))
+def test_reading_time_and_length_of_real_articles(html_dir: Path, slug: str):
+    page = article(html_dir, f"posts/{slug}/index.html")
+    meta = page.select_one("div.post-meta")
+    minutes = int(
+        re.fullmatch(r"约 (\d+) 分钟", meta.select_one(".post-meta-reading-time > :last-child").get_text())[1]
+    )
+    low, high = READING_MINUTES[slug]
+    assert low <= minutes <= high, (slug, minutes)
+    shown = int(meta.select_one(".post-meta-length > :last-child").get_text())
+    # 字数: the prose's Chinese characters and Latin words, as counted here on the page.
+    for node in page.select(NOT_PROSE):
+        node.decompose()
+    prose = page.get_text(" ")
+    chinese = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", prose))
+    words = len(re.findall(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*", prose))
+    # (the page has a little more: titles of linked articles, "图" of figure references)
+    assert abs(shown - (chinese + words)) <= 0.03 * shown, (shown, chinese, words)
+    assert minutes >= chinese / 330  # never faster than the prose alone, however the article changes
 
 
 @pytest.mark.parametrize("post", POSTS, ids=lambda p: p.slug)
@@ -506,9 +545,8 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
     import pickle
 
     from kb.blog.bodies import BODIES_DIR, StoredBody
-    from sitebuild import doctrees as doctree_dir
 
-    doctrees = doctree_dir(site.outdir)
+    doctrees = site.doctreedir
     env = pickle.loads((doctrees / "environment.pickle").read_bytes())
     posts = {name: infos for name, infos in env.ablog_posts.items() if infos}
     assert len(posts) == len(source_posts())

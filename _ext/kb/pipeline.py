@@ -24,7 +24,9 @@ ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) n
 # -- missing-reference ----------------------------------------------------------------------------
 REGISTER_POSTS_FIRST = 400  # blog: fill ABlog's registry before ABlog's own handler (500) looks
 
-# -- doctree-resolved: a document is about to be written ----------------------------------------
+# -- doctree-resolved: a page is about to be written ----------------------------------------------
+ADD_LICENSE_AND_CITATION = 450  # blog: 版权声明 and 引用本文 at the end of a post, before the
+# related articles (pages.related_posts, 500), which end the page
 MARK_UNPUBLISHED_POSTS = 600  # blog: preview marks in post lists, after ABlog made them (500)
 
 # -- html-page-context ----------------------------------------------------------------------------

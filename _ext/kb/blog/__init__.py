@@ -7,6 +7,7 @@
 * :mod:`kb.blog.post_meta` writes the metadata line under each post's title;
 * :mod:`kb.blog.post_links` makes relative document links absolute, so ABlog's copies keep them;
 * :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds;
+* :mod:`kb.blog.citation` ends every post with its licence and how to cite it;
 * :mod:`kb.blog.parallel` merges ABlog's post records, so the site can be read in parallel.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["titles", "frontmatter", "drafts", "post_meta", "post_links", "incremental", "parallel"]
+MODULES = ["titles", "frontmatter", "drafts", "post_meta", "post_links", "incremental", "citation", "parallel"]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from .state import save_state
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     app.setup_extension("kb.blog.drafts")  # what is published; a preview's marks
+    app.setup_extension("kb.blog.citation")  # kb_license, which the feeds state
     # Posts on one page of the post list and of each category, tag, year and author page.
     app.add_config_value("kb_posts_per_page", 10, "html", types=[int])
     # Posts shown under each tag, category and author on their catalog pages (blog/tag.html …).
