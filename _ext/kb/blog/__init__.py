@@ -17,7 +17,16 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["titles", "frontmatter", "drafts", "post_meta", "post_links", "incremental", "citation", "parallel"]
+MODULES = [
+    "titles",
+    "frontmatter",
+    "drafts",
+    "post_meta",
+    "post_links",
+    "incremental",
+    "citation",
+    "parallel",
+]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
