@@ -37,6 +37,9 @@ from kb.blog.drafts import build_date, find_unpublished
 from kb.blog.frontmatter import parse_date
 from sitebuild import Build, make_site, output_files, parse_html, source_date_epoch, sphinx_build
 
+# Every test here builds a site or reads the real site's build (make check skips them).
+pytestmark = pytest.mark.slow
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 ONE_PER_PAGE = ("-D", "kb_posts_per_page=1")
 PREVIEW = ("-D", "kb_drafts=1")
