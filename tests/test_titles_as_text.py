@@ -28,6 +28,9 @@ from lxml import etree
 
 from sitebuild import Build, make_site, parse_html, serve, sphinx_build
 
+# Every test here reads a site built for it (make check skips them).
+pytestmark = pytest.mark.slow
+
 MARKUP_TITLE = "标题 <img src=x onerror=alert(1)> 测试"
 JAVA_TITLE = "Java 泛型：List<T> 与 List<?>"
 PLAIN_TITLE = "一篇普通的文章"
