@@ -12,8 +12,10 @@ doubled formulas included) are switched off. Instead:
   categories and tags with their counts, and a version that changes with any content;
 * ``_search/t/<n>.json``: block ``n`` of the sorted vocabulary, term -> postings; a term whose
   postings are long is a number instead, the file ``_search/p/<number>.json`` holding them.
-  Postings are flat integers, three per page: page id (delta), ``tier * 128 + count`` and the
-  mask of the page's chunks holding the term (see :mod:`kb.search.extract`);
+  Postings are flat integers, three per page: page id (delta), ``tier << 12 | prior << 7 |
+  count`` and the mask of the page's chunks holding the term (see :mod:`kb.search.extract`).
+  The *prior* (0-31) grows with the number of other pages linking to the page: among pages
+  that match equally well, the one the site refers to more comes first;
 * ``_search/d/<id>.json``: one record per page (title, URL, date, category, tags, chunks) for
   the result list and its excerpts;
 * ``_search/f/c<i>.json``, ``f/t<i>.json``: the page ids of each category and tag (filters);
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from .. import pipeline
+from ..blog.post_links import links_between_posts
 from ..cross_page import sources_changed
 from .extract import page_record
 from .zh import quiet_jieba, use_dictionary
@@ -57,6 +61,8 @@ STEMMER_SOURCES = [
 BLOCK_CHARS = 6000  # a block of the vocabulary: about 2-3 KB gzip
 INLINE_CHARS = 300  # postings longer than this get a file of their own
 MIN_FUZZY_LENGTH = 4
+# The layout of _search/; an index of another format is rebuilt even when no page changed.
+FORMAT = 1
 # Sphinx's own search output, removed from the site (and from older builds' output).
 SPHINX_SEARCH_FILES = ["searchindex.js", "_static/searchtools.js", "_static/language_data.js"]
 
@@ -138,8 +144,16 @@ def _negate(date: str) -> str:
     return date.translate(str.maketrans("0123456789", "9876543210"))
 
 
+def prior(inlinks: int) -> int:
+    """The ranking prior of a page that ``inlinks`` other pages link to (0-31)."""
+    return min(31, round(6 * math.log2(1 + inlinks)))
+
+
 def build_index(
-    records: dict[str, dict[str, Any]], urls: dict[str, str], macros: dict[str, str]
+    records: dict[str, dict[str, Any]],
+    urls: dict[str, str],
+    macros: dict[str, str],
+    inlinks: dict[str, int],
 ) -> dict[str, bytes]:
     """Every file of ``_search/`` (path relative to it -> bytes) for these page records; the
     browser expands ``macros`` in TeX queries as the index expanded them in formulas."""
@@ -152,9 +166,10 @@ def build_index(
     tags: dict[str, list[int]] = {}
     for page_id, name in enumerate(order):
         record = records[name]
+        weight = prior(inlinks.get(name, 0)) << 7
         for term, (tier, count, mask) in record["terms"].items():
             entry = postings.setdefault(term, [])
-            entry += [page_id - last.get(term, 0), tier * 128 + min(count, 127), mask]
+            entry += [page_id - last.get(term, 0), tier << 12 | weight | min(count, 127), mask]
             last[term] = page_id
         for stem, word in record["surfaces"].items():
             seen = surfaces.setdefault(stem, {})
@@ -225,6 +240,7 @@ def build_index(
         digest.update(path.encode() + b"\0" + files[path] + b"\0")
     files["index.json"] = _dumps(
         {
+            "format": FORMAT,
             "v": digest.hexdigest()[:16],
             "n": len(order),
             "blocks": blocks,
@@ -237,6 +253,13 @@ def build_index(
     return files
 
 
+def _format(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_bytes()).get("format"))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def write_index(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -244,7 +267,7 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
     for name in SPHINX_SEARCH_FILES:
         (outdir / name).unlink(missing_ok=True)
     target = outdir / OUTPUT_DIR
-    if not sources_changed(app.env) and (target / "index.json").is_file():
+    if not sources_changed(app.env) and _format(target / "index.json") == FORMAT:
         return
     records: dict[str, dict[str, Any]] = {}
     wanted = {name for name in app.env.found_docs if is_searchable(app, name)}
@@ -255,7 +278,11 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
         else:
             path.unlink()  # a removed page, or one that is no longer searched
     urls = {name: app.builder.get_target_uri(name) for name in records}
-    files = build_index(records, urls, app.config.kb_math_macros)
+    inlinks: dict[str, int] = {}
+    for linked in links_between_posts(app.env, sorted(records)).values():
+        for name in linked:
+            inlinks[name] = inlinks.get(name, 0) + 1
+    files = build_index(records, urls, app.config.kb_math_macros, inlinks)
     written = 0
     for relative, data in files.items():
         written += _write_if_changed(target / relative, data)
@@ -269,6 +296,7 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("kb.blog.post_links")  # env.kb_outlinks: the ranking prior
     quiet_jieba()
     app.add_config_value("kb_search_dictionary", "", "env", types=[str])
     app.connect("builder-inited", switch_off_sphinx_search)

@@ -13,8 +13,8 @@
  * that is not in the index is completed as a prefix, or corrected to the nearest indexed word
  * (one edit, two for long words). Every word must occur in a page. Ranking: the weakest of the
  * words' best places (title > heading or tag > prose > formula or code) first, then a tf-idf
- * score, more when all words share a section; equal scores keep the index's order (newest
- * post first).
+ * score, more when all words share a section, plus a prior for pages that more pages link to;
+ * equal scores keep the index's order (newest post first).
  *
  * Titles, tags, categories and excerpts are inserted as text, never as HTML.
  */
@@ -328,7 +328,8 @@ class KbIndex {
     let id = 0;
     for (let i = 0; i < flat.length; i += 3) {
       id += flat[i];
-      pages.set(id, { tier: flat[i + 1] >> 7, count: flat[i + 1] & 127, mask: flat[i + 2] });
+      const packed = flat[i + 1];
+      pages.set(id, { tier: packed >> 12, prior: (packed >> 7) & 31, count: packed & 127, mask: flat[i + 2] });
     }
     return pages;
   }
@@ -480,7 +481,7 @@ const kbSearch = async (index, query) => {
   for (const id of perWord[order[0]].keys()) {
     if (!order.every((i) => perWord[i].has(id))) continue;
     let tier = 3;
-    let score = 0;
+    let score = perWord[order[0]].get(id).prior; // pages more of the site links to, first
     let shared = -1;
     let any = 0;
     for (const pages of perWord) {
