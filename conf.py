@@ -175,6 +175,8 @@ html_show_sourcelink = False
 # Search (_ext/kb/search/): jieba plus the site's dictionary of domain terms, an index in pieces
 # loaded on demand under _search/, results page and instant results in the Ctrl+K dialog.
 kb_search_dictionary = "_ext/kb/search/search_dict.txt"
+# Sections that list other articles or references: not searched, never an excerpt.
+kb_search_skip_headings = ["相关文章", "参考文献"]
 html_theme_options = {
     "search_bar_text": "搜索文章……",
     "show_toc_level": 2,

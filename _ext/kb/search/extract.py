@@ -27,6 +27,9 @@ from .tex import tex_terms
 from .zh import latin_surfaces, latin_term, split_text
 
 MATH_OPEN, MATH_CLOSE = "\ue000", "\ue001"
+# A link to another page, whose title is put in when the index is assembled (it may change).
+LINK_OPEN, LINK_CLOSE = "\ue002", "\ue003"
+LINK = re.compile(f"{LINK_OPEN}([^{LINK_CLOSE}]*){LINK_CLOSE}")
 # Tiers of a term's best occurrence in a page, highest first.
 TITLE, HEADING, PROSE, FORMULA = 3, 2, 1, 0
 TIERS = {"title": TITLE, "heading": HEADING, "prose": PROSE, "formula": FORMULA}
@@ -49,7 +52,7 @@ SKIPPED = (
     addnodes.toctree,
     addnodes.index,
 )
-SKIPPED_CLASSES = {"post-meta", "kb-series", "kb-related"}
+SKIPPED_CLASSES = {"post-meta", "kb-series", "kb-related", "no-search"}
 # Cross-references whose text is only known once the target is resolved: left out.
 UNRESOLVED_TEXT = {"doc", "ref", "numref", "eq"}
 BLOCK = (
@@ -85,7 +88,7 @@ def _anchor(section: nodes.section) -> str:
     return (readable or ids or [""])[0]
 
 
-def _walk(node: nodes.Node, chunk: Chunk, chunks: list[Chunk]) -> None:
+def _walk(node: nodes.Node, chunk: Chunk, chunks: list[Chunk], skip: frozenset[str]) -> None:
     if isinstance(node, nodes.Text):
         chunk.parts.append(node.astext())
         return
@@ -94,14 +97,21 @@ def _walk(node: nodes.Node, chunk: Chunk, chunks: list[Chunk]) -> None:
     if isinstance(node, nodes.Element) and SKIPPED_CLASSES & set(node.get("classes", [])):
         return
     if isinstance(node, addnodes.pending_xref):
+        if node.get("reftype") == "doc" and not node.get("refexplicit"):
+            # kb.blog.post_links made the target absolute ("/posts/x/index").
+            chunk.parts.append(f"{LINK_OPEN}{str(node.get('reftarget', '')).lstrip('/')}{LINK_CLOSE}")
+            return
         if node.get("reftype") in UNRESOLVED_TEXT and not node.get("refexplicit"):
             return
     if isinstance(node, nodes.section):
         title = node.next_node(nodes.title)
-        sub = Chunk(_anchor(node), title.astext() if title is not None else "")
+        heading = title.astext() if title is not None else ""
+        if heading in skip:
+            return
+        sub = Chunk(_anchor(node), heading)
         chunks.append(sub)
         for child in node.children:
-            _walk(child, sub, chunks)
+            _walk(child, sub, chunks, skip)
         return
     if isinstance(node, nodes.math_block):
         chunk.formulas.append(node.astext())
@@ -118,13 +128,15 @@ def _walk(node: nodes.Node, chunk: Chunk, chunks: list[Chunk]) -> None:
     if block:
         chunk.parts.append("\n")
     for child in node.children:
-        _walk(child, chunk, chunks)
+        _walk(child, chunk, chunks, skip)
     if block:
         chunk.parts.append("\n")
 
 
-def page_chunks(doctree: nodes.document) -> list[Chunk]:
-    """The page's chunks in document order; chunks without text or code are dropped."""
+def page_chunks(doctree: nodes.document, skip: frozenset[str] = frozenset()) -> list[Chunk]:
+    """The page's chunks in document order, without the sections headed by a name in ``skip``
+    (the author's list of related articles, the references); chunks without text or code are
+    dropped."""
     first = Chunk("", "")
     chunks = [first]
     for child in doctree.children:
@@ -132,9 +144,9 @@ def page_chunks(doctree: nodes.document) -> list[Chunk]:
             # The page's own top section: its title is the page title, its direct text the
             # first chunk, its subsections the following chunks.
             for grandchild in child.children:
-                _walk(grandchild, first, chunks)
+                _walk(grandchild, first, chunks, skip)
         else:
-            _walk(child, first, chunks)
+            _walk(child, first, chunks, skip)
     return [c for c in chunks if c.text or c.code]
 
 
@@ -143,13 +155,14 @@ def page_record(
     title: str,
     metadata: dict[str, Any],
     macros: dict[str, str],
+    skip_headings: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The page's search record: what its search result shows and the terms it is found by.
 
     ``terms`` maps each term to ``[tier, count, mask]``: the best tier it occurs in, how often
     it occurs (all tiers together) and a bit mask of the chunks holding it (title terms mark
     chunk 0)."""
-    chunks = page_chunks(doctree)
+    chunks = page_chunks(doctree, skip_headings)
     tags = [t.strip() for t in str(metadata.get("tags", "")).split(",") if t.strip()]
     description = str(metadata.get("description", "")).strip()
     best: dict[str, int] = {}
@@ -170,7 +183,7 @@ def page_record(
     note(split_text(description), PROSE, 0)
     for index, chunk in enumerate(chunks):
         note(split_text(chunk.heading), HEADING, index)
-        prose = re.sub(f"{MATH_OPEN}.*?{MATH_CLOSE}", " ", chunk.text, flags=re.S)
+        prose = LINK.sub(" ", re.sub(f"{MATH_OPEN}.*?{MATH_CLOSE}", " ", chunk.text, flags=re.S))
         note(split_text(prose), PROSE, index)
         for formula in chunk.formulas:
             note([latin_term(t) for t in tex_terms(formula, macros)], FORMULA, index)
@@ -187,5 +200,7 @@ def page_record(
         ],
         "terms": {term: [best[term], counts[term], masks[term]] for term in sorted(counts)},
         # stem -> the word as written, for "showing results for ..." after a typo
-        "surfaces": latin_surfaces(" ".join([title, description, *(c.heading + " " + c.text for c in chunks)])),
+        "surfaces": latin_surfaces(
+            LINK.sub(" ", " ".join([title, description, *(c.heading + " " + c.text for c in chunks)]))
+        ),
     }

@@ -44,7 +44,7 @@ from sphinx.util import logging
 from .. import pipeline
 from ..blog.post_links import links_between_posts
 from ..cross_page import sources_changed
-from .extract import page_record
+from .extract import LINK, page_record
 from .zh import quiet_jieba, use_dictionary
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ BLOCK_CHARS = 6000  # a block of the vocabulary: about 2-3 KB gzip
 INLINE_CHARS = 300  # postings longer than this get a file of their own
 MIN_FUZZY_LENGTH = 4
 # The layout of _search/; an index of another format is rebuilt even when no page changed.
-FORMAT = 1
+FORMAT = 2
 # Sphinx's own search output, removed from the site (and from older builds' output).
 SPHINX_SEARCH_FILES = ["searchindex.js", "_static/searchtools.js", "_static/language_data.js"]
 
@@ -109,6 +109,7 @@ def store_record(app: Sphinx, doctree: nodes.document) -> None:
         title.astext() if title is not None else docname,
         app.env.metadata.get(docname, {}),
         app.config.kb_math_macros,
+        frozenset(app.config.kb_search_skip_headings),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_dumps(record))
@@ -154,6 +155,7 @@ def build_index(
     urls: dict[str, str],
     macros: dict[str, str],
     inlinks: dict[str, int],
+    titles: dict[str, str],
 ) -> dict[str, bytes]:
     """Every file of ``_search/`` (path relative to it -> bytes) for these page records; the
     browser expands ``macros`` in TeX queries as the index expanded them in formulas."""
@@ -185,7 +187,10 @@ def build_index(
                 "d": record["date"],
                 "c": record["category"],
                 "g": record["tags"],
-                "s": record["chunks"],
+                "s": [
+                    [anchor, heading, LINK.sub(lambda m: titles.get(m[1], ""), text), code]
+                    for anchor, heading, text, code in record["chunks"]
+                ],
             }
         )
 
@@ -205,9 +210,9 @@ def build_index(
         data = _dumps(postings[term])
         if len(data) > INLINE_CHARS:
             files[f"p/{separate}.json"] = data
-            entry: Any = separate
+            entry: Any = {"f": separate, "n": len(postings[term]) // 3}
             separate += 1
-            size += len(term) + 8
+            size += len(term) + 20
         else:
             entry = postings[term]
             size += len(term) + len(data) + 4
@@ -282,7 +287,8 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
     for linked in links_between_posts(app.env, sorted(records)).values():
         for name in linked:
             inlinks[name] = inlinks.get(name, 0) + 1
-    files = build_index(records, urls, app.config.kb_math_macros, inlinks)
+    titles = {name: node.astext() for name, node in app.env.titles.items()}
+    files = build_index(records, urls, app.config.kb_math_macros, inlinks, titles)
     written = 0
     for relative, data in files.items():
         written += _write_if_changed(target / relative, data)
@@ -299,6 +305,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.blog.post_links")  # env.kb_outlinks: the ranking prior
     quiet_jieba()
     app.add_config_value("kb_search_dictionary", "", "env", types=[str])
+    app.add_config_value("kb_search_skip_headings", [], "env", types=[list])
     app.connect("builder-inited", switch_off_sphinx_search)
     app.connect("doctree-read", store_record, priority=pipeline.STORE_SEARCH_RECORD)
     app.connect("html-collect-pages", search_page)

@@ -209,26 +209,31 @@ const kbEditDistance = (a, b, limit) => {
 };
 
 /**
- * Cut a run of Chinese characters into the words ``has(word)`` knows: fewest unknown characters,
- * then fewest pieces. Function words are dropped, a lone unknown character too; two or more
- * unknown characters in a row stay a word, so a query about what the site lacks finds nothing.
+ * Cut a run of Chinese characters into the words the index knows (``pages(word)``: on how many
+ * pages a word occurs, 0 for none): fewest unknown characters, then fewest pieces, then the
+ * more common words (as jieba prefers likelier words). Function words are dropped, a lone
+ * unknown character too; two or more unknown characters in a row stay a word, so a query about
+ * what the site lacks finds nothing.
  */
-const kbSegmentChinese = (run, has) => {
+const kbSegmentChinese = (run, pages) => {
   const n = run.length;
   const best = new Array(n + 1).fill(null);
-  best[0] = [0, 0, []];
+  best[0] = [0, 0, 0, []];
+  const better = (a, b) => a[0] < b[0] || (a[0] === b[0] && (a[1] < b[1] || (a[1] === b[1] && a[2] > b[2])));
   const offer = (j, candidate) => {
-    const b = best[j];
-    if (b === null || candidate[0] < b[0] || (candidate[0] === b[0] && candidate[1] < b[1])) best[j] = candidate;
+    if (best[j] === null || better(candidate, best[j])) best[j] = candidate;
   };
   for (let i = 0; i < n; i++) {
     if (best[i] === null) continue;
-    const [unknown, pieces, tokens] = best[i];
-    offer(i + 1, [unknown + 1, pieces, [...tokens, null]]);
+    const [unknown, pieces, weight, tokens] = best[i];
+    offer(i + 1, [unknown + 1, pieces, weight, [...tokens, null]]);
     for (let j = Math.min(n, i + KB_MAX_WORD); j >= i + 1; j--) {
       const word = run.slice(i, j);
-      if (KB_ZH_STOPWORDS.has(word)) offer(j, [unknown, pieces, [...tokens, word.length]]);
-      else if (j >= i + 2 && has(word)) offer(j, [unknown, pieces + 1, [...tokens, word]]);
+      if (KB_ZH_STOPWORDS.has(word)) offer(j, [unknown, pieces, weight, [...tokens, word.length]]);
+      else if (j >= i + 2) {
+        const count = pages(word);
+        if (count > 0) offer(j, [unknown, pieces + 1, weight + Math.log(1 + count), [...tokens, word]]);
+      }
     }
   }
   const words = [];
@@ -238,7 +243,7 @@ const kbSegmentChinese = (run, has) => {
     if (pending.length >= 2) words.push(pending);
     pending = "";
   };
-  for (const token of best[n][2]) {
+  for (const token of best[n][3]) {
     if (token === null) {
       pending += run[position];
       position += 1;
@@ -323,7 +328,7 @@ class KbIndex {
   }
 
   async postings(entry) {
-    const flat = typeof entry === "number" ? await this.piece(`p/${entry}.json`) : entry;
+    const flat = Array.isArray(entry) ? entry : await this.piece(`p/${entry.f}.json`);
     const pages = new Map();
     let id = 0;
     for (let i = 0; i < flat.length; i += 3) {
@@ -371,6 +376,9 @@ class KbIndex {
   }
 }
 
+/** On how many pages a vocabulary entry occurs: inline postings, or {f: file, n: pages}. */
+const kbPageCount = (entry) => (Array.isArray(entry) ? entry.length / 3 : entry.n);
+
 const kbLoadStemmer = (() => {
   let loading = null;
   return (root) => {
@@ -406,7 +414,8 @@ const kbAnalyse = async (index, query) => {
   const known = await index.entries(candidates);
   for (const run of runs) {
     if (KB_IS_CJK.test(run)) {
-      for (const word of kbSegmentChinese(run, (w) => known.has(w))) words.push({ text: word, kind: "zh", term: word });
+      const pages = (w) => (known.has(w) ? kbPageCount(known.get(w)) : 0);
+      for (const word of kbSegmentChinese(run, pages)) words.push({ text: word, kind: "zh", term: word });
     } else if (/[\\^{}]/.test(run)) {
       for (const term of kbTexTerms(run, meta.macros)) {
         const t = kbLatinTerm(term);
@@ -548,7 +557,12 @@ const kbBestChunk = (page, hit, words, macros) => {
   for (const i of candidates.length ? candidates : page.s.map((_c, i) => i)) {
     const [, heading, text, code] = page.s[i];
     const haystack = `${heading}\n${text}\n${code}`;
-    const count = words.filter((w) => kbMatches(haystack, [w], macros).length > 0).length;
+    // Words found in the chunk, those in its heading counting half again (a section about them).
+    let count = 0;
+    for (const word of words) {
+      if (kbMatches(haystack, [word], macros).length > 0) count += 1;
+      if (i > 0 && kbMatches(heading, [word], macros).length > 0) count += 0.5;
+    }
     if (count > bestCount) {
       best = i;
       bestCount = count;
