@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kb.blog.frontmatter import FrontMatter, parse_date, split_tags
+from kb.blog.frontmatter import FrontMatter, parse_date, search_queries, split_tags
 from sitebuild import ROOT
 
 
@@ -19,6 +19,8 @@ class SourcePost:
     category: str
     tags: tuple[str, ...]
     author: str
+    # Queries that must find the post (front matter ``search_queries``, optional).
+    search_queries: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -43,6 +45,7 @@ def source_posts(root: Path = ROOT) -> list[SourcePost]:
                 category=front.values["category"],
                 tags=tuple(tags),
                 author=front.values["author"],
+                search_queries=tuple(search_queries(front.values.get("search_queries", [])) or ()),
             )
         )
     return sorted(posts, key=lambda p: p.date, reverse=True)

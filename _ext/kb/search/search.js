@@ -190,7 +190,9 @@ const kbLatinWords = (text) =>
     .filter((t) => t.length > 1);
 
 const kbEditDistance = (a, b, limit) => {
+  // Optimal string alignment: insertions, deletions, substitutions and adjacent swaps.
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let older = null;
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
@@ -198,11 +200,12 @@ const kbEditDistance = (a, b, limit) => {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        current[j] = Math.min(current[j], previous[j - 2] + 1); // adjacent swap counts once
+      if (older && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        current[j] = Math.min(current[j], older[j - 2] + 1);
       best = Math.min(best, current[j]);
     }
     if (best > limit) return limit + 1;
+    older = previous;
     previous = current;
   }
   return previous[b.length];
