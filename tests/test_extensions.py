@@ -97,7 +97,9 @@ def test_dates():
 # -- search: query rules in the browser agree with the index's --------------------------------
 
 SEARCH_JS = ROOT / "_ext" / "kb" / "search" / "search.js"
-STEMMER_JS = [Path(sphinx.search.__file__).parent / "minified-js" / n for n in ("base-stemmer.js", "english-stemmer.js")]
+STEMMER_JS = [
+    Path(sphinx.search.__file__).parent / "minified-js" / n for n in ("base-stemmer.js", "english-stemmer.js")
+]
 
 
 def run_search_js(expression: str) -> object:
@@ -116,17 +118,28 @@ def run_search_js(expression: str) -> object:
     return json.loads(result.stdout)
 
 
-def segment(queries: list[str], pages: dict[str, int]) -> list[list[str]]:
+def segment(queries: list[str], pages: dict[str, int]) -> object:
     return run_search_js(
         f"{json.dumps(queries)}.map(q => kb.kbSegmentChinese(q, w => ({json.dumps(pages)})[w] || 0))"
     )
 
 
 def test_query_segmentation_cuts_chinese_into_indexed_words():
-    pages = {w: 5 for w in ["扩散", "模型", "扩散模型", "采样", "研究", "生命", "研究生", "起源", "单调", "队列"]}
+    pages = {
+        w: 5 for w in ["扩散", "模型", "扩散模型", "采样", "研究", "生命", "研究生", "起源", "单调", "队列"]
+    }
     pages |= {"单调队列": 3, "统计": 40, "计量": 2, "滑动": 9}
     assert segment(
-        ["扩散模型", "扩散模型的采样", "研究生命起源", "量子", "如何用扩散模型", "扩散模型采样吗", "量子色扩散", "滑动统计量"],
+        [
+            "扩散模型",
+            "扩散模型的采样",
+            "研究生命起源",
+            "量子",
+            "如何用扩散模型",
+            "扩散模型采样吗",
+            "量子色扩散",
+            "滑动统计量",
+        ],
         pages,
     ) == [
         ["扩散模型"],
@@ -177,15 +190,27 @@ def test_browser_and_index_agree_on_tex_terms_latin_terms_and_stop_words():
     macros = site_config()["kb_math_macros"]
     in_browser = run_search_js(f"{json.dumps(FORMULAS)}.map(f => kb.kbTexTerms(f, {json.dumps(macros)}))")
     assert in_browser == [tex_terms(f, macros) for f in FORMULAS]
-    words = ["inversion", "Diffusion", "models", "was", "alpha_t", "predictor", "corrector", "heapq", "deques"]
+    words = [
+        "inversion",
+        "Diffusion",
+        "models",
+        "was",
+        "alpha_t",
+        "predictor",
+        "corrector",
+        "heapq",
+        "deques",
+    ]
     assert run_search_js(f"{json.dumps(words)}.map(kb.kbLatinTerm)") == [latin_term(w) for w in words]
     plain = sorted(w for w in ENGLISH_STOPWORDS if "'" not in w)
     assert sorted(run_search_js("[...kb.KB_STOPWORDS]")) == plain
 
 
 def test_typo_distance_counts_one_edit_or_swap():
-    assert run_search_js("[kb.kbEditDistance('difus', 'diffus', 2), kb.kbEditDistance('autogard', 'autograd', 2),"
-                         " kb.kbEditDistance('xgbost', 'xgboost', 2), kb.kbEditDistance('abc', 'xyz', 1)]") == [1, 1, 1, 2]
+    assert run_search_js(
+        "[kb.kbEditDistance('difus', 'diffus', 2), kb.kbEditDistance('autogard', 'autograd', 2),"
+        " kb.kbEditDistance('xgbost', 'xgboost', 2), kb.kbEditDistance('abc', 'xyz', 1)]"
+    ) == [1, 1, 1, 2]
 
 
 # -- KaTeX renderer ----------------------------------------------------------------------------
@@ -424,3 +449,11 @@ def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
     for i, x in enumerate(docs):
         for j, y in enumerate(docs):
             assert abs(scores[i, j] - expected[x, y]) < 1e-9, (x, y)
+
+
+def test_split_text_indexes_jieba_words_stems_and_pairs_of_single_characters():
+    from kb.search.zh import split_text
+
+    words = split_text("PyTorch DDP 快速上手：inversion 的 models")
+    assert {"快速", "上手", "pytorch", "ddp", "invers", "model"} <= set(words)
+    assert "的" not in words and "上" not in words

@@ -195,9 +195,7 @@ def page_record(
         "category": str(metadata.get("category", "")) if metadata.get("blogpost") else "",
         "tags": tags if metadata.get("blogpost") else [],
         "post": bool(metadata.get("blogpost")),
-        "chunks": [
-            [c.anchor, c.heading, c.text, "\n".join(c.code)[:MAX_CODE]] for c in chunks
-        ],
+        "chunks": [[c.anchor, c.heading, c.text, "\n".join(c.code)[:MAX_CODE]] for c in chunks],
         "terms": {term: [best[term], counts[term], masks[term]] for term in sorted(counts)},
         # stem -> the word as written, for "showing results for ..." after a typo
         "surfaces": latin_surfaces(

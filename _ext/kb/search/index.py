@@ -135,7 +135,9 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def _page_order(records: dict[str, dict[str, Any]]) -> list[str]:
-    posts = sorted((name for name, r in records.items() if r["post"]), key=lambda n: (_negate(records[n]["date"]), n))
+    posts = sorted(
+        (name for name, r in records.items() if r["post"]), key=lambda n: (_negate(records[n]["date"]), n)
+    )
     pages = sorted(name for name, r in records.items() if not r["post"])
     return posts + pages
 
@@ -170,8 +172,9 @@ def build_index(
         record = records[name]
         weight = prior(inlinks.get(name, 0)) << 7
         for term, (tier, count, mask) in record["terms"].items():
-            entry = postings.setdefault(term, [])
-            entry += [page_id - last.get(term, 0), tier << 12 | weight | min(count, 127), mask]
+            postings.setdefault(term, []).extend(
+                [page_id - last.get(term, 0), tier << 12 | weight | min(count, 127), mask]
+            )
             last[term] = page_id
         for stem, word in record["surfaces"].items():
             seen = surfaces.setdefault(stem, {})

@@ -1,8 +1,11 @@
 """Words of Chinese and mixed Chinese/English text, as the search indexes and queries them.
 
-* Chinese: jieba's search-engine mode (``cut_for_search``: ``扩散模型`` gives ``扩散``, ``模型``
-  and ``扩散模型``) with the site's dictionary of domain terms (``kb_search_dictionary``,
-  loaded on the first split, not on every build); words of one character are dropped.
+* Chinese: jieba's search-engine mode (as ``cut_for_search``: ``扩散模型`` gives ``扩散``,
+  ``模型`` and ``扩散模型``) with the site's dictionary of domain terms
+  (``kb_search_dictionary``, loaded on the first split, not on every build); words of one
+  character are dropped, but two single characters next to each other are also indexed as a
+  pair: jieba cuts ``快速上手`` into ``快速``, ``上``, ``手``, while a query's cut, made against
+  the words the whole site holds, may ask for ``上手``.
 * Latin letters, digits and ``_`` form words (``DDIM``, ``alpha_t``, ``nn``), lowercased and
   reduced by the English Snowball stemmer that the browser runs too (``inversion`` ->
   ``invers``); a stem shorter than three letters keeps the whole word (``was`` is not ``wa``).
@@ -53,7 +56,7 @@ def split_text(text: str) -> list[str]:
         jieba.load_userdict(str(_pending_dictionary.pop()))
     words: list[str] = []
     if CJK_ANY.search(text):
-        words.extend(w for w in jieba.cut_for_search(text) if CJK_WORD.fullmatch(w))
+        words.extend(_cut_for_search(text))
     for match in LATIN_WORD.findall(text):
         if len(match) > 1 and match.lower() not in STOPWORDS:
             term = latin_term(match)
@@ -72,6 +75,33 @@ def latin_surfaces(text: str) -> dict[str, str]:
             if term != lower:
                 surfaces.setdefault(term, lower)
     return dict(sorted(surfaces.items()))
+
+
+def _cut_for_search(text: str) -> list[str]:
+    """jieba's ``cut_for_search`` (its code, kept to the words of two or more Chinese
+    characters), plus the pairs of adjacent single characters."""
+    words: list[str] = []
+    singles: list[str] = []
+
+    def pairs() -> None:
+        words.extend(a + b for a, b in zip(singles, singles[1:]))
+        singles.clear()
+
+    frequencies = jieba.dt.FREQ
+    for word in jieba.cut(text):
+        if len(word) == 1 and CJK_ANY.match(word):
+            singles.append(word)
+            continue
+        pairs()
+        if not CJK_WORD.fullmatch(word):
+            continue
+        if len(word) > 2:
+            words.extend(word[i : i + 2] for i in range(len(word) - 1) if frequencies.get(word[i : i + 2]))
+        if len(word) > 3:
+            words.extend(word[i : i + 3] for i in range(len(word) - 2) if frequencies.get(word[i : i + 3]))
+        words.append(word)
+    pairs()
+    return words
 
 
 def quiet_jieba() -> None:
