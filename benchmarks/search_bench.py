@@ -48,7 +48,7 @@ QUERIES = [
 ]
 TYPED = "扩散模型采样"
 THROTTLING = {"latency": 150, "download": 1.6e6 / 8, "upload": 750e3 / 8, "cpu": 4}
-COMPRESSIBLE = (".html", ".js", ".json", ".css", ".svg", ".xml", ".txt", ".pf_meta")
+COMPRESSIBLE = (".html", ".js", ".json", ".css", ".svg", ".xml", ".txt")  # Pagefind's .pf_* are gzip already
 
 
 class GzipHandler(http.server.SimpleHTTPRequestHandler):
