@@ -394,11 +394,13 @@ def test_search_index_loads_only_when_the_reader_searches(page, server):
 @pytest.mark.parametrize("width", [1280, 900, 420])
 @pytest.mark.parametrize("path", [DDIM, "search.html?q=DDIM"])
 def test_one_search_field_per_screen(browser, server, width, path):
+    """A search field or button, never two: header field (wide), article-header icon (narrow),
+    the results page's own field on the results page."""
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     page.goto(f"{server}/{path}", wait_until="networkidle")
     visible = page.evaluate(
-        """() => [...document.querySelectorAll('.search-button-field, form.bd-search input')].filter(e => {
+        """() => [...document.querySelectorAll('.search-button__button, form.bd-search input')].filter(e => {
             const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
             return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && !e.closest('dialog:not([open])');
         }).length"""

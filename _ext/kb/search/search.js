@@ -601,7 +601,7 @@ const kbExcerpt = (text, ranges, before = 40, after = 110) => {
     const parts = piece.split(new RegExp(`(${KB_MATH_OPEN}[^${KB_MATH_CLOSE}]*${KB_MATH_CLOSE})`));
     for (const part of parts) {
       if (!part) continue;
-      if (part[0] === KB_MATH_OPEN) segments.push([marked ? "math-mark" : "math", part.slice(1, -1)]);
+      if (part[0] === KB_MATH_OPEN) segments.push([marked ? "math-mark" : "math", kbShortFormula(part.slice(1, -1))]);
       else segments.push([marked ? "mark" : "text", part.replace(/\s*\n\s*/g, " ")]);
     }
     position = end;
@@ -614,6 +614,12 @@ const kbExcerpt = (text, ranges, before = 40, after = 110) => {
   push(to, false);
   if (to < text.length) segments.push(["text", "…"]);
   return segments;
+};
+
+/** A long formula cut to its first characters (a derivation can fill a screen). */
+const kbShortFormula = (tex, limit = 90) => {
+  const flat = tex.replace(/\s+/g, " ").trim();
+  return flat.length > limit ? `${flat.slice(0, limit)}…` : flat;
 };
 
 /** The code lines of a chunk that hold query words (when the prose does not). */
