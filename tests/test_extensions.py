@@ -128,7 +128,7 @@ def test_query_segmentation_cuts_chinese_into_indexed_words():
     pages = {
         w: 5 for w in ["扩散", "模型", "扩散模型", "采样", "研究", "生命", "研究生", "起源", "单调", "队列"]
     }
-    pages |= {"单调队列": 3, "统计": 40, "计量": 2, "滑动": 9}
+    pages |= {"单调队列": 3, "统计": 40, "计量": 2, "滑动": 9, "用非": -2, "非马尔可夫": 4, "马尔可夫": 9}
     assert segment(
         [
             "扩散模型",
@@ -139,6 +139,7 @@ def test_query_segmentation_cuts_chinese_into_indexed_words():
             "扩散模型采样吗",
             "量子色扩散",
             "滑动统计量",
+            "用非马尔可夫",
         ],
         pages,
     ) == [
@@ -150,6 +151,7 @@ def test_query_segmentation_cuts_chinese_into_indexed_words():
         ["扩散模型", "采样"],
         ["量子色", "扩散"],
         ["滑动", "统计"],  # on a tie, the more common word (统计 + 量, not 统 + 计量)
+        ["非马尔可夫"],  # a guessed pair counts as an unknown character: 用 + 非马尔可夫
     ]
 
 
@@ -451,9 +453,10 @@ def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
             assert abs(scores[i, j] - expected[x, y]) < 1e-9, (x, y)
 
 
-def test_split_text_indexes_jieba_words_stems_and_pairs_of_single_characters():
+def test_split_text_indexes_every_dictionary_word_and_stems():
     from kb.search.zh import split_text
 
-    words = split_text("PyTorch DDP 快速上手：inversion 的 models")
-    assert {"快速", "上手", "pytorch", "ddp", "invers", "model"} <= set(words)
+    words = split_text("PyTorch DDP 快速上手：inversion 的 models，非马尔可夫过程")
+    assert {"快速", "上手", "pytorch", "ddp", "invers", "model", "马尔可夫", "过程"} <= set(words)
     assert "的" not in words and "上" not in words
+    assert words.count("快速") == 1

@@ -45,7 +45,7 @@ from .. import pipeline
 from ..blog.post_links import links_between_posts
 from ..cross_page import sources_changed
 from .extract import LINK, page_record
-from .zh import quiet_jieba, use_dictionary
+from .zh import is_guess, quiet_jieba, use_dictionary
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ BLOCK_CHARS = 6000  # a block of the vocabulary: about 2-3 KB gzip
 INLINE_CHARS = 300  # postings longer than this get a file of their own
 MIN_FUZZY_LENGTH = 4
 # The layout of _search/; an index of another format is rebuilt even when no page changed.
-FORMAT = 2
+FORMAT = 3
 # Sphinx's own search output, removed from the site (and from older builds' output).
 SPHINX_SEARCH_FILES = ["searchindex.js", "_static/searchtools.js", "_static/language_data.js"]
 
@@ -219,6 +219,8 @@ def build_index(
         else:
             entry = postings[term]
             size += len(term) + len(data) + 4
+        if is_guess(term):
+            entry = {"g": 1, **entry} if isinstance(entry, dict) else {"g": 1, "p": entry}
         block[term] = entry
         if size >= BLOCK_CHARS:
             close_block()

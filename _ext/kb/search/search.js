@@ -213,10 +213,11 @@ const kbEditDistance = (a, b, limit) => {
 
 /**
  * Cut a run of Chinese characters into the words the index knows (``pages(word)``: on how many
- * pages a word occurs, 0 for none): fewest unknown characters, then fewest pieces, then the
- * more common words (as jieba prefers likelier words). Function words are dropped, a lone
- * unknown character too; two or more unknown characters in a row stay a word, so a query about
- * what the site lacks finds nothing.
+ * pages a word occurs, 0 for none, negative for a pair of characters that is no dictionary
+ * word, which costs as much as one unknown character): fewest unknown characters, then fewest
+ * pieces, then the more common words (as jieba prefers likelier words). Function words are
+ * dropped, a lone unknown character too; two or more unknown characters in a row stay a word,
+ * so a query about what the site lacks finds nothing.
  */
 const kbSegmentChinese = (run, pages) => {
   const n = run.length;
@@ -236,6 +237,7 @@ const kbSegmentChinese = (run, pages) => {
       else if (j >= i + 2) {
         const count = pages(word);
         if (count > 0) offer(j, [unknown, pieces + 1, weight + Math.log(1 + count), [...tokens, word]]);
+        else if (count < 0) offer(j, [unknown + 1, pieces + 1, weight, [...tokens, word]]);
       }
     }
   }
@@ -331,7 +333,7 @@ class KbIndex {
   }
 
   async postings(entry) {
-    const flat = Array.isArray(entry) ? entry : await this.piece(`p/${entry.f}.json`);
+    const flat = Array.isArray(entry) ? entry : entry.p || (await this.piece(`p/${entry.f}.json`));
     const pages = new Map();
     let id = 0;
     for (let i = 0; i < flat.length; i += 3) {
@@ -379,8 +381,12 @@ class KbIndex {
   }
 }
 
-/** On how many pages a vocabulary entry occurs: inline postings, or {f: file, n: pages}. */
-const kbPageCount = (entry) => (Array.isArray(entry) ? entry.length / 3 : entry.n);
+/** On how many pages a vocabulary entry occurs: inline postings, {p: postings, g: 1} for a
+ * pair of characters that is no word, or {f: file, n: pages}. Negative for such a pair. */
+const kbPageCount = (entry) => {
+  const count = Array.isArray(entry) ? entry.length / 3 : entry.p ? entry.p.length / 3 : entry.n;
+  return entry.g ? -count : count;
+};
 
 const kbLoadStemmer = (() => {
   let loading = null;

@@ -2,10 +2,15 @@
 
 * Chinese: jieba's search-engine mode (as ``cut_for_search``: ``扩散模型`` gives ``扩散``,
   ``模型`` and ``扩散模型``) with the site's dictionary of domain terms
-  (``kb_search_dictionary``, loaded on the first split, not on every build); words of one
-  character are dropped, but two single characters next to each other are also indexed as a
-  pair: jieba cuts ``快速上手`` into ``快速``, ``上``, ``手``, while a query's cut, made against
-  the words the whole site holds, may ask for ``上手``.
+  (``kb_search_dictionary``, loaded on the first split, not on every build), plus every other
+  dictionary word the text contains (jieba's full mode: ``非马尔可夫`` also gives ``马尔可夫``,
+  ``快速上手`` also ``上手``), plus each pair of adjacent characters that no dictionary word
+  covers (``朗之万`` gives ``朗之`` and ``之万``); words of one character are dropped. The
+  browser cuts a query into words that the whole site holds, so a page must hold every word a
+  cut of its own text may produce; jieba's guesses at unknown words (its HMM) differ with the
+  context, and one page's guess made another page unfindable by its own title, so they are not
+  used. A pair that is no dictionary word (``用非`` in ``用非原地运算``) is marked in the index
+  (:func:`is_guess`), and the browser takes it only where no real word fits.
 * Latin letters, digits and ``_`` form words (``DDIM``, ``alpha_t``, ``nn``), lowercased and
   reduced by the English Snowball stemmer that the browser runs too (``inversion`` ->
   ``invers``); a stem shorter than three letters keeps the whole word (``was`` is not ``wa``).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import logging as pylogging
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -78,17 +84,18 @@ def latin_surfaces(text: str) -> dict[str, str]:
 
 
 def _cut_for_search(text: str) -> list[str]:
-    """jieba's ``cut_for_search`` (its code, kept to the words of two or more Chinese
-    characters), plus the pairs of adjacent single characters."""
+    """jieba's ``cut_for_search`` without its HMM (its code, kept to the words of two or more
+    Chinese characters), the other dictionary words of the text (jieba's full mode), each as
+    often as it occurs, and the pairs of adjacent characters left single."""
     words: list[str] = []
     singles: list[str] = []
+    frequencies = jieba.dt.FREQ
 
     def pairs() -> None:
         words.extend(a + b for a, b in zip(singles, singles[1:]))
         singles.clear()
 
-    frequencies = jieba.dt.FREQ
-    for word in jieba.cut(text):
+    for word in jieba.cut(text, HMM=False):
         if len(word) == 1 and CJK_ANY.match(word):
             singles.append(word)
             continue
@@ -101,7 +108,19 @@ def _cut_for_search(text: str) -> list[str]:
             words.extend(word[i : i + 3] for i in range(len(word) - 2) if frequencies.get(word[i : i + 3]))
         words.append(word)
     pairs()
+    found = Counter(words)
+    for word, count in Counter(w for w in jieba.cut(text, cut_all=True) if CJK_WORD.fullmatch(w)).items():
+        words.extend([word] * (count - found[word]))
     return words
+
+
+def is_guess(term: str) -> bool:
+    """True for two Chinese characters that are not a dictionary word (a pair indexed only
+    because the characters stood single): the browser prefers real words when it cuts."""
+    if len(term) != 2 or not CJK_WORD.fullmatch(term):
+        return False
+    jieba.dt.check_initialized()
+    return not jieba.dt.FREQ.get(term)
 
 
 def quiet_jieba() -> None:
