@@ -32,14 +32,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus import make_corpus, write_mkdocs, write_sphinx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "_ext"))
 from search_bench import measure_site_search  # noqa: E402
 
+from corpus import make_corpus, write_mkdocs, write_sphinx  # noqa: E402
 from livehtml import WarmSphinx  # noqa: E402
 from sitebuild import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 from sitebuild import make_site as make_test_site  # noqa: E402
@@ -241,9 +240,16 @@ def main() -> None:
         default=bool(os.environ.get("BENCH_CLEAN_ONLY")),
         help="one clean build, no rebuilds (for 10,000 posts: BENCH_SIZES=10000 BENCH_CLEAN_ONLY=1)",
     )
+    parser.add_argument(
+        "--pagefind",
+        action="store_true",
+        default=bool(os.environ.get("BENCH_PAGEFIND")),
+        help="also index the same posts with Pagefind and compare (benchmarks/search_designs.py)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     rows = []
+    designs: list[tuple[int, dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         base = Path(tmp)
         for n in sizes:
@@ -297,6 +303,10 @@ def main() -> None:
             f"{s_['slow_first_ms']:.0f} / {s_['slow_all_ms']:.0f} ms | {s_['keystroke_ms']:.0f} ms | "
             f"{s_['extract_s']:.1f} s / {s_['assemble_s']:.1f} s |"
         )
+    if designs:
+        from search_designs import print_comparison
+
+        print_comparison(designs)
 
 
 if __name__ == "__main__":

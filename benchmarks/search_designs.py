@@ -166,49 +166,36 @@ def save_records(site: Path) -> None:
     (site / "_bench_records.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "1000"))
-    args = parser.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="kb-designs-") as tmp:
-        for n in [int(size) for size in args.sizes.split(",")]:
-            print(f"N = {n} …", file=sys.stderr, flush=True)
-            site = make_site(Path(tmp), n)
-            seconds, _peak = run(sphinx(site), site)
-            html = site / "_build" / "html"
-            print(f"  clean build {seconds:.0f} s", file=sys.stderr, flush=True)
-            ours = measure_site_search(html, f"posts/bench-{min(n - 1, 50):04d}/index.html")
-            ours["extract_s"], ours["assemble_s"] = index_build_seconds(site)
-            ours["files"] = sum(1 for p in (html / "_search").rglob("*") if p.is_file())
-            ours["size"] = dir_size(html / "_search")
-            save_records(site)
-            pagefind_s = build_pagefind(site, html)
-            server, base = serve_gzip(html)
-            try:
-                # Pagefind gets the queries cut as the site's index was.
-                queries = [segmented(q) or q for q in QUERIES]
-                plain = measure_queries(
-                    base, "pf-search.html", PAGEFIND_PREPARE, PAGEFIND_RUN, queries, False, "/pagefind/"
-                )
-                slow = measure_queries(
-                    base, "pf-search.html", PAGEFIND_PREPARE, PAGEFIND_RUN, queries, True, "/pagefind/"
-                )
-            finally:
-                server.shutdown()
-            theirs = {
-                "bytes": plain["bytes"],
-                "bytes_max": plain["bytes_max"],
-                "first_ms": plain["first_ms"],
-                "all_ms": plain["all_ms"],
-                "slow_first_ms": slow["first_ms"],
-                "slow_all_ms": slow["all_ms"],
-                "build_s": pagefind_s,
-                "files": sum(1 for p in (html / "pagefind").rglob("*") if p.is_file()),
-                "size": dir_size(html / "pagefind"),
-            }
-            rows.append((n, ours, theirs))
-            shutil.rmtree(site)
+def measure_pagefind(site: Path, html: Path) -> dict[str, float]:
+    """Pagefind's build time, size and query measurements on the pages of a built site."""
+    save_records(site)
+    build_s = build_pagefind(site, html)
+    server, base = serve_gzip(html)
+    try:
+        # Pagefind gets the queries cut as the site's index was.
+        queries = [segmented(q) or q for q in QUERIES]
+        plain = measure_queries(
+            base, "pf-search.html", PAGEFIND_PREPARE, PAGEFIND_RUN, queries, False, "/pagefind/"
+        )
+        slow = measure_queries(
+            base, "pf-search.html", PAGEFIND_PREPARE, PAGEFIND_RUN, queries, True, "/pagefind/"
+        )
+    finally:
+        server.shutdown()
+    return {
+        "bytes": plain["bytes"],
+        "bytes_max": plain["bytes_max"],
+        "first_ms": plain["first_ms"],
+        "all_ms": plain["all_ms"],
+        "slow_first_ms": slow["first_ms"],
+        "slow_all_ms": slow["all_ms"],
+        "build_s": build_s,
+        "files": sum(1 for p in (html / "pagefind").rglob("*") if p.is_file()),
+        "size": dir_size(html / "pagefind"),
+    }
+
+
+def print_comparison(rows: list[tuple[int, dict[str, float], dict[str, float]]]) -> None:
     print(
         "\n| posts | design | index build | files (size) | bytes per query, gzip: median / max | "
         "first result / 20 results | throttled: first / 20 |"
@@ -225,6 +212,27 @@ def main() -> None:
             f"{theirs['files']} ({theirs['size'] / 1e6:.1f} MB) | {theirs['bytes'] / 1e3:.0f} / {theirs['bytes_max'] / 1e3:.0f} KB | "
             f"{theirs['first_ms']:.0f} / {theirs['all_ms']:.0f} ms | {theirs['slow_first_ms']:.0f} / {theirs['slow_all_ms']:.0f} ms |"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "1000"))
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kb-designs-") as tmp:
+        for n in [int(size) for size in args.sizes.split(",")]:
+            print(f"N = {n} …", file=sys.stderr, flush=True)
+            site = make_site(Path(tmp), n)
+            seconds, _peak = run(sphinx(site), site)
+            html = site / "_build" / "html"
+            print(f"  clean build {seconds:.0f} s", file=sys.stderr, flush=True)
+            ours = measure_site_search(html, f"posts/bench-{min(n - 1, 50):04d}/index.html")
+            ours["extract_s"], ours["assemble_s"] = index_build_seconds(site)
+            ours["files"] = sum(1 for p in (html / "_search").rglob("*") if p.is_file())
+            ours["size"] = dir_size(html / "_search")
+            rows.append((n, ours, measure_pagefind(site, html)))
+            shutil.rmtree(site)
+    print_comparison(rows)
     print(f"\n(the site's dialog: {rows[-1][1]['keystroke_ms']:.0f} ms per keystroke at {rows[-1][0]} posts)")
 
 
