@@ -654,3 +654,27 @@ def test_results_show_titles_and_tags_as_text(browser, hostile_site: Path):
     finally:
         context.close()
         httpd.shutdown()
+
+
+# -- The theme's bootstrap.js waits for the reader ------------------------------------------------
+
+
+def test_bootstrap_loads_on_first_interaction_and_the_colour_menu_opens_on_first_click(page, server):
+    """layout.html loads bootstrap.js (tooltips, the colour-mode dropdown, back-to-top) only when
+    the reader first points, touches, types or scrolls; a click that comes first still opens."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url.split("?")[0].rsplit("/", 1)[-1]))
+    page.goto(f"{server}/{DDIM}", wait_until="networkidle")
+    assert "bootstrap.js" not in requested and not page.evaluate("!!window.bootstrap")
+    # A click without any pointer movement before it (as a keyboard or a script would click).
+    page.locator('.theme-switch-button[data-bs-toggle="dropdown"] >> visible=true').first.dispatch_event(
+        "click"
+    )
+    page.wait_for_function("() => document.querySelector('.dropdown-menu.show') !== null", timeout=10_000)
+    assert "bootstrap.js" in requested
+
+
+def test_a_tooltip_hovered_before_bootstrap_loaded_shows(page, server):
+    page.goto(f"{server}/{DDIM}", wait_until="networkidle")
+    page.locator('[data-bs-toggle="tooltip"] >> visible=true').first.hover()
+    page.wait_for_function("() => document.querySelector('.tooltip.show') !== null", timeout=10_000)

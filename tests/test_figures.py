@@ -305,3 +305,10 @@ def test_figure_code_may_use_scipy_but_not_torch(tmp_path: Path):
     with pytest.raises(render.FigureError, match="imports torch"):
         render.render(folder / "plots.py", "plot_torch")
     assert sys.modules["torch"] is torch
+
+
+def test_compact_rounds_coordinates_only():
+    svg = '<path d="M 12.345678 -0.004999 L 3.1 7" style="stroke-width: 1.234567"/><text x="1.23456">v1.234567</text>'
+    assert style.compact(svg) == (
+        '<path d="M 12.35 -0 L 3.1 7" style="stroke-width: 1.234567"/><text x="1.23">v1.234567</text>'
+    )

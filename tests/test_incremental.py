@@ -57,6 +57,10 @@ def add_knowledge_base(site: Path) -> None:
     """The site pages of the knowledge base, and posts that use them."""
     for page in ["glossary.md", "series.md", "map.md", "bibliography.md"]:
         shutil.copy2(ROOT / page, site / page)
+    # The series' notation page (kb_series), without the real one's links to the real articles.
+    (site / "notation.md").write_text(
+        "---\norphan: true\n---\n\n# 记号约定\n\n测试用的记号页。\n", encoding="utf-8"
+    )
     import pybtex.database
 
     full = pybtex.database.parse_file(str(ROOT / "references.bib"))
@@ -124,7 +128,15 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert ".seealso" not in (outdir / THEME_CSS).read_text(encoding="utf-8")
 
     clean_site = make_site(base / "clean-site")
-    for name in ["index.md", "glossary.md", "series.md", "map.md", "bibliography.md", "references.bib"]:
+    for name in [
+        "index.md",
+        "glossary.md",
+        "series.md",
+        "map.md",
+        "bibliography.md",
+        "notation.md",
+        "references.bib",
+    ]:
         shutil.copy2(site / name, clean_site / name)
     shutil.copytree(site / "posts", clean_site / "posts")
     clean_out = base / "clean"

@@ -50,3 +50,19 @@ def test_ci_runs_the_readmes_test_command_which_lints():
     ]
     assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(r"^test: install lint\b", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def test_the_pipeline_diagram_is_what_the_code_registers():
+    """docs/pipeline.svg (in README.md) is drawn from a live Sphinx application; when a handler,
+    its priority or the kept state changes, run scripts/pipeline_diagram.py again."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "scripts/pipeline_diagram.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr

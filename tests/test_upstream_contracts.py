@@ -190,3 +190,31 @@ def test_the_layouts_css_block_is_the_themes_minus_fontawesome():
         )
     ]
     assert "fontawesome.js" in preload, "the theme no longer preloads fontawesome.js: simplify layout.html"
+
+
+def test_ablog_keeps_only_its_post_records_from_reading():
+    """kb/blog/parallel.py makes ABlog parallel-read-safe by merging ``env.ablog_posts``; that is
+    only right while ABlog writes nothing else into the environment when a document is read
+    (besides Sphinx's own ``env.metadata`` and the standard domain's labels for the post, which
+    Sphinx merges per document, and intersphinx's inventory, which the site does not load), and
+    while ABlog still declares itself unsafe (sunpy/ablog#327): once it does not, delete the
+    override."""
+    import ablog.post
+
+    source = inspect.getsource(ablog.post.process_posts)
+    writes = set(re.findall(r"\benv\.(\w+)\s*(?:\[[^\]]*\])*\s*(?:=|\.append|\.setdefault|\.update)", source))
+    writes |= set(re.findall(r"\bapp\.env\.(\w+)\[", source))
+    assert writes <= {"ablog_posts", "metadata", "domains", "intersphinx_inventory"}, writes
+    assert set(re.findall(r'env\.domains\["(\w+)"\]\.data\["(\w+)"\]', source)) == {
+        ("std", "labels"),
+        ("std", "anonlabels"),
+    }
+    metadata = ablog.setup(_Recorder())
+    assert metadata["parallel_read_safe"] is False, "ABlog is parallel-read-safe now: remove the override"
+
+
+class _Recorder:
+    """Enough of a Sphinx application for ablog.setup() to run."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None

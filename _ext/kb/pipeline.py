@@ -18,6 +18,7 @@ STORE_SEARCH_RECORD = 650  # search: the page's text, formulas and terms (skips 
 STORE_POST_BODIES = 900  # blog: ABlog's copy of the post moved out of the environment
 
 # -- env-get-updated / env-updated: every document has been read --------------------------------
+ORDER_ABLOG_POSTS = 50  # blog: ABlog's post records in document order, however read (-j)
 COLLECT_FIGURES = 100  # figures: wait for the drawing workers before anything uses figures
 ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) numbered its own
 

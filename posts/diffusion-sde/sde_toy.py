@@ -143,8 +143,10 @@ def pc_sampler(n, n_steps, rng, snr=0.16, n_corrector=1, t_eps=T_EPS, score_fn=s
     """Predictor-corrector: one reverse-SDE Euler-Maruyama step, then Langevin MCMC at the new t.
 
     Langevin step  x <- x + eps * score + sqrt(2 eps) z,  eps = 2 alpha (snr * |z| / |score|)^2,
-    with alpha = 1 - beta(t) dt and |.| the root-mean-square over the batch (the official code of
-    Song et al. averages the per-sample L2 norms over the batch instead; in 1-D that is mean |.|).
+    with alpha the signal retained over the step, exp(-(B(t) - B(t_next))) = 1 - beta dt + O(dt^2)
+    (the alpha_i = 1 - beta_i of the discrete chain; the first-order form turns negative for
+    fewer than beta(1) = 20 steps), and |.| the root-mean-square over the batch (the official code
+    of Song et al. averages the per-sample L2 norms over the batch instead; in 1-D that is mean |.|).
     """
     ts = np.linspace(1.0, t_eps, n_steps + 1)
     x = rng.standard_normal(n)
@@ -152,7 +154,7 @@ def pc_sampler(n, n_steps, rng, snr=0.16, n_corrector=1, t_eps=T_EPS, score_fn=s
         t, dt, t_next = ts[i], ts[i] - ts[i + 1], ts[i + 1]
         b = beta(t)
         x = x + (0.5 * b * x + b * score_fn(x, t)) * dt + math.sqrt(b * dt) * rng.standard_normal(n)
-        alpha = 1.0 - beta(t_next) * dt
+        alpha = math.exp(-(int_beta(t) - int_beta(t_next)))
         for _ in range(n_corrector):
             s = score_fn(x, t_next)
             z = rng.standard_normal(n)

@@ -145,3 +145,10 @@ def test_expected_proportions():
     p = expected_proportions()
     assert p.sum() == pytest.approx(1.0, abs=1e-6)
     assert np.all(np.abs(p - WEIGHTS) < 0.005)  # the components barely overlap
+
+
+def test_pc_sampler_works_with_few_steps():
+    """The corrector's alpha is the signal kept over the step, exp(-(B(t)-B(t'))), not 1 - beta*dt,
+    which is negative when beta(1) * dt > 1 (fewer than 20 steps) and made the samples NaN."""
+    x = pc_sampler(2000, 10, np.random.default_rng(0))
+    assert np.isfinite(x).all() and abs(x.mean() - 0.475) < 0.2

@@ -36,8 +36,9 @@ def _chosen_source(cands):
 
 def plot_api_tree():
     ops, tree, _ = toy_api()
-    children = {m: [] for m in tree.modules()}
-    for m in tree.modules():
+    modules = sorted(tree.modules())  # a set: sorted, so the drawing does not depend on hash order
+    children = {m: [] for m in modules}
+    for m in modules:
         if m:
             children[m.rpartition(".")[0]].append(m)
     objects = sorted({_chosen_source(c)[1] for names in tree.imports.values() for c in names.values()})
@@ -66,7 +67,7 @@ def plot_api_tree():
         depth = 0 if not module else module.count(".") + 1
         return depth * dx, y_of[module]
 
-    for module in tree.modules():                                  # 模块之间的边
+    for module in modules:                                  # 模块之间的边
         if module:
             x0, y0 = node_xy(module.rpartition(".")[0])
             x1, y1 = node_xy(module)
@@ -74,7 +75,7 @@ def plot_api_tree():
     for module, depth, y in leaf_edges:                            # 模块到符号的边
         x0, y0 = node_xy(module)
         ax.plot([x0 + 0.45, x0 + 0.6, x0 + 0.6, depth * dx - 0.1], [y0, y0, y, y], color="#bfc8d2", lw=1)
-    for module in tree.modules():
+    for module in modules:
         x, y = node_xy(module)
         label = OUT if not module else module.rpartition(".")[2]
         ax.text(x, y, label, ha="left", va="center", family="monospace",

@@ -27,6 +27,8 @@ from .unused_css import site_classes
 logger = logging.getLogger(__name__)
 
 FONT_DIR = Path("_static", "vendor", "fontawesome", "webfonts")
+FONT_CACHE_DIR = "icon-fonts"
+KEPT_BESIDE_DOCTREES = (FONT_CACHE_DIR + "/",)
 # Sphinx copies the theme's script with its source map (3.3 MB) although no page loads it.
 UNLOADED_SCRIPT = Path("_static", "scripts", "fontawesome.js")
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
@@ -71,7 +73,7 @@ def subset_fonts(app: Sphinx, exception: Exception | None) -> None:
             "icon classes without a Font Awesome glyph: %s", ", ".join(unknown), type="kb", subtype="icons"
         )
     points = theme_codepoints(css).union(*table.values())
-    cache_dir = Path(app.doctreedir) / "icon-fonts"
+    cache_dir = Path(app.doctreedir) / FONT_CACHE_DIR
     for font_path in sorted((outdir / FONT_DIR).glob("*.woff2")):
         # Sphinx copies the theme's full font on every build.
         shutil.copyfile(cached_subset(font_path, points, cache_dir), font_path)

@@ -17,6 +17,7 @@ from jinja2 import FileSystemBytecodeCache
 from sphinx.application import Sphinx
 
 CACHE_DIR = "kb_jinja"
+KEPT_BESIDE_DOCTREES = (CACHE_DIR + "/",)
 
 
 def use_bytecode_cache(app: Sphinx) -> None:

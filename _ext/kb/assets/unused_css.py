@@ -44,9 +44,11 @@ logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = "kb_page_classes.pickle"
 CACHE_DIR = "unused-css"
+KEPT_BESIDE_DOCTREES = (REGISTRY_FILE, CACHE_DIR + "/")
 REGISTRY_VERSION = 1
 _CLASS_ATTR = re.compile(r"""\bclass=(?:"([^"]*)"|'([^']*)')""")
-_SCRIPT_SRC = re.compile(r'<script\b[^>]*\bsrc="([^"]+)"')
+# A script a page loads, or loads later (layout.html's lazy loader names it in data-kb-lazy-src).
+_SCRIPT_SRC = re.compile(r'<script\b[^>]*\b(?:src|data-kb-lazy-src)="([^"]+)"')
 _CUSTOM_PROPERTY = re.compile(r"--[A-Za-z_][\w-]*")
 _VAR_REFERENCE = re.compile(r"var\(\s*(--[A-Za-z_][\w-]*)")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")

@@ -3,7 +3,8 @@
 * :mod:`kb.blog.frontmatter` validates each post's front matter (``file:line`` errors);
 * :mod:`kb.blog.post_meta` writes the metadata line under each post's title;
 * :mod:`kb.blog.post_links` makes relative document links absolute, so ABlog's copies keep them;
-* :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds.
+* :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds;
+* :mod:`kb.blog.parallel` merges ABlog's post records, so the site can be read in parallel.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["frontmatter", "post_meta", "post_links", "incremental"]
+MODULES = ["frontmatter", "post_meta", "post_links", "incremental", "parallel"]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import new_document
 
 BODIES_DIR = "kb_post_bodies"
+KEPT_BESIDE_DOCTREES = (BODIES_DIR + "/",)
 
 
 class StoredBody:

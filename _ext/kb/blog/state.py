@@ -24,6 +24,7 @@ STATE_FILE = "kb_blog_incremental.pickle"
 # Each post's serialised Atom entry (with its full text: 40 MB at 1,000 posts), one file per post
 # and kind, read only when a feed that lists the post is written.
 ENTRIES_DIR = "kb_feed_entries"
+KEPT_BESIDE_DOCTREES = (STATE_FILE, ENTRIES_DIR + "/")
 STATE_VERSION = 6  # 4: feed entries serialised one by one, in files; 5: formulas as MathML;
 # 6: figures in their light copy alone
 

@@ -63,6 +63,7 @@ from .render import RENDERER, FigureError, Rendered, cache_key, cached_size, cod
 logger = logging.getLogger(__name__)
 
 CACHE_DIR = "kb_figures"
+KEPT_BESIDE_DOCTREES = (CACHE_DIR + "/",)
 OUTPUT_SUBDIR = "figures"  # under the builder's _images/
 RASTER_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 

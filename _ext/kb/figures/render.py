@@ -27,9 +27,11 @@ from typing import Any
 
 from sphinx.errors import ExtensionError
 
-from .style import CJK_FONT, DARK_COLOURS, RC_PARAMS, dark_variant, foreign_text_colours, svg_size
+from .style import CJK_FONT, DARK_COLOURS, RC_PARAMS, compact, dark_variant, foreign_text_colours, svg_size
 
-STYLE_VERSION = 1  # bump when the rendering changes in a way the cache key cannot see
+STYLE_VERSION = (
+    2  # 2: coordinates rounded to 1/100 pt; bump when the rendering changes in a way the cache key cannot see
+)
 
 
 class FigureError(Exception):
@@ -238,7 +240,7 @@ def render(script: Path, function: str) -> Rendered:
             f"{script.name}:{function}(): {missing[0]} (the figure would show an "
             "empty box; use characters the fonts have, or mathtext)"
         )
-    light = buffer.getvalue()
+    light = compact(buffer.getvalue())
     foreign = foreign_text_colours(light)
     if foreign:
         raise FigureError(
@@ -317,6 +319,10 @@ class Renderer:
         self.pending: dict[str, tuple[Any, list[tuple[str, int, str]]]] = {}
 
     def workers(self) -> int:
+        import multiprocessing
+
+        if multiprocessing.current_process().daemon:
+            return 0  # a daemonic process cannot have children: make livehtml's forked builds
         return max(0, min(4, os.cpu_count() or 1))
 
     def submit(self, key: str, script: Path, function: str, where: tuple[str, int, str]) -> None:

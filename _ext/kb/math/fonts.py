@@ -19,6 +19,8 @@ from ..assets.font_subset import cached_subset
 from .renderer import katex_module
 
 STATIC_SUBDIR = "katex"
+FONT_CACHE_DIR = "katex-fonts"
+KEPT_BESIDE_DOCTREES = (FONT_CACHE_DIR + "/",)
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -37,7 +39,7 @@ def subset_math_fonts(app: Sphinx, exception: Exception | None) -> None:
         return
     env = app.env
     used = {ord(char) for doc, chars in env.kb_math_chars.items() if doc in env.found_docs for char in chars}
-    cache_dir = Path(app.doctreedir) / "katex-fonts"
+    cache_dir = Path(app.doctreedir) / FONT_CACHE_DIR
     dist = katex_module(app) / "dist" / "fonts"
     for font in sorted(Path(app.outdir, "_static", STATIC_SUBDIR, "fonts").glob("*.woff2")):
         cached = cached_subset(dist / font.name, used, cache_dir)

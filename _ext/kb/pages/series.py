@@ -89,11 +89,23 @@ def _notation(app: Sphinx, name: str) -> tuple[str, str] | None:
     if not page:
         return None
     if page not in app.env.found_docs:
-        logger.warning(
-            "kb_series %r: notation page %r does not exist", name, page, type="kb", subtype="series"
-        )
-        return None
+        return None  # reported once per build by check_notation_pages
     return page, title(app.env, page)
+
+
+def check_notation_pages(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """A series whose members would link a notation page that does not exist (once per build)."""
+    for entry in app.config.kb_series:
+        page = entry.get("notation")
+        if page and page not in env.found_docs and env.kb_series_members.get(entry["name"]):
+            logger.warning(
+                "kb_series %r: notation page %r does not exist",
+                entry["name"],
+                page,
+                type="kb",
+                subtype="series",
+            )
+    return []
 
 
 def add_series_box(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -181,5 +193,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.blog.frontmatter")  # env.kb_front: each post's series and position
     add_page_directive(app, "series-index", series_index, "kb_series_pages")
     app.connect("env-updated", compute)
+    app.connect("env-updated", check_notation_pages)
     app.connect("doctree-resolved", add_series_box)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
