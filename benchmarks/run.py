@@ -267,6 +267,11 @@ def main() -> None:
             browser["extract_s"], browser["assemble_s"] = index_build_seconds(site)
             browser["index_files"] = sum(1 for p in (html / "_search").rglob("*") if p.is_file())
             browser["index_bytes"] = dir_size(html / "_search")
+            if args.pagefind:
+                from search_designs import measure_pagefind
+
+                ours = browser | {"files": browser["index_files"], "size": browser["index_bytes"]}
+                designs.append((n, ours, measure_pagefind(site, html)))
             mkdocs = None if args.no_mkdocs else mkdocs_clean(base, n, args.repeat)
             rows.append(
                 (n, builds, dir_size(html), len(index), len(gzip.compress(index, 6)), browser, mkdocs)
