@@ -50,6 +50,7 @@ from .zh import is_guess, quiet_jieba, use_dictionary
 logger = logging.getLogger(__name__)
 
 RECORDS_DIR = "kb_search"
+KEPT_BESIDE_DOCTREES = (RECORDS_DIR + "/",)  # one record per page, read when the index is assembled
 OUTPUT_DIR = "_search"
 SCRIPT = "kb-search.js"
 STEMMER = "kb-search-stemmer.js"
