@@ -50,7 +50,9 @@ def test_search_dialog_with_results_is_accessible(browser, server, scheme):
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{server}/posts/dpo/index.html", wait_until="networkidle")
+    page.wait_for_function("document.readyState === 'complete'")  # the theme's Ctrl+K handler
     page.keyboard.press("Control+k")
+    page.wait_for_selector("#pst-search-dialog[open]")
     page.locator("#pst-search-dialog input[name=q]").fill("偏好 KL")
     page.wait_for_selector("#pst-search-dialog[data-state=done] [role=option]")
     page.locator("#pst-search-dialog input[name=q]").press("ArrowDown")

@@ -901,12 +901,15 @@ const kbDialog = (index, root) => {
       const pages = await Promise.all(hits.map((hit) => index.page(hit.id)));
       if (mine !== run) return;
       const items = hits.map((hit, i) => {
+        // The link itself is the option (an option holding a link nests interactive controls).
         const item = kbElement("li", "kb-hit");
-        item.id = `kb-dialog-option-${i}`;
-        item.setAttribute("role", "option");
-        item.setAttribute("aria-selected", "false");
+        item.setAttribute("role", "none");
         kbFillHit(item, root, pages[i], hit, result.words, meta.macros, { compact: true });
-        item.querySelector("a").tabIndex = -1;
+        const link = item.querySelector("a");
+        link.id = `kb-dialog-option-${i}`;
+        link.setAttribute("role", "option");
+        link.setAttribute("aria-selected", "false");
+        link.tabIndex = -1;
         return item;
       });
       list.replaceChildren(...items);
@@ -941,7 +944,7 @@ const kbDialog = (index, root) => {
       const option = options()[active];
       if (option) {
         event.preventDefault();
-        window.location.href = option.querySelector("a").href;
+        window.location.href = option.href;
       }
     }
   });
