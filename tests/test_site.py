@@ -472,8 +472,10 @@ def test_search_excerpts_hold_the_articles_prose_and_each_formula_once(html_dir:
         headings = [heading for _anchor, heading, _text, _code in record["s"]]
         assert "相关文章" not in headings and "参考文献" not in headings
         text = "\n".join(chunk[2] for chunk in record["s"])
+        # (a word the article itself uses, such as 目录 for a directory, is not chrome)
+        source = (Path(__file__).parent.parent / "posts" / post.slug / "index.md").read_text(encoding="utf-8")
         for chrome in ("亮色", "暗色", "Settings", "目录", "跳转至主要内容", "阅读"):
-            assert chrome not in text, (post.slug, chrome)
+            assert chrome in source or chrome not in text, (post.slug, chrome)
         # Formulas: as many as the article shows outside the skipped sections, each once.
         page = article(html_dir, post.url)
         for section in page.select("section"):
