@@ -11,7 +11,15 @@ SOURCEDIR := .
 BUILDDIR := _build
 # Strict: every warning (bad front matter, formula, dangling reference) fails the build.
 SPHINXOPTS ?= -W --keep-going -n
+# Sphinx reads and writes pages in one process per core: every extension of the site is
+# parallel-safe, and any -j gives the same bytes (tests/test_reproducible.py, test_incremental.py).
+JOBS ?= auto
 PYTEST_ARGS ?=
+# A preview: drafts and scheduled posts built too, marked 草稿 / 定时发布 (`DRAFTS=1 make html`;
+# `make livehtml` always). It goes to its own folder, so a draft never lands in _build/html.
+DRAFTS ?=
+PREVIEWDIR := $(BUILDDIR)/preview
+PREVIEWOPTS := -D kb_drafts=1
 
 .DEFAULT_GOAL := help
 
@@ -39,15 +47,23 @@ system-deps: # Debian packages the build needs (Node.js, the CJK font of the fig
 install: system-deps $(VENV)/.installed node_modules/.installed ## create .venv and node_modules
 
 .PHONY: html
-html: install ## build the site into _build/html (strict)
-	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)
+html: install ## build the site into _build/html (strict); DRAFTS=1: a preview with drafts, into _build/preview/html
+ifneq ($(filter 1 yes true,$(DRAFTS)),)
+	$(SPHINXBUILD) -M html $(SOURCEDIR) $(PREVIEWDIR) $(SPHINXOPTS) -j $(JOBS) $(PREVIEWOPTS)
+else
+	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)
+endif
 
 .PHONY: livehtml
-livehtml: install ## serve the site on http://127.0.0.1:8000 and rebuild on every change
-	$(PY) scripts/livehtml.py $(SOURCEDIR) $(BUILDDIR)/html $(SPHINXOPTS) \
+livehtml: install ## serve a preview (drafts included) on http://127.0.0.1:8000, rebuilt on every change
+	$(PY) scripts/livehtml.py $(SOURCEDIR) $(PREVIEWDIR)/html -d $(PREVIEWDIR)/doctrees $(SPHINXOPTS) $(PREVIEWOPTS) \
 		--ignore '*/.venv/*' --ignore '*/node_modules/*' --ignore '*/_build/*' \
 		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
 		--watch _ext --port 8000
+
+.PHONY: check
+check: install ## quick check after editing posts: strict build, the changed posts' tests (POSTS="a b" to name them), fast tests
+	$(PY) scripts/check.py --posts "$$POSTS" --builddir $(BUILDDIR) -- $(SPHINXOPTS) -j $(JOBS)
 
 .PHONY: lint
 lint: install ## ruff (lint and format check) and mypy over _ext, scripts, benchmarks and tests
@@ -69,8 +85,11 @@ bench: install ## benchmark builds and pages on 100/300/1000 synthetic posts (BE
 	$(PY) benchmarks/run.py
 
 .PHONY: post
-post: install ## scaffold a post: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2"
-	$(PY) scripts/new_post.py --slug "$(SLUG)" --title "$(TITLE)" --category "$(CATEGORY)" --tags "$(TAGS)"
+post: install ## scaffold a post that builds and passes: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2" [DESCRIPTION=… SERIES=… SERIES_ORDER=…]
+	@# the values reach the script through the environment (make exports command-line variables),
+	@# so quotes and $ in a title stay text
+	@$(PY) scripts/new_post.py --slug "$$SLUG" --title "$$TITLE" --category "$$CATEGORY" --tags "$$TAGS" \
+		--description "$$DESCRIPTION" --series "$$SERIES" --series-order "$$SERIES_ORDER"
 
 .PHONY: clean
 clean: ## remove the build output
@@ -81,4 +100,4 @@ Makefile requirements.txt requirements-dev.txt requirements.in requirements-dev.
 
 # Any other Sphinx builder: make linkcheck, make dirhtml, ...
 %: install
-	$(SPHINXBUILD) -M $@ $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS)
+	$(SPHINXBUILD) -M $@ $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)

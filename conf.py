@@ -100,6 +100,16 @@ post_date_format = "%Y-%m-%d"
 post_date_format_short = "%Y-%m-%d"  # ABlog's default prints English month names
 post_auto_excerpt = 1
 post_show_prev_next = True
+# Post lists (blog.html, each category, tag, year and author) are split into pages of this many
+# posts: blog/page/2.html, blog/tag/<tag>/page/2.html … (_ext/kb/blog/collections.py). The
+# homepage shows the latest 10 and links to page 2 of the list.
+kb_posts_per_page = 10
+kb_catalog_latest = 5  # blog/tag.html, blog/category.html: each one's latest posts and a link
+# Drafts and scheduled posts (_ext/kb/blog/drafts.py): a post with `draft: true`, or dated after
+# the build's date (SOURCE_DATE_EPOCH when set), is left out of the site. `make livehtml` and
+# `DRAFTS=1 make html` build a preview into _build/preview with them, marked 草稿 / 定时发布.
+kb_drafts = False
+kb_timezone = "Asia/Shanghai"  # post dates are local times here; so is "now"
 # pydata-sphinx-theme sets this at run time, which counts as a config change that re-reads every
 # document on every build (pydata/pydata-sphinx-theme#1222); set here, builds stay incremental.
 fontawesome_included = True
@@ -114,6 +124,40 @@ kb_categories = [
     "Java",
     "Algorithm",
 ]
+
+# -- Reading time and length under each post's title (_ext/kb/blog/post_meta.py) -------------
+
+# Prose: 300 Chinese characters a minute. Native readers read the Chinese IReST paragraphs aloud
+# at 255 ± 29 characters a minute (Trauzettel-Klosinski & Dietz 2012, "Standardized assessment of
+# reading performance: the new International Reading Speed Texts IReST", IOVS 53(9):5452, table 2),
+# and silent reading of non-fiction is about 1.3 times as fast as reading aloud (238 against 183
+# words a minute in English; Brysbaert 2019, "How many words do we read per minute?", J. Memory
+# and Language 109:104047): about 330 a minute for easy general text. A derivation is read more
+# carefully than that, and not more slowly than aloud. (Medium's 500 a minute for Chinese posts
+# is a rate for general text.)
+kb_reading_cjk_per_minute = 300
+# Latin words in the Chinese text: below Brysbaert's 238 words a minute for English non-fiction
+# read by native readers.
+kb_reading_words_per_minute = 200
+# Formulas and code have no published rate; these are the site's assumptions. A formula symbol
+# (a TeX token: \frac{a}{b} is three) costs what a Chinese character costs; code listings (and
+# program output) are skimmed at two lines a second.
+kb_reading_math_symbols_per_minute = 300
+kb_reading_code_lines_per_minute = 120
+# Figures as Medium counts images: 12 s for the first, one second less for each next, at least 3 s.
+kb_reading_first_image_seconds = 12
+kb_reading_least_image_seconds = 3
+
+# -- Licence and citation (_ext/kb/blog/citation.py) ------------------------------------------
+
+# Every post ends with this licence and its permanent address (版权声明) and a ready citation
+# (引用本文); the licence is also each page's <link rel="license"> and each feed's <rights>.
+kb_license = {
+    "name": "CC BY-NC-SA 4.0",
+    "title": "知识共享署名-非商业性使用-相同方式共享 4.0 国际许可协议",
+    "url": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+}
+kb_citation_key_prefix = "mlkb"  # BibTeX keys: mlkb:<slug>
 
 # -- Knowledge base: series, related posts, references --------------------------------------
 
@@ -168,7 +212,7 @@ unused_css_keep = [r"bs-(tooltip|popover)-auto"]  # Bootstrap: `bs-${this.constr
 # "Last updated" from the last Git commit of a page or the files it includes (where Git history
 # exists: a tarball or a temporary test site has none, and then no date is shown).
 html_last_updated_fmt = "%Y-%m-%d"
-git_last_updated_timezone = "Asia/Shanghai"
+git_last_updated_timezone = kb_timezone
 suppress_warnings = ["git.subprocess_error", "git.too_shallow", "git.command_not_found"]
 html_copy_source = False
 html_show_sourcelink = False

@@ -7,6 +7,8 @@ homepage and N posts from ``corpus.py``, and measured:
   (median of ``--repeat`` runs; the same command as ``make html``), and the last two again as
   ``make livehtml`` runs them, forked from a warm process (``scripts/livehtml.py``);
 * peak RSS of the build process, output size, search index size (raw and gzip);
+* the largest listing page (the homepage, the pages of the post list, category, tag, year and
+  author pages and their catalogs), gzip-compressed: paginated lists keep it flat;
 * page weight of a typical post on first view in Chromium (every response, gzip-compressed as a
   web server would send it; fonts as they are);
 * search (``search_bench.py``): the compressed bytes a query transfers (index pieces and
@@ -77,6 +79,8 @@ def sphinx(site: Path) -> list[str]:
         "--keep-going",
         "-n",
         "-q",
+        "-j",
+        os.environ.get("BENCH_JOBS", "auto"),  # as `make html` (Makefile: JOBS)
     ]
 
 
@@ -90,6 +94,15 @@ def make_site(base: Path, n: int) -> Path:
 
 def dir_size(path: Path, skip: str = ".doctrees") -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and skip not in p.parts)
+
+
+def largest_listing(html: Path) -> tuple[str, int, int]:
+    """The listing page that is largest gzip-compressed (level 6, as a web server sends it):
+    its path, raw and compressed size."""
+    pages = [html / "index.html", html / "blog.html", *sorted((html / "blog").rglob("*.html"))]
+    sizes = [(len(gzip.compress(data, 6)), len(data), page) for page in pages for data in [page.read_bytes()]]
+    compressed, raw, page = max(sizes)
+    return str(page.relative_to(html)), raw, compressed
 
 
 def measure_builds(site: Path, repeat: int) -> dict[str, float]:
@@ -273,19 +286,30 @@ def main() -> None:
                 ours = browser | {"files": browser["index_files"], "size": browser["index_bytes"]}
                 designs.append((n, ours, measure_pagefind(site, html)))
             mkdocs = None if args.no_mkdocs else mkdocs_clean(base, n, args.repeat)
+            listing = largest_listing(html)
             rows.append(
-                (n, builds, dir_size(html), len(index), len(gzip.compress(index, 6)), browser, mkdocs)
+                (
+                    n,
+                    builds,
+                    dir_size(html),
+                    len(index),
+                    len(gzip.compress(index, 6)),
+                    browser,
+                    mkdocs,
+                    listing,
+                )
             )
             shutil.rmtree(site)
     print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
     print(
         "| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | "
-        "peak RSS | output | post page weight (gzip) | MkDocs Material clean | ratio |"
+        "peak RSS | output | post page weight (gzip) | largest listing page (gzip) | MkDocs Material clean | ratio |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, b, out, _raw, _gz, browser, mkdocs in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, b, out, _raw, _gz, browser, mkdocs, (listing_page, listing_raw, listing_gz) in rows:
         ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
+        listing_cell = f"{listing_page}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB)"
         rebuilds = (
             f"{b['noop']:.1f} s | {b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s"
             if "noop" in b
@@ -293,7 +317,7 @@ def main() -> None:
         )
         print(
             f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {rebuilds} | {b['rss']} MB | "
-            f"{out / 1e6:.1f} MB | {browser['weight'] / 1e3:.0f} KB | {mk} | {ratio} |"
+            f"{out / 1e6:.1f} MB | {browser['weight'] / 1e3:.0f} KB | {listing_cell} | {mk} | {ratio} |"
         )
     print(
         "\n| posts | index files (size) | index.json (gzip) | bytes per query, gzip: median / max | "
@@ -301,7 +325,7 @@ def main() -> None:
         "dialog, per keystroke | index build: records / assembly |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, _b, _out, raw, gz, s_, _mk in rows:
+    for n, _b, _out, raw, gz, s_, _mk, _listing in rows:
         print(
             f"| {n} | {s_['index_files']} ({s_['index_bytes'] / 1e6:.1f} MB) | {raw / 1e3:.1f} KB ({gz / 1e3:.1f} KB) | "
             f"{s_['bytes'] / 1e3:.0f} / {s_['bytes_max'] / 1e3:.0f} KB | {s_['first_ms']:.0f} / {s_['all_ms']:.0f} ms | "

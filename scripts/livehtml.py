@@ -13,6 +13,11 @@ a fresh ``sphinx-build`` in everything but its start-up time, and the output is 
 ``make html``'s (``tests/test_incremental.py`` checks this). After upgrading a package, restart
 ``make livehtml``. Linux ends the server when its parent dies, however it dies.
 
+Warm builds need Linux: ``os.fork``, Unix sockets and ``prctl`` (which ties the server's life to
+its parent). Where one of them is missing (macOS has no ``prctl``, Windows none of the three),
+``make livehtml`` says so and runs plain sphinx-autobuild, each rebuild a fresh ``sphinx-build``:
+slower to start, the same output.
+
 sphinx-autobuild (pinned in ``requirements-dev.txt``) runs its builder in a new worker process
 for every change, so the builder reaches the server through a Unix socket, not through an
 inherited pipe.
@@ -29,18 +34,22 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from multiprocessing.connection import Client, Connection, Listener
-from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sphinx_autobuild.__main__ as autobuild
 from sphinx_autobuild.build import Builder
 from sphinx_autobuild.utils import show_command, show_message
+
+if TYPE_CHECKING:  # not importable where the system has no semaphores; only a type here
+    from multiprocessing.synchronize import Event
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
@@ -124,11 +133,28 @@ def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+def _prctl() -> Callable[..., int]:
+    """Linux's ``prctl``; ``AttributeError`` (or ``OSError``, ``TypeError``) where there is none."""
+    return ctypes.CDLL(None, use_errno=True).prctl
+
+
+def warm_builds_unavailable() -> str | None:
+    """Why warm builds cannot run on this system, or None when they can."""
+    if not hasattr(os, "fork"):
+        return "os.fork() is missing"
+    if not hasattr(socket, "AF_UNIX"):
+        return "Unix sockets are missing"
+    try:
+        _prctl()
+    except (AttributeError, OSError, TypeError):
+        return "prctl() is missing (the call that ends the build server with its parent)"
+    return None
+
+
 def _die_with_parent() -> None:
     """Ask Linux to end this process when its parent ends, however the parent ends."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited from the parent
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    _prctl()(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _serve(address: str, authkey: bytes, confdir: str, ready: Event) -> None:
@@ -235,6 +261,11 @@ class WarmBuilder(Builder):
 def main(argv: list[str]) -> None:
     if not argv or argv[0].startswith("-"):
         sys.exit("usage: livehtml.py SOURCEDIR OUTDIR [options of sphinx-autobuild and sphinx-build]")
+    reason = warm_builds_unavailable()
+    if reason is not None:
+        show_message(f"Warm rebuilds need Linux ({reason}): each rebuild runs a fresh sphinx-build.")
+        autobuild.main(argv)
+        return
     with WarmSphinx(Path(argv[0])) as warm:
         # sphinx-autobuild's main() looks its builder class up by name when it runs.
         autobuild.Builder = partial(WarmBuilder, warm=warm)

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sphinx.util.matching import Matcher
+
+from kb.blog.drafts import build_date, find_unpublished
 from kb.blog.frontmatter import FrontMatter, parse_date, search_queries, split_tags
-from sitebuild import ROOT
+from sitebuild import ROOT, site_config
 
 
 @dataclass(frozen=True)
@@ -27,9 +30,22 @@ class SourcePost:
         return f"posts/{self.slug}/index.html"
 
 
+def unpublished_posts(root: Path = ROOT) -> set[str]:
+    """The slugs of the drafts and scheduled posts, which a build leaves out (kb.blog.drafts)."""
+    config = site_config()
+    patterns = config["exclude_patterns"]
+    assert isinstance(patterns, list)
+    found = find_unpublished(root, build_date(str(config["kb_timezone"])), Matcher(patterns))
+    return {docname.split("/")[-2] for docname in found}
+
+
 def source_posts(root: Path = ROOT) -> list[SourcePost]:
+    """The published posts, newest first."""
     posts = []
+    unpublished = unpublished_posts(root)
     for path in sorted((root / "posts").glob("*/index.md")):
+        if path.parent.name in unpublished:
+            continue
         text = path.read_text(encoding="utf-8")
         front = FrontMatter.parse(text)
         assert front is not None, path

@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup
 
@@ -21,8 +23,14 @@ ROOTS = Path(__file__).resolve().parent / "roots"
 # What a tiny test site shares with the real one; posts come from the test root.
 SHARED = ["conf.py", "_ext", "_templates", "_static", "locales", "references.bib"]
 BUILD_TIMEOUT = 600
+# Under pytest, whether the running test may build a site: tests/conftest.py sets it from the
+# test's markers, so that a build (seconds to minutes) happens only in tests marked slow or
+# browser, and `make check`, which leaves those out, never builds one. None: not under pytest.
+BUILDS_ALLOWED: bool | None = None
 # The strict build of `make html` (Makefile: SPHINXOPTS): every warning is an error, all reported.
 STRICT = ("-W", "--keep-going", "-n")
+# `make html` reads and writes in one process per core (Makefile: JOBS).
+PARALLEL = ("-j", "auto")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,10 +49,17 @@ class Build:
     outdir: Path
     returncode: int
     output: str
+    reused: bool = False  # an existing build (pytest --kb-built-site), not one this session ran
 
     @property
     def warnings(self) -> list[str]:
         return [line for line in self.output.splitlines() if "WARNING:" in line or "ERROR:" in line]
+
+    @property
+    def doctreedir(self) -> Path:
+        """This build's doctrees: beside the output for a test build, ``<builddir>/doctrees`` for
+        a reused build of ``make html`` (``sphinx-build -M html . <builddir>``)."""
+        return self.outdir.parent / "doctrees" if self.reused else doctrees(self.outdir)
 
 
 def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> list[str]:
@@ -63,15 +78,32 @@ def sphinx_argv(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] 
     ]
 
 
+def source_date_epoch(year: int, month: int, day: int) -> dict[str, str]:
+    """``SOURCE_DATE_EPOCH`` (the build's date, ``sphinx_build(environ=…)``) for midnight of a day
+    in the site's timezone, in which post dates are written."""
+    zone = ZoneInfo(str(site_config()["kb_timezone"]))
+    return {"SOURCE_DATE_EPOCH": str(int(datetime(year, month, day, tzinfo=zone).timestamp()))}
+
+
 def doctrees(outdir: Path) -> Path:
-    """Where a test build keeps its doctrees: beside the output, as `make html` does."""
+    """Where a test build keeps its doctrees: beside the output (``Build.doctreedir`` also knows
+    ``make html``'s ``_build/doctrees``)."""
     return outdir.with_name(outdir.name + ".doctrees")
 
 
-def sphinx_build(srcdir: Path, outdir: Path, *extra: str, files: tuple[str, ...] = ()) -> Build:
-    """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files."""
+def sphinx_build(
+    srcdir: Path,
+    outdir: Path,
+    *extra: str,
+    files: tuple[str, ...] = (),
+    environ: dict[str, str] | None = None,
+) -> Build:
+    """Build ``srcdir`` into ``outdir``; ``files`` limits the build to those source files;
+    ``environ`` adds environment variables (``SOURCE_DATE_EPOCH``: the build's date)."""
+    if BUILDS_ALLOWED is False:
+        raise RuntimeError("a test that builds a site must be marked @pytest.mark.slow (or browser)")
     command = [sys.executable, "-m", "sphinx", *sphinx_argv(srcdir, outdir, *extra, files=files)]
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED="0", **(environ or {}))
     result = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=srcdir
     )

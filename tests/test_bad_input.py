@@ -14,11 +14,32 @@ from bs4 import BeautifulSoup
 
 from sitebuild import ROOTS, Build, make_site, sphinx_build
 
+pytestmark = pytest.mark.slow  # builds a tiny site per case
+
 # case -> (file, line, message pattern), or a list of them for a root with several bad posts
 BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     "missing-date": ("posts/no-date/index.md", 6, r"front matter is missing 'date'"),
     "bad-date": ("posts/bad-date/index.md", 3, r"date '2026-13-45' is not a date"),
-    "future-date": ("posts/future-date/index.md", 3, r"date 2999-01-01 is in the future"),
+    "bad-draft": ("posts/bad-draft/index.md", 7, r"draft must be true or false, not 'maybe'"),
+    "tag-without-letters": (
+        "posts/symbol-tag/index.md",
+        5,
+        r"tag '<>' has no letter or digit to make its page's URL from",
+    ),
+    # A published post links to a draft and to a label in a scheduled post (kb/blog/drafts.py).
+    "draft-link": [
+        (
+            "posts/linking-post/index.md",
+            15,
+            r"links to posts/draft-target/index.md, which is a draft \(draft: true\) and not published",
+        ),
+        (
+            "posts/linking-post/index.md",
+            17,
+            r"links to posts/scheduled-target/index.md, which is scheduled for 2999-01-01 10:00 and not "
+            r"published",
+        ),
+    ],
     "unknown-category": (
         "posts/unknown-category/index.md",
         4,
@@ -115,6 +136,8 @@ BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
     ],
 }
 GOOD_INPUT = ["tags-list", "figures"]
+# Roots built by their own test modules (several builds each, or a browser).
+ELSEWHERE = {"titles-as-text": "test_titles_as_text.py", "drafts": "test_drafts.py"}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +158,9 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Build]:
 
 def test_every_root_is_tested():
     roots = {path.name.removeprefix("test-") for path in ROOTS.iterdir() if path.is_dir()}
-    assert roots == set(BAD_INPUT) | set(GOOD_INPUT)
+    assert roots == set(BAD_INPUT) | set(GOOD_INPUT) | set(ELSEWHERE)
+    for root, module in ELSEWHERE.items():
+        assert f'"{root}"' in (Path(__file__).parent / module).read_text(encoding="utf-8"), module
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
@@ -148,6 +173,13 @@ def test_bad_input_fails_with_file_line_message(builds: dict[str, Build], case: 
         assert any(expected.match(w) for w in build.warnings), f"{file}:{line}: {message}\n" + "\n".join(
             build.warnings
         )
+
+
+def test_a_link_to_a_draft_gets_one_clear_message(builds: dict[str, Build]):
+    """Sphinx's own "unknown document" / "undefined label" for the same links would only confuse."""
+    warnings = builds["draft-link"].warnings
+    assert len(warnings) == 2, "\n".join(warnings)
+    assert not [w for w in warnings if "unknown document" in w or "undefined label" in w]
 
 
 def test_tags_as_yaml_list_or_string_keep_chinese_intact(builds: dict[str, Build]):

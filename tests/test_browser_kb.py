@@ -6,7 +6,8 @@
 * those pages log no console error, throw no script error and request nothing outside the site;
 * the knowledge map links to the articles and highlights neighbours;
 * the 404 page works at any depth when the site is hosted below a path, as on Read the Docs;
-* printing drops the navigation, the sidebars and the related-articles list.
+* printing drops the navigation, the sidebars and the related-articles list;
+* the copy buttons of 引用本文 copy the whole citation and BibTeX entry.
 """
 
 from __future__ import annotations
@@ -218,3 +219,20 @@ def test_cut_katex_fonts_lay_out_formulas_like_the_full_fonts(browser, server, p
     cut, full = sizes(False), sizes(True)
     assert len(cut) == len(full) > 10
     assert [[round(v, 2) for v in box] for box in cut] == [[round(v, 2) for v in box] for box in full]
+
+
+@pytest.mark.parametrize("block", ["kb-cite-text", "kb-cite-bibtex"])
+def test_the_citation_blocks_copy_exactly_what_they_show(browser, server, block):
+    """引用本文: each block's copy button puts the whole citation on the clipboard (sphinx-copybutton
+    with the site's prompt rules, which must not take a line of it for a prompt)."""
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(f"{server}/posts/ddim-sampling/index.html")
+    container = page.locator(f".kb-cite div.{block}")
+    shown = container.locator("pre").inner_text()
+    container.hover()
+    container.locator("button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    context.close()
+    assert copied.strip() == shown.strip()
+    assert ("@misc{" in copied) == (block == "kb-cite-bibtex") and "ddim-sampling" in copied

@@ -302,11 +302,12 @@ def test_numbered_amsmath_environments_are_left_to_sphinx():
 # -- reading time ------------------------------------------------------------------------------
 
 CONFIG = SimpleNamespace(
-    kb_reading_cjk_per_minute=400,
+    kb_reading_cjk_per_minute=300,
     kb_reading_words_per_minute=200,
-    kb_reading_seconds_per_code_line=0.5,
-    kb_reading_seconds_per_math_char=0.25,
-    kb_reading_seconds_per_display_math=5.0,
+    kb_reading_math_symbols_per_minute=300,
+    kb_reading_code_lines_per_minute=120,
+    kb_reading_first_image_seconds=12,
+    kb_reading_least_image_seconds=3,
 )
 
 
@@ -316,19 +317,47 @@ def doc(*children: nodes.Node) -> nodes.document:
     return document
 
 
-def test_reading_time_counts_chinese_characters():
-    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 400)), CONFIG) == 1
-    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 4000)), CONFIG) == 10
+def test_reading_time_counts_chinese_characters_and_latin_words():
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 300)), CONFIG) == 1
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 3000)), CONFIG) == 10
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="字" * 3001)), CONFIG) == 11
     assert post_meta.reading_minutes(doc(nodes.paragraph(text="word " * 1000)), CONFIG) == 5
+    assert post_meta.reading_minutes(doc(nodes.paragraph(text="，。、")), CONFIG) == 1  # never 0
 
 
-def test_reading_time_weighs_code_and_math():
-    text = nodes.paragraph(text="字" * 2000)  # 5 minutes
-    code = nodes.literal_block(text="\n".join(["x = 1"] * 240))  # 2 minutes
-    formulas = [nodes.math_block(text="x" * 20) for _ in range(20)]  # 20 * (5 + 5) s
+def test_formulas_cost_their_symbols_not_their_markup():
+    assert post_meta.tex_symbols(r"\frac{a}{b}") == 3
+    assert post_meta.tex_symbols(r"\sqrt{\bar\alpha_t}\,\bm{x}_0") == 6
+    assert post_meta.tex_symbols(r"\left( x \right) \quad \mathbb{E}[y]") == 7  # ( x ) E [ y ]
+    assert post_meta.tex_symbols("\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}") == 6
+    # the same formula written with more markup reads the same
+    assert post_meta.tex_symbols(r"\mathrm{d}x") == post_meta.tex_symbols("dx")
+
+
+def test_reading_time_weighs_code_math_and_figures():
+    text = nodes.paragraph(text="字" * 1500)  # 5 minutes
+    code = nodes.literal_block(text="\n".join(["x = 1", ""] * 240))  # 240 lines and blanks: 2 minutes
+    formulas = [nodes.math_block(text="x + y = z" * 5) for _ in range(12)]  # 12 * 25 symbols: 1 minute
+    figures = [nodes.figure() for _ in range(12)]  # 12 + 11 + ... + 3, then 3 + 3: 81 s
     assert post_meta.reading_minutes(doc(text.deepcopy()), CONFIG) == 5
     assert post_meta.reading_minutes(doc(text.deepcopy(), code), CONFIG) == 7
-    assert post_meta.reading_minutes(doc(text.deepcopy(), code.deepcopy(), *formulas), CONFIG) == 11
+    assert post_meta.reading_minutes(doc(text.deepcopy(), code.deepcopy(), *formulas), CONFIG) == 8
+    length = post_meta.measure(doc(text.deepcopy(), code.deepcopy(), *formulas, *figures))
+    assert length == post_meta.Length(cjk=1500, math_symbols=300, code_lines=240, figures=12)
+    assert post_meta.reading_seconds(length, CONFIG) == 300 + 120 + 60 + sum(range(3, 13)) + 6
+
+
+def test_length_counts_the_prose_only():
+    """字数: Chinese characters and Latin words of what is read, not code, formulas or the
+    reference list."""
+    reference = nodes.footnote("", nodes.paragraph(text="Ho, J. 去噪扩散概率模型. 2020."))
+    body = doc(
+        nodes.paragraph("", "", nodes.Text("扩散模型 DDIM 采样"), nodes.math(text=r"\alpha_t")),
+        nodes.literal_block(text="def sample(): 采样"),
+        reference,
+    )
+    length = post_meta.measure(body)
+    assert (length.cjk, length.words, length.characters) == (6, 1, 7)
 
 
 # -- icon_font -----------------------------------------------------------------------------------

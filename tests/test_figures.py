@@ -48,6 +48,7 @@ def page(build: Build, path: str = f"{DEMO}/index.html") -> BeautifulSoup:
 # -- what the page shows --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # builds a site
 def test_figures_are_numbered_and_referred_to_by_number(demo: Build):
     soup = page(demo)
     figures = soup.select("figure.kb-figure")
@@ -63,6 +64,7 @@ def test_figures_are_numbered_and_referred_to_by_number(demo: Build):
     assert refs == {"#fig-demo-curves": "图 1", "#fig-demo-grid": "图 2"}
 
 
+@pytest.mark.slow  # builds a site
 def test_each_figure_has_a_light_and_a_dark_image_with_alt_size_and_lazy_loading(demo: Build):
     for figure in page(demo).select("figure.kb-figure"):
         light, dark = figure.select("img")
@@ -81,6 +83,7 @@ def figure_files(build: Build) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted((build.outdir / "_images" / "figures").iterdir())}
 
 
+@pytest.mark.slow  # builds a site
 def test_the_dark_copy_swaps_the_style_colours_and_nothing_else(demo: Build):
     files = figure_files(demo)
     light = files[
@@ -100,6 +103,7 @@ def test_the_dark_copy_swaps_the_style_colours_and_nothing_else(demo: Build):
     assert strip.sub("", light) == strip.sub("", dark).replace('<svg fill=""', "<svg", 1)
 
 
+@pytest.mark.slow  # builds a site
 def test_svg_is_reproducible_and_has_no_date(demo: Build):
     for name, data in figure_files(demo).items():
         text = data.decode()
@@ -113,6 +117,7 @@ def glyph_ids(svg: bytes) -> set[str]:
     return {path.get("id", "") for path in etree.fromstring(svg).iterfind(".//svg:defs/svg:path", SVG_NS)}
 
 
+@pytest.mark.slow  # builds a site
 def test_chinese_text_is_drawn_with_the_cjk_font(demo: Build):
     from matplotlib import font_manager
 
@@ -128,6 +133,7 @@ def test_chinese_text_is_drawn_with_the_cjk_font(demo: Build):
             assert index and f"NotoSansCJKsc-Regular-{index:x}" in ids, character
 
 
+@pytest.mark.slow  # builds a site
 def test_feed_entries_show_the_light_figure_with_an_absolute_address(demo: Build):
     feed = (demo.outdir / "blog" / "atom.xml").read_text(encoding="utf-8")
     sources = re.findall(r'src="([^"]*figures/[^"]*)"', feed.replace("&quot;", '"'))
@@ -137,6 +143,7 @@ def test_feed_entries_show_the_light_figure_with_an_absolute_address(demo: Build
 # -- caching and incremental builds ---------------------------------------------------------------
 
 
+@pytest.mark.slow  # builds a site
 def test_prose_edits_do_not_run_plot_code_and_code_edits_redraw(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -267,6 +274,7 @@ def test_text_in_a_colour_dark_mode_cannot_swap_is_an_error(tmp_path: Path):
         render.render(folder / "plots.py", "plot")
 
 
+@pytest.mark.slow  # builds a site
 def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
     """Drawing happens in worker processes; a failure is reported at the directive's line, and
     the document is read again on the next build, so an unchanged broken figure still fails."""
@@ -289,6 +297,7 @@ def test_a_failing_figure_fails_every_build_until_fixed(tmp_path: Path):
         ), build.warnings
 
 
+@pytest.mark.slow  # imports torch (seconds)
 def test_figure_code_may_use_scipy_but_not_torch(tmp_path: Path):
     """torch is blocked without a placeholder in sys.modules, which SciPy would trip over."""
     import torch  # as in a test run that imported it before

@@ -1,8 +1,10 @@
 """An incremental build must leave exactly the files a clean build of the same sources leaves.
 
-A small site (the real configuration, synthetic posts from benchmarks/corpus.py) is built, then
+A small site (the real configuration, synthetic posts from tests/corpus.py) is built, then
 changed the way an author changes it — a post added, one edited, one retitled, one re-tagged, one
-deleted — and rebuilt in place. A clean build of the final sources must produce the same files,
+deleted, a draft published, a post taken back to draft, and a scheduled post reaching its date
+(the build's date comes from ``SOURCE_DATE_EPOCH``) — and rebuilt in place. Post lists have two
+posts a page, so pages of the lists come and go too. A clean build of the final sources must produce the same files,
 byte for byte: post pages with their sidebars and prev/next links, the homepage list, archive,
 category and tag pages, every Atom feed and the search index (``_search/``: vocabulary blocks,
 postings, excerpt records) — and the pages that show facts
@@ -21,7 +23,18 @@ from bs4 import BeautifulSoup
 
 from corpus import make_corpus, write_sphinx
 from livehtml import WarmSphinx
-from sitebuild import ROOT, ROOTS, Build, make_site, output_files, sphinx_argv, sphinx_build
+from sitebuild import (
+    ROOT,
+    ROOTS,
+    Build,
+    make_site,
+    output_files,
+    source_date_epoch,
+    sphinx_argv,
+    sphinx_build,
+)
+
+pytestmark = pytest.mark.slow  # builds small sites, clean and incremental
 
 
 def post_file(site: Path, slug: str) -> Path:
@@ -36,6 +49,13 @@ def replace_line(path: Path, prefix: str, new: str) -> None:
 
 
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
+# Every build of this module: two posts on each page of the post lists.
+OPTIONS = ("-D", "kb_posts_per_page=2")
+
+
+# The first build's date, and the date of every later build: the scheduled post (2026-02-15)
+# is published in between.
+BEFORE, AFTER = source_date_epoch(2026, 2, 1), source_date_epoch(2026, 3, 1)
 # Three entries of the real bibliography, each cited by one synthetic post.
 BIB_KEYS = ["ho2020denoising", "song2020scorebased", "rafailov2023direct"]
 
@@ -77,6 +97,8 @@ def add_knowledge_base(site: Path) -> None:
 
 
 def change_like_an_author(site: Path) -> None:
+    replace_line(post_file(site, "bench-0007"), "draft:", "draft: false")  # the draft is published
+    add_front_matter(post_file(site, "bench-0000"), "draft: true")  # back to draft
     new = site / "posts" / "bench-new"
     shutil.copytree(site / "posts" / "bench-0001", new)
     replace_line(new / "index.md", "date:", "date: 2026-01-05 09:00")  # the newest post
@@ -120,11 +142,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("incremental")
     site = make_changing_site(base)
     outdir = base / "incremental"
-    checked(sphinx_build(site, outdir))
+    # Built and rebuilt in two processes (as `make html` on two cores), compared with a clean
+    # build in one: the pages must not depend on how they were shared between processes.
+    checked(sphinx_build(site, outdir, *OPTIONS, "-j", "2", environ=BEFORE))
     # The post deleted below is the only one with a "see also" box: its rules leave the CSS.
     assert ".seealso" in (outdir / THEME_CSS).read_text(encoding="utf-8")
+    assert not (outdir / "posts/bench-scheduled").exists() and not (outdir / "posts/bench-0007").exists()
     change_like_an_author(site)
-    checked(sphinx_build(site, outdir))
+    checked(sphinx_build(site, outdir, *OPTIONS, "-j", "2", environ=AFTER))
     assert ".seealso" not in (outdir / THEME_CSS).read_text(encoding="utf-8")
 
     clean_site = make_site(base / "clean-site")
@@ -140,7 +165,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         shutil.copy2(site / name, clean_site / name)
     shutil.copytree(site / "posts", clean_site / "posts")
     clean_out = base / "clean"
-    checked(sphinx_build(clean_site, clean_out))
+    checked(sphinx_build(clean_site, clean_out, *OPTIONS, "-j", "1", environ=AFTER))
     return outdir, clean_out
 
 
@@ -150,6 +175,11 @@ def make_changing_site(base: Path) -> Path:
     shutil.copy2(ROOT / "index.md", site / "index.md")
     add_knowledge_base(site)
     append(post_file(site, "bench-0005"), "\n```{seealso}\n只有这篇文章有“另见”框。\n```\n")
+    add_front_matter(post_file(site, "bench-0007"), "draft: true")
+    scheduled = site / "posts" / "bench-scheduled"
+    shutil.copytree(site / "posts" / "bench-0000", scheduled)
+    replace_line(scheduled / "index.md", "date:", "date: 2026-02-15 10:00")
+    replace_line(scheduled / "index.md", "# ", "# 定时发布的一篇")
     shutil.copytree(ROOTS / "test-figures" / "posts" / "figure-demo", site / "posts" / "figure-demo")
     return site
 
@@ -160,10 +190,14 @@ def warm_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("warm")
     site = make_changing_site(base)
     outdir = base / "warm"
-    with WarmSphinx(site) as warm:
-        assert warm.build(sphinx_argv(site, outdir), cwd=site) == 0
+    # Each build is forked from the server, with the server's environment: the later date.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", AFTER["SOURCE_DATE_EPOCH"])
+        warm = WarmSphinx(site)
+    with warm:
+        assert warm.build(sphinx_argv(site, outdir, *OPTIONS), cwd=site) == 0
         change_like_an_author(site)
-        assert warm.build(sphinx_argv(site, outdir), cwd=site) == 0
+        assert warm.build(sphinx_argv(site, outdir, *OPTIONS), cwd=site) == 0
     return outdir
 
 
@@ -211,12 +245,21 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     home = (incremental / "index.html").read_text(encoding="utf-8")
     assert "新加的一篇文章" in home
     assert not (incremental / "posts" / "bench-0005").exists()
+    assert not (incremental / "posts" / "bench-0000").exists()  # back to draft
+    assert (incremental / "posts" / "bench-0007" / "index.html").is_file()  # published
+    assert "定时发布的一篇" in (incremental / "index.html").read_text(encoding="utf-8")  # its date came
+    assert (incremental / "blog" / "page" / "4.html").is_file()  # 9 posts, 2 a page
+    assert not (incremental / "blog" / "page" / "6.html").exists()
     assert (incremental / "blog" / "tag" / "新标签.html").is_file()
     feed = (incremental / "blog" / "atom.xml").read_text(encoding="utf-8")
     assert "改过标题的文章" in feed and "补充的一段话" in feed
     sidebar_page = (incremental / "posts" / "bench-0006" / "index.html").read_text(encoding="utf-8")
     assert "新加的一篇文章" in sidebar_page  # recent-posts sidebar on a page that was not edited
-    for listing in ["blog.html", "index.html", "blog/atom.xml"]:
+    post_list = ["blog.html", *(f"blog/page/{n}.html" for n in range(2, 6))]  # wherever bench-0006 is
+    assert "改写过的摘要段落" in "".join(
+        (incremental / page).read_text(encoding="utf-8") for page in post_list
+    )
+    for listing in ["index.html", "blog/atom.xml"]:
         assert "改写过的摘要段落" in (incremental / listing).read_text(encoding="utf-8"), listing
     # Pages that were not re-read but show the retitled series member, the new link, term and citation.
     series_box = BeautifulSoup(
@@ -238,7 +281,7 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     bibliography = BeautifulSoup((incremental / "bibliography.html").read_text(encoding="utf-8"), "lxml")
     cited_by = [a["href"] for a in bibliography.select(f"#ref-{BIB_KEYS[2]} .kb-cited-by a")]
     assert cited_by == ["posts/bench-0002/index.html", "posts/bench-0003/index.html"]
-    # The search index: the new post first (newest), the retitled one under its new title, the
+    # The search index: the new post, the retitled one under its new title, the
     # deleted one gone, the edited one's new words findable.
     search_pages = {
         record["u"]: record
@@ -247,20 +290,49 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
             for path in (incremental / "_search" / "d").glob("*.json")
         )
     }
-    assert (
-        json.loads((incremental / "_search" / "d" / "0.json").read_text(encoding="utf-8"))["t"]
-        == "新加的一篇文章"
-    )
+    assert search_pages["posts/bench-new/index.html"]["t"] == "新加的一篇文章"
     assert search_pages["posts/bench-0003/index.html"]["t"] == "改过标题的文章"
     assert "posts/bench-0005/index.html" not in search_pages
     assert "新标签" in search_pages["posts/bench-0004/index.html"]["g"]
     edited = search_pages["posts/bench-0002/index.html"]
     assert any("补充的一段话" in text for _anchor, _heading, text, _code in edited["s"])
+    # The retitled post cites itself (引用本文) by its new title.
+    retitled = BeautifulSoup(
+        (incremental / "posts/bench-0003/index.html").read_text(encoding="utf-8"), "lxml"
+    )
+    assert "改过标题的文章[EB/OL]" in retitled.select_one(".kb-cite").get_text()
+
+
+def test_a_new_licence_reaches_every_page_and_feed(tmp_path: Path):
+    """kb_license is stated on every page and in every feed: changing it in conf.py rewrites
+    them all, as a clean build would write them."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(3, seed=5), site)
+    outdir = tmp_path / "out"
+    checked(sphinx_build(site, outdir))
+    new = "https://creativecommons.org/licenses/by/4.0/"
+    append(site / "conf.py", f'\nkb_license = {{"name": "CC BY 4.0", "title": "署名 4.0", "url": "{new}"}}\n')
+    checked(sphinx_build(site, outdir))
+    pages = [p for p in outdir.rglob("*.html") if "_static" not in p.parts]
+    feeds = list(outdir.rglob("atom.xml"))
+    assert pages and feeds
+    stale = [str(p.relative_to(outdir)) for p in pages + feeds if "by-nc-sa" in p.read_text(encoding="utf-8")]
+    assert stale == []
+    assert all(new in p.read_text(encoding="utf-8") for p in pages + feeds)
+    clean = checked(sphinx_build(site, tmp_path / "clean"))
+    incremental, fresh = output_files(outdir), output_files(clean.outdir)
+    # Sphinx keeps the previous .buildinfo when the configuration changed: not a page.
+    assert sorted(set(incremental) ^ set(fresh)) == [".buildinfo.bak"]
+    assert [name for name in fresh if incremental[name] != fresh[name]] == []
 
 
 def test_nothing_changed_rewrites_nothing(tmp_path: Path):
     site = make_site(tmp_path / "site")
     write_sphinx(make_corpus(4, seed=2), site)
+    # Unpublished posts are left out of the sources for each build, and that must not count as a
+    # change of the configuration (which would re-read every document).
+    add_front_matter(post_file(site, "bench-0001"), "draft: true")
+    replace_line(post_file(site, "bench-0002"), "date:", "date: 2999-01-01 10:00")
     outdir = tmp_path / "out"
     checked(sphinx_build(site, outdir))
     before = {path: path.stat().st_mtime_ns for path in outdir.rglob("*.html")}

@@ -1,7 +1,9 @@
-"""``make livehtml``: the server builds the site, serves it, and rebuilds it when a post is saved."""
+"""``make livehtml``: the server builds the site, serves it, and rebuilds it when a post is saved;
+where Linux's ``prctl`` is missing it does so as plain sphinx-autobuild."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -12,8 +14,30 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+import livehtml
 from corpus import make_corpus, write_sphinx
 from sitebuild import ROOT, make_site
+
+# ``python -c NO_PRCTL scripts/livehtml.py SOURCEDIR OUTDIR …`` runs livehtml.py as on a system whose
+# C library has no prctl (macOS, the BSDs): ctypes is made to hide the function.
+NO_PRCTL = """
+import ctypes, runpy, sys
+
+class WithoutPrctl:
+    def __init__(self, library):
+        self._library = library
+
+    def __getattr__(self, name):
+        if name == "prctl":
+            raise AttributeError("simulated: this C library has no prctl")
+        return getattr(self._library, name)
+
+real_cdll = ctypes.CDLL
+ctypes.CDLL = lambda *args, **kwargs: WithoutPrctl(real_cdll(*args, **kwargs))
+runpy.run_path(sys.argv.pop(1), run_name="__main__")
+"""
 
 
 def free_port() -> int:
@@ -52,23 +76,16 @@ def pids_of_session(session: int) -> list[int]:
     return pids
 
 
-def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
+def serve_edit_and_stop(tmp_path: Path, command: list[str]) -> str:
+    """Run ``command SOURCEDIR OUTDIR …`` (``make livehtml``'s arguments) on a small site, wait for
+    the served post, save an edit and wait for it to be served, press Ctrl+C; check that no
+    process is left behind. Returns the server's output."""
     site = make_site(tmp_path / "site")
     write_sphinx(make_corpus(4, seed=4), site)
     port = free_port()
     log = (tmp_path / "livehtml.log").open("w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "scripts/livehtml.py"),
-            str(site),
-            str(site / "_build/html"),
-            "-W",
-            "--keep-going",
-            "-n",
-            "--port",
-            str(port),
-        ],
+        [*command, str(site), str(site / "_build/html"), "-W", "--keep-going", "-n", "--port", str(port)],
         cwd=site,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -87,6 +104,14 @@ def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
             "the saved post to be rebuilt",
             process,
         )
+        # The page is written before the build ends; Ctrl+C now would interrupt the build.
+        log.flush()
+        wait_for(
+            lambda: "Serving on" in (tmp_path / "livehtml.log").read_text().split("Detected changes")[-1],
+            120,
+            "the rebuild to finish",
+            process,
+        )
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl+C in its terminal
         try:
@@ -100,11 +125,52 @@ def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
         pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         for pid in pids_of_session(process.pid)
     }
-    assert left == {}, (tmp_path / "livehtml.log").read_text()
     output = (tmp_path / "livehtml.log").read_text()
+    assert left == {}, output
     assert "Detected changes" in output and "exit code" not in output, output
+    return output
 
 
+@pytest.mark.slow
+def test_livehtml_rebuilds_a_saved_post_and_leaves_no_process(tmp_path: Path):
+    output = serve_edit_and_stop(tmp_path, [sys.executable, str(ROOT / "scripts/livehtml.py")])
+    assert "Warm rebuilds need Linux" not in output
+
+
+@pytest.mark.slow
+def test_without_prctl_livehtml_is_plain_sphinx_autobuild(tmp_path: Path):
+    """Where the C library has no ``prctl`` (macOS), no warm server is started: sphinx-autobuild
+    runs its own builder, and the site is still served and rebuilt on save."""
+    output = serve_edit_and_stop(
+        tmp_path, [sys.executable, "-c", NO_PRCTL, str(ROOT / "scripts/livehtml.py")]
+    )
+    assert "Warm rebuilds need Linux (prctl() is missing" in output, output
+
+
+def test_missing_prctl_is_detected_and_main_falls_back(monkeypatch: pytest.MonkeyPatch):
+    class WithoutPrctl:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    assert livehtml.warm_builds_unavailable() is None  # this machine: Linux
+    monkeypatch.setattr(ctypes, "CDLL", WithoutPrctl)
+    assert "prctl() is missing" in (livehtml.warm_builds_unavailable() or "")
+    ran: list[list[str]] = []
+
+    def no_warm_server(*args: object) -> None:
+        raise AssertionError("a warm build server was started without prctl")
+
+    monkeypatch.setattr(livehtml, "WarmSphinx", no_warm_server)
+    monkeypatch.setattr(livehtml.autobuild, "main", ran.append)
+    builder = livehtml.autobuild.Builder
+    livehtml.main([".", "_build/html", "--port", "8000"])
+    assert ran == [[".", "_build/html", "--port", "8000"]]
+    assert livehtml.autobuild.Builder is builder  # sphinx-autobuild's own builder
+    monkeypatch.delattr(os, "fork")
+    assert livehtml.warm_builds_unavailable() == "os.fork() is missing"
+
+
+@pytest.mark.slow
 def test_the_warm_build_server_ends_with_its_parent_however_it_ends():
     """Linux ends the server when the process that started it dies, even by SIGKILL, so no
     build server outlives a ``make livehtml`` that crashed or was killed."""

@@ -51,6 +51,7 @@ def test_every_post_with_a_program_has_stored_output():
     assert len(OUTPUTS) >= 30, [str(p.relative_to(ROOT)) for p in OUTPUTS]
 
 
+@pytest.mark.slow  # runs every article's program (minutes in all; `make check` runs the changed posts')
 @pytest.mark.parametrize("stored", OUTPUTS, ids=[f"{p.parent.name}/{p.name}" for p in OUTPUTS])
 def test_stored_output_is_what_the_program_prints(stored: Path):
     script = stored.with_name(stored.name.removesuffix(".output.txt") + ".py")

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from sitebuild import ROOT
+from sitebuild import PARALLEL, ROOT, STRICT
 
 PYTHON = (ROOT / ".python-version").read_text(encoding="utf-8").strip()
 
@@ -66,3 +66,16 @@ def test_the_pipeline_diagram_is_what_the_code_registers():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_read_the_docs_builds_like_make_html():
+    """Read the Docs runs the strict, parallel command of `make html` (Makefile: SPHINXOPTS, JOBS)."""
+    rtd = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text(encoding="utf-8"))
+    [command] = rtd["build"]["jobs"]["build"]["html"]
+    words = command.split()
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    strict = re.search(r"^SPHINXOPTS \?= (.+)$", makefile, re.MULTILINE)
+    assert strict and " ".join(STRICT) == strict.group(1), "tests/sitebuild.py's STRICT is not make html's"
+    assert " ".join(STRICT) in command and " ".join(PARALLEL) in command
+    assert re.search(r"^JOBS \?= auto$", makefile, re.MULTILINE)
+    assert words[-1] == "$READTHEDOCS_OUTPUT/html" and words[-2] == "."

@@ -15,7 +15,9 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from posts_source import SourcePost, source_posts
-from sitebuild import Build, parse_html
+from sitebuild import Build, parse_html, site_config
+
+pytestmark = pytest.mark.slow  # one clean build of the real site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 POSTS = source_posts()
@@ -47,6 +49,8 @@ def test_there_are_posts_in_several_categories():
 
 
 def test_build_has_no_warnings(site: Build):
+    if site.reused:
+        pytest.skip("a reused build (--kb-built-site): its own run reported its warnings")
     assert site.warnings == [], "\n".join(site.warnings)
     assert site.returncode == 0, site.output[-3000:]
 
@@ -104,6 +108,41 @@ def test_post_page_shows_metadata(html_dir: Path, post: SourcePost):
         assert (html_dir / unquote(urljoin(post.url, a["href"]))).is_file(), a["href"]
 
 
+# Reading time of three real articles, from plain prose to a dense derivation (sizes when this was
+# written: Chinese characters of prose / formula symbols / non-blank lines of code). The floor is
+# the prose alone read at 330 characters a minute, the fastest careful reading the sources in
+# conf.py support (IReST: 255 a minute aloud; silent reading 1.3 times faster, Brysbaert 2019);
+# the ceiling is prose and formula symbols read aloud (255 a minute) plus a second per line of
+# code and 12 s per figure. Every one is far below the 74 minutes the old estimate gave DDIM.
+READING_MINUTES = {
+    "java-process-thread": (14, 26),  # 4,548 / 0 / 437; 2 figures
+    "kd-tree": (16, 32),  # 5,235 / 777 / 463; 2 figures
+    "ddim-sampling": (20, 50),  # 6,394 / 4,299 / 424; 3 figures
+}
+NOT_PROSE = "pre, .katex, .math, aside.footnote, .post-meta, .kb-series, .kb-related, .kb-license, .kb-cite, .headerlink"
+
+
+@pytest.mark.parametrize("slug", sorted(READING_MINUTES))
+def test_reading_time_and_length_of_real_articles(html_dir: Path, slug: str):
+    page = article(html_dir, f"posts/{slug}/index.html")
+    meta = page.select_one("div.post-meta")
+    minutes = int(
+        re.fullmatch(r"约 (\d+) 分钟", meta.select_one(".post-meta-reading-time > :last-child").get_text())[1]
+    )
+    low, high = READING_MINUTES[slug]
+    assert low <= minutes <= high, (slug, minutes)
+    shown = int(meta.select_one(".post-meta-length > :last-child").get_text())
+    # 字数: the prose's Chinese characters and Latin words, as counted here on the page.
+    for node in page.select(NOT_PROSE):
+        node.decompose()
+    prose = page.get_text(" ")
+    chinese = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", prose))
+    words = len(re.findall(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*", prose))
+    # (the page has a little more: titles of linked articles, "图" of figure references)
+    assert abs(shown - (chinese + words)) <= 0.03 * shown, (shown, chinese, words)
+    assert minutes >= chinese / 330  # never faster than the prose alone, however the article changes
+
+
 @pytest.mark.parametrize("post", POSTS, ids=lambda p: p.slug)
 def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourcePost):
     page = soup(html_dir / post.url)
@@ -127,24 +166,88 @@ def test_post_page_has_sidebar_lists_and_prev_next(html_dir: Path, post: SourceP
 
 # -- Collections -------------------------------------------------------------------------------
 
+PER_PAGE = int(str(site_config()["kb_posts_per_page"]))
+
+
+def listed_pages(html_dir: Path, first: str) -> list[str]:
+    """A post list's pages, from its first page along the rel="next" links in <head>."""
+    pages = [first]
+    while (link := soup(html_dir / pages[-1]).select_one('head link[rel="next"]')) is not None:
+        pages.append(unquote(urljoin(pages[-1], link["href"])))
+        assert len(pages) <= len(POSTS), pages
+    return pages
+
+
+def listed_posts(html_dir: Path, first: str) -> list[str]:
+    """The posts a paginated list shows, page after page, as URLs relative to the site root."""
+    found = []
+    for relpath in listed_pages(html_dir, first):
+        page = article(html_dir, relpath)
+        titles = page.select("h2.ablog-post-title a")
+        assert 1 <= len(titles) <= PER_PAGE, relpath
+        found += [urljoin(relpath, a["href"]) for a in titles]
+    return found
+
 
 @pytest.mark.parametrize("category", sorted({p.category for p in POSTS}))
 def test_category_page_lists_exactly_its_posts(html_dir: Path, category: str):
     relpath = f"blog/category/{slugify(category)}.html"
-    page = article(html_dir, relpath)
-    titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
-    assert {urljoin(relpath, a["href"]) for a in titles} == {p.url for p in POSTS if p.category == category}
-    assert category in page.select_one("h1").get_text()
+    assert listed_posts(html_dir, relpath) == [p.url for p in POSTS if p.category == category]
+    assert category in article(html_dir, relpath).select_one("h1").get_text()
 
 
 @pytest.mark.parametrize("tag", sorted({t for p in POSTS for t in p.tags}))
 def test_tag_page_lists_exactly_its_posts_with_chinese_name_intact(html_dir: Path, tag: str):
     relpath = f"blog/tag/{slugify(tag)}.html"
     assert (html_dir / relpath).is_file(), relpath
-    page = article(html_dir, relpath)
-    assert tag in page.select_one("h1").get_text()
-    titles = [a for h in page.select("h2.ablog-post-title") for a in h.select("a")]
-    assert {urljoin(relpath, a["href"]) for a in titles} == {p.url for p in POSTS if tag in p.tags}
+    assert tag in article(html_dir, relpath).select_one("h1").get_text()
+    assert listed_posts(html_dir, relpath) == [p.url for p in POSTS if tag in p.tags]
+
+
+def test_the_post_list_is_paginated_newest_first(html_dir: Path):
+    pages = listed_pages(html_dir, "blog.html")
+    assert len(pages) == -(-len(POSTS) // PER_PAGE) >= 2
+    assert pages == ["blog.html"] + [f"blog/page/{n}.html" for n in range(2, len(pages) + 1)]
+    assert listed_posts(html_dir, "blog.html") == [p.url for p in POSTS]
+
+
+@pytest.mark.parametrize("number", [1, 2, "last"])
+def test_pages_of_the_post_list_link_to_each_other(html_dir: Path, number: int | str):
+    pages = listed_pages(html_dir, "blog.html")
+    index = len(pages) - 1 if number == "last" else number - 1
+    relpath = pages[index]
+    page = soup(html_dir / relpath)
+    head = {
+        link["rel"][0]: urljoin(relpath, link["href"])
+        for link in page.select('head link[rel~="prev"], head link[rel~="next"]')
+    }
+    expected = {}
+    if index > 0:
+        expected["prev"] = pages[index - 1]
+    if index + 1 < len(pages):
+        expected["next"] = pages[index + 1]
+    assert head == expected
+    nav = page.select_one("nav.kb-pagination")
+    body = {a["rel"][0]: urljoin(relpath, a["href"]) for a in nav.select("a[rel]")}
+    assert body == expected
+    numbers = [
+        li.get_text(strip=True) for li in nav.select("li:not(.kb-pagination-prev):not(.kb-pagination-next)")
+    ]
+    assert numbers[0] == "1" and numbers[-1] == str(len(pages))
+    assert nav.select_one('[aria-current="page"]').get_text() == str(index + 1)
+    for a in nav.select("a[href]"):
+        assert (html_dir / unquote(urljoin(relpath, a["href"]))).is_file(), a["href"]
+    if index > 0:
+        assert f"第 {index + 1} 页" in page.title.get_text()
+
+
+def test_homepage_latest_posts_continue_on_page_2(html_dir: Path):
+    home = article(html_dir, "index.html")
+    links = {urljoin("index.html", a["href"]) for a in home.select("a[href]")}
+    assert "blog/page/2.html" in links
+    shown = len(home.select("ul.postlist > li.ablog-post"))
+    second = article(html_dir, "blog/page/2.html").select("h2.ablog-post-title a")
+    assert urljoin("blog/page/2.html", second[0]["href"]) == POSTS[shown].url  # no post skipped
 
 
 def test_no_escaped_unicode_anywhere(html_dir: Path):
@@ -502,9 +605,8 @@ def test_environment_holds_no_copies_of_post_doctrees(site: Build):
     import pickle
 
     from kb.blog.bodies import BODIES_DIR, StoredBody
-    from sitebuild import doctrees as doctree_dir
 
-    doctrees = doctree_dir(site.outdir)
+    doctrees = site.doctreedir
     env = pickle.loads((doctrees / "environment.pickle").read_bytes())
     posts = {name: infos for name, infos in env.ablog_posts.items() if infos}
     assert len(posts) == len(source_posts())

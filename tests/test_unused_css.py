@@ -110,6 +110,7 @@ def original_css(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {name: (base / "html" / "_static" / name).read_bytes() for name in TRIMMED}
 
 
+@pytest.mark.slow  # the real site's build
 def test_the_trimmed_stylesheets_are_smaller(html_dir: Path, original_css: dict[str, bytes]):
     before = sum(len(gzip.compress(css)) for css in original_css.values())
     after = sum(len(gzip.compress((html_dir / "_static" / name).read_bytes())) for name in TRIMMED)

@@ -7,6 +7,7 @@ that code: the workaround may be obsolete (then delete it), or must follow the n
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import re
 from pathlib import Path
@@ -91,7 +92,111 @@ def test_ablog_version_is_the_one_the_takeover_follows():
     assert ablog.__version__ == "0.11.13"
 
 
+ABLOG_TEMPLATES = Path(ablog.__file__).parent / "templates" / "ablog"
+# Our copies that differ from ABlog's only by |e on what they print (see each file's comment).
+ESCAPED_ONLY = [
+    "archives.html",
+    "authors.html",
+    "categories.html",
+    "languages.html",
+    "locations.html",
+    "postcard2.html",
+    "postnavy.html",
+    "redirect.html",
+    "tagcloud.html",
+]
+# Our copies that change more (pagination, preview marks): the upstream versions they follow.
+FOLLOWED = {
+    "collection.html": "7adffc44a5ad96c7b55e5d81c0ddc5d4c84b93729a7af404524b99b1601a24d3",
+    "catalog.html": "50980fe5d3a03cddfbc9aa3a187dc20c6954d7b570effe3ff72820088ee58bda",
+    "recentposts.html": "60fa0d8dfbe7b455e0fa5809fc5073d695823b85b30e6664018efa7336640b7f",
+}
+
+
+@pytest.mark.parametrize("name", ESCAPED_ONLY)
+def test_escaping_ablog_templates_differ_from_ablogs_only_by_escaping(name: str):
+    """_templates/ablog/ overrides ABlog's templates to print names and titles as text; a new
+    ABlog template (a new field, a fix) must be copied again, with |e added."""
+    ours = (ROOT / "_templates" / "ablog" / name).read_text(encoding="utf-8")
+    ours = re.sub(r"\{#-.*?-#\}\n", "", ours, count=1, flags=re.DOTALL)  # our header comment
+    theirs = (ABLOG_TEMPLATES / name).read_text(encoding="utf-8")
+    assert "|e" in ours
+    assert re.sub(r"\|e(\s*\}\})", r"\1", ours) == theirs
+
+
+def test_every_ablog_template_the_site_shows_is_overridden():
+    """Every ABlog template that prints a title, tag, category or author is one of ours."""
+    ours = {path.name for path in (ROOT / "_templates" / "ablog").glob("*.html")}
+    printing = {
+        path.name
+        for path in ABLOG_TEMPLATES.glob("*.html")
+        if re.search(
+            r"\{\{[^}]*\b(title|coll|collection|header)\b[^}|]*\}\}", path.read_text(encoding="utf-8")
+        )
+    }
+    assert printing <= ours, sorted(printing - ours)
+    assert set(ESCAPED_ONLY) | set(FOLLOWED) == ours
+
+
+@pytest.mark.parametrize("name", sorted(FOLLOWED))
+def test_rewritten_ablog_templates_follow_the_installed_ones(name: str):
+    """_templates/ablog/collection.html, catalog.html and recentposts.html are ABlog's with
+    pagination, escaping and preview marks; when ABlog changes its template, merge the change."""
+    digest = hashlib.sha256((ABLOG_TEMPLATES / name).read_bytes()).hexdigest()
+    assert digest == FOLLOWED[name], f"ABlog's {name} changed: compare it with _templates/ablog/{name}"
+
+
+def test_archive_pages_follow_ablogs_generate_archive_pages():
+    """kb/blog/collections.py:archive_pages reproduces ABlog's ``generate_archive_pages`` with
+    pagination and escaped titles; when ABlog changes it, follow the change."""
+    source = inspect.getsource(ablog.post.generate_archive_pages)
+    assert (
+        hashlib.sha256(source.encode()).hexdigest()
+        == "966cc04cc91db9ecdb75b7c0edd959f81e1f2d2d73ad0581c9746a02a4b62365"
+    )
+
+
+def test_ablog_decides_drafts_with_the_module_global_the_site_overrides():
+    """kb/blog/drafts.py sets ``ablog.blog.TOMORROW`` so that ABlog counts every post it sees as
+    published (the site leaves drafts out of the sources itself)."""
+    assert isinstance(ablog.blog.TOMORROW, __import__("datetime").datetime)
+    for code in (ablog.blog.Blog.register, ablog.blog.Post.__init__):
+        assert "< TOMORROW" in inspect.getsource(code), code
+
+
+def test_ablog_puts_the_blog_title_raw_into_feed_title():
+    """kb/pages/page_meta.py escapes ``feed_title``, which ABlog's page.html prints as markup."""
+    source = inspect.getsource(ablog.html_page_context)
+    assert 'context["feed_title"] = blog.blog_title' in source
+    page = (ABLOG_TEMPLATES.parent / "page.html").read_text(encoding="utf-8")
+    assert 'title="{{ feed_title }}"' in page
+
+
 # -- docutils and Sphinx --------------------------------------------------------------------------
+
+
+def test_sphinx_finds_documents_with_the_live_exclude_patterns_before_env_get_outdated():
+    """kb/blog/drafts.py adds the unpublished posts to ``exclude_patterns`` at builder-inited and
+    takes them out at env-get-outdated: Sphinx must read the patterns from the configuration
+    object itself (``env.config`` is ``app.config``) when it looks for documents, between the two."""
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+    find_files = inspect.getsource(BuildEnvironment.find_files)
+    assert "self.config.exclude_patterns" in find_files
+    assert "self.config = app.config" in inspect.getsource(BuildEnvironment.setup)
+    read = inspect.getsource(Builder.read)
+    assert read.index("self.env.find_files(") < read.index("'env-get-outdated'")
+
+
+def test_sphinx_checks_consistency_only_after_a_read_so_drafts_check_on_env_updated():
+    """kb/blog/drafts.py checks links to drafts at env-updated, which every build emits; Sphinx
+    checks consistency only when a document was read (a failed build would pass next time)."""
+    from sphinx.builders import Builder
+
+    build = inspect.getsource(Builder.build)
+    assert "if updated_docnames:" in build and "check_consistency()" in build
+    assert "'env-updated'" in inspect.getsource(Builder.read)
 
 
 def test_docutils_nodes_keep_their_document_in_document_attribute():
@@ -156,7 +261,33 @@ def test_bibtex_domain_exposes_citations_bibfiles_and_backend(app: Sphinx):
     assert hasattr(domain.backend, "paragraph")
 
 
-# -- the theme ------------------------------------------------------------------------------------
+# -- the theme and link previews ------------------------------------------------------------------
+
+
+def test_book_theme_puts_the_raw_title_into_pagetitle():
+    """kb/pages/page_meta.py escapes ``pagetitle`` and ``root_title``, which sphinx-book-theme
+    sets from ``astext()`` and prints as markup (the print header of every page)."""
+    import sphinx_book_theme
+
+    source = inspect.getsource(sphinx_book_theme.add_metadata_to_page)
+    assert 'context["pagetitle"] = title.astext()' in source
+    assert 'context["root_title"] = app.env.titles[context["root_doc"]].astext()' in source
+    layout = (
+        Path(sphinx_book_theme.__file__).parent / "theme" / "sphinx_book_theme" / "layout.html"
+    ).read_text(encoding="utf-8")
+    assert "<h1>{{ pagetitle }}</h1>" in layout
+
+
+def test_opengraph_writes_page_metadata_over_its_own_tags_escaping_only_quotes():
+    """kb/pages/page_meta.py hands sphinxext-opengraph og:title and og:description HTML-escaped
+    through the page's metadata: it must prefer them to its own values and write them as they
+    are (if it starts escaping them, they would be escaped twice)."""
+    from sphinxext import opengraph
+
+    assert opengraph.make_tag("og:title", "a&amp;b") == '<meta property="og:title" content="a&amp;b" />'
+    source = inspect.getsource(opengraph.get_tags)
+    assert "tags.update({k: v for k, v in fields.items() if k.startswith('og:')})" in source
+    assert source.index("tags['og:title'] = title") < source.index("tags.update({k: v for k, v in fields")
 
 
 def test_the_layouts_css_block_is_the_themes_minus_fontawesome():

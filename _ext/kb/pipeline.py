@@ -25,8 +25,14 @@ ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) n
 # -- missing-reference ----------------------------------------------------------------------------
 REGISTER_POSTS_FIRST = 400  # blog: fill ABlog's registry before ABlog's own handler (500) looks
 
+# -- doctree-resolved: a page is about to be written ----------------------------------------------
+ADD_LICENSE_AND_CITATION = 450  # blog: 版权声明 and 引用本文 at the end of a post, before the
+# related articles (pages.related_posts, 500), which end the page
+MARK_UNPUBLISHED_POSTS = 600  # blog: preview marks in post lists, after ABlog made them (500)
+
 # -- html-page-context ----------------------------------------------------------------------------
 ADD_PAGE_META = 400  # pages: description and article meta, before sphinxext-opengraph (500)
+ESCAPE_CONTEXT_TEXT = 600  # pages: text that ABlog and the theme (500) put in markup, escaped
 
 # -- build-finished: every page has been written --------------------------------------------------
 SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show

@@ -1,9 +1,13 @@
 """The blog: ABlog's posts, checked, with their metadata, and built incrementally.
 
+* :mod:`kb.blog.titles` keeps titles text (Markdown would pass ``List<T>`` through as HTML);
 * :mod:`kb.blog.frontmatter` validates each post's front matter (``file:line`` errors);
+* :mod:`kb.blog.drafts` leaves drafts and scheduled posts out of the published site (a preview
+  builds and marks them);
 * :mod:`kb.blog.post_meta` writes the metadata line under each post's title;
 * :mod:`kb.blog.post_links` makes relative document links absolute, so ABlog's copies keep them;
 * :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds;
+* :mod:`kb.blog.citation` ends every post with its licence and how to cite it;
 * :mod:`kb.blog.parallel` merges ABlog's post records, so the site can be read in parallel.
 """
 
@@ -13,7 +17,16 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["frontmatter", "post_meta", "post_links", "incremental", "parallel"]
+MODULES = [
+    "titles",
+    "frontmatter",
+    "drafts",
+    "post_meta",
+    "post_links",
+    "incremental",
+    "citation",
+    "parallel",
+]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

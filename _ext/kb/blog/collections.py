@@ -1,6 +1,6 @@
 """ABlog's collection pages (archive, category, tag, year, author pages and the post list),
-each written only when what it shows changed, and the pages that show the site's posts rewritten
-when the post list changed.
+paginated, each written only when what it shows changed, and the pages that show the site's posts
+rewritten when the post list changed.
 
 ABlog regenerates every collection page on every build, so an edit to one post costs as much as
 a clean build of those pages, while Sphinx rewrites only the pages it re-read, so the sidebars
@@ -9,24 +9,43 @@ other pages go stale when a post is added, removed, retitled or redated. After r
 module asks Sphinx to rewrite every page when the site-wide list of posts changed, and the pages
 with a ``postlist`` when an excerpt changed; at ``html-collect-pages`` it replaces ABlog's two
 handlers (collection pages, feeds) with its own.
+
+The pages are ABlog's (``generate_archive_pages``), with two differences. A list of more than
+``kb_posts_per_page`` posts (the post list, a category, tag, year or author) is split into pages:
+the first keeps the collection's address (``blog.html``, ``blog/tag/x.html``), page *n* is
+``<collection>/page/<n>.html``, and each page links to the others ("1 2 … N", previous and next,
+``rel="prev"``/``"next"``); at 1,000 posts ``blog.html`` alone would be 1.5 MB. The catalogs of
+tags, categories and authors show each one's ``kb_catalog_latest`` latest posts and a link to
+all of them, the archive every post by year. And every title
+handed to the templates is HTML, as Sphinx's templates expect of a page's ``title`` (they print
+it as markup): ABlog hands them the raw name of a tag or category, so a tag ``<script>`` ran in
+the reader's browser. ABlog's drafts page is not written: :mod:`kb.blog.drafts` decides what is
+published, and ABlog's drafts list is always empty.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ablog
 import ablog.blog
 import ablog.post
+from ablog.blog import Blog
 from ablog.post import PostList
 from docutils import nodes
+from markupsafe import escape
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.locale import _
 from sphinx.util import logging
 from sphinx.util.docutils import new_document
 
+from .drafts import preview_marks
 from .feeds import write_feeds
 from .state import State, digest, load_state
 
@@ -92,7 +111,8 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
     posts = _posts(env)
     # Each excerpt's digest once per build; the collection pages that list a post reuse it.
     app._kb_excerpts = {(info["docname"], info["section"]): _excerpt(info) for info in posts}
-    site_key = digest(_build_key(app), [_listed(info) for info in posts])
+    # A preview's marks are shown beside the titles in every sidebar and list.
+    site_key = digest(_build_key(app), [_listed(info) for info in posts], sorted(preview_marks(app).items()))
     listing_key = digest(site_key, list(app._kb_excerpts.values()))
     incremental = bool(state.site_key)
     rewrite: set[str] = set()
@@ -109,6 +129,160 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
 # -- collection pages ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Pagination:
+    """Where a page of a paginated collection sits: what ``kb-pagination.html`` draws."""
+
+    number: int  # this page, from 1
+    count: int  # pages of the collection
+    pagenames: tuple[str, ...]  # every page's name, page 1 first
+    label: str  # the navigation's accessible name
+
+    @property
+    def prev(self) -> str | None:
+        return self.pagenames[self.number - 2] if self.number > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        return self.pagenames[self.number] if self.number < self.count else None
+
+    @property
+    def links(self) -> list[tuple[int | None, str | None]]:
+        """(page number, page name) for each link, ``(None, None)`` for a gap ("…")."""
+        return [
+            (n, self.pagenames[n - 1]) if n else (None, None) for n in page_numbers(self.number, self.count)
+        ]
+
+
+def page_numbers(current: int, count: int, around: int = 2) -> list[int | None]:
+    """The page numbers to link, ``None`` for "…": the first and last pages and ``around`` pages
+    either side of the current one ("1 2 3 … 50" on page 1, "1 … 8 9 10 11 12 … 50" on page 10).
+    A gap of one page shows that page instead of "…"."""
+    shown = sorted({1, count, *range(current - around, current + around + 1)} & set(range(1, count + 1)))
+    numbers: list[int | None] = []
+    previous = 0
+    for number in shown:
+        if number - previous == 2:
+            numbers.append(number - 1)
+        elif number - previous > 2:
+            numbers.append(None)
+        numbers.append(number)
+        previous = number
+    return numbers
+
+
+def page_name(first: str, number: int) -> str:
+    """Page ``number`` of the collection whose first page is ``first``: a stable address."""
+    return first if number == 1 else f"{first}/page/{number}"
+
+
+def paginate(
+    posts: list[Any], first: str, per_page: int, title: str, context: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The pages of a post list: each page's name and context (``posts`` on that page,
+    ``pagination``, ``title`` as HTML), the rest of ``context`` shared."""
+    count = max(1, math.ceil(len(posts) / per_page))
+    pagenames = tuple(page_name(first, number) for number in range(1, count + 1))
+    for number, pagename in enumerate(pagenames, 1):
+        shown = title if number == 1 else f"{title}（第 {number} 页）"
+        yield (
+            pagename,
+            dict(
+                context,
+                title=escape(shown),
+                posts=posts[(number - 1) * per_page : number * per_page],
+                pagination=Pagination(number, count, pagenames, f"{title}：分页"),
+            ),
+        )
+
+
+PAGE_LABEL = re.compile(r"^blog-posts-page-([1-9][0-9]*)$")
+
+
+def resolve_page_links(app: Sphinx, env: BuildEnvironment, node: Any, contnode: nodes.Node) -> Any:
+    """``missing-reference``: ``{ref}`更早的文章 <blog-posts-page-2>``` links to page 2 of the
+    post list (the homepage's latest posts continue there), or to its last page while the list
+    has fewer pages."""
+    match = PAGE_LABEL.match(node.get("reftarget", "")) if node.get("reftype") == "ref" else None
+    if match is None or not ablog.builder_support(app):
+        return None
+    blog = Blog(app)
+    if not blog:
+        ablog.post.register_posts(app)
+    count = max(1, math.ceil(len(blog.posts) / app.config.kb_posts_per_page))
+    target = page_name(blog.posts.docname, min(int(match[1]), count))
+    uri = app.builder.get_relative_uri(node.get("refdoc", env.docname), target)
+    reference = nodes.reference("", "", internal=True, refuri=uri)
+    reference += contnode
+    return reference
+
+
+def archive_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """ABlog 0.11.13's ``generate_archive_pages``, paginated, with escaped titles (the module's
+    docstring says why) and without the drafts page."""
+    blog = Blog(app)
+    if not blog:
+        ablog.post.register_posts(app)
+    for post in blog.posts:
+        for redirect in post.redirect:
+            yield (redirect, {"redirect": post.docname, "post": post}, "ablog/redirect.html")
+    found_docs = app.env.found_docs
+    atom_feed = bool(blog.blog_baseurl)
+    feed_archives = blog.blog_feed_archives
+    per_page = app.config.kb_posts_per_page
+    for title, header, catalog in [
+        (_("Authors"), _("Posts by"), blog.author),
+        (_("Locations"), _("Posts from"), blog.location),
+        (_("Languages"), _("Posts in"), blog.language),
+        (_("Categories"), _("Posts in"), blog.category),
+        (_("All posts"), _("Posted in"), blog.archive),
+        (_("Tags"), _("Posts tagged"), blog.tags),
+    ]:
+        if not catalog:
+            continue
+        if catalog.docname not in found_docs:
+            context = {
+                "parents": [],
+                "title": escape(title),
+                "header": header,
+                "catalog": catalog,
+                "summary": True,
+                # The archive lists every post by year; the other catalogs each collection's
+                # latest posts and a link to the rest (the tag catalog would list every post
+                # once per tag: 680 KB at 1,000 posts).
+                "latest": None if catalog is blog.archive else app.config.kb_catalog_latest,
+            }
+            yield (catalog.docname, context, "ablog/catalog.html")
+        for collection in catalog:
+            if not collection or collection.docname in found_docs:
+                continue
+            heading = f"{header} {collection}"
+            shared = {
+                "parents": [],
+                "header": header,
+                "collection": collection,
+                "summary": True,
+                "feed_path": collection.path if feed_archives else blog.blog_path,
+                "archive_feed": atom_feed and feed_archives,
+                "feed_title": escape(heading),
+            }
+            for pagename, context in paginate(
+                list(collection), collection.docname, per_page, heading, shared
+            ):
+                yield (pagename, context, "ablog/collection.html")
+    shared = {
+        "parents": [],
+        "header": _("All"),
+        "collection": blog.posts,
+        "summary": True,
+        "atom_feed": atom_feed,
+        "feed_path": blog.blog_path,
+        "feed_title": escape(blog.blog_title),
+    }
+    for pagename, context in paginate(list(blog.posts), blog.posts.docname, per_page, _("All Posts"), shared):
+        yield (pagename, context, "ablog/collection.html")
+
+
 def collection_pagenames(app: Sphinx) -> list[str]:
     """Every collection page of the current site, written by this build or kept from an earlier one."""
     state = getattr(app, "_kb_state", None)
@@ -120,10 +294,12 @@ def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
     described = {
         key: value for key, value in context.items() if isinstance(value, (str, bool, int)) or value is None
     }
+    listed = context.get("posts", ())
     if "collection" in context:
         # A collection page shows each post's listed facts (in site_key) and its excerpt, not
         # its body: an edit below the first paragraph does not rewrite it.
-        shown: list[Any] = [(post.docname, post.section) for post in context["collection"]]
+        shown: list[Any] = [(post.docname, post.section) for post in listed]
+        shown.append(repr(context.get("pagination")))
         base = state.site_key
     else:  # a catalog (every collection with its posts) or a redirect
         shown = [str(context.get("redirect", ""))]
@@ -134,14 +310,16 @@ def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
         template,
         sorted(described.items()),
         shown,
-        [excerpts.get((post.docname, post.section), "") for post in context.get("collection", ())],
+        [excerpts.get((post.docname, post.section), "") for post in listed],
     )
 
 
 def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
     state: State = app._kb_state
     skipped = 0
-    for pagename, context, template in ablog.post.generate_archive_pages(app):
+    if not ablog.builder_support(app):
+        return
+    for pagename, context, template in archive_pages(app):
         key = _page_key(app, context, template)
         app._kb_written.add(pagename)
         target = Path(app.builder.get_outfilename(pagename))

@@ -4,7 +4,8 @@ Each post's full text is rendered once per change (cached as its serialised entr
 doctrees) relative to the post itself, with its links made absolute so they work in a feed
 reader, its formulas as MathML alone (a feed reader has no KaTeX CSS for KaTeX's HTML rendering),
 its figures in their light copy alone, and the feed's ``updated`` taken from the posts (not from
-the clock), so the same sources give the same bytes. Full text goes into the site and category
+the clock), so the same sources give the same bytes. Every feed states the articles' licence
+(``kb_license``) in ``<rights>`` and a ``rel="license"`` link. Full text goes into the site and category
 feeds; tag, year and author feeds carry summaries.
 """
 
@@ -153,6 +154,12 @@ def _write_atom(
     feed.link(href=url, rel="self")
     feed.language(app.config.language)
     feed.generator("ABlog", ablog.__version__, "https://ablog.readthedocs.io/")
+    # The licence (kb_license), as text and as a link (RFC 4946); entries inherit the feed's rights.
+    license_ = app.config.kb_license
+    feed.rights(
+        f"© {app.config.copyright}。文章采用 {license_['name']}（{license_['title']}）许可：{license_['url']}"
+    )
+    feed.link(href=license_["url"], rel="license")
     if posts:  # the newest change of a post, not the time of the build
         feed.updated(max(post.update for post in posts).astimezone())
     head = feed.atom_str(pretty=True).decode("utf-8")

@@ -41,12 +41,25 @@ from sphinx.application import Sphinx
 from .. import pipeline
 from ..cross_page import track_per_document
 from .bodies import store_post_bodies
-from .collections import collect_pages, note_postlists, note_removed, pages_to_rewrite, replace_ablog_handlers
+from .collections import (
+    collect_pages,
+    note_postlists,
+    note_removed,
+    pages_to_rewrite,
+    replace_ablog_handlers,
+    resolve_page_links,
+)
 from .state import save_state
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
+    app.setup_extension("kb.blog.drafts")  # what is published; a preview's marks
+    app.setup_extension("kb.blog.citation")  # kb_license, which the feeds state
+    # Posts on one page of the post list and of each category, tag, year and author page.
+    app.add_config_value("kb_posts_per_page", 10, "html", types=[int])
+    # Posts shown under each tag, category and author on their catalog pages (blog/tag.html …).
+    app.add_config_value("kb_catalog_latest", 5, "html", types=[int])
     app.connect("builder-inited", replace_ablog_handlers)
     track_per_document(app, "kb_postlist_docs", set)  # the pages with a postlist
     app.connect("doctree-read", note_postlists)
@@ -54,6 +67,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", note_removed)
     app.connect("env-updated", pages_to_rewrite)
     app.connect("html-collect-pages", collect_pages)
+    app.connect("missing-reference", resolve_page_links)
     app.connect("build-finished", save_state, priority=pipeline.SAVE_BLOG_STATE)
     return {
         "version": "1.0",

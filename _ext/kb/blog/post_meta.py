@@ -1,4 +1,5 @@
-"""A line of post metadata under each post's title: date, category, tags, author, reading time.
+"""A line of post metadata under each post's title: date, category, tags, author, reading time
+(and, in a preview, the "草稿" / "定时发布" mark of an unpublished post).
 
 The line is inserted after ABlog has taken the excerpt and the feed copy of the post (ABlog's
 ``doctree-read`` handler runs at priority 500), so neither repeats it. Category and tag
@@ -10,16 +11,20 @@ first page written in a build has had its links resolved; when that page is a po
 incremental build that rewrites only posts, or ``sphinx-build`` given one post's file) its links
 failed. :func:`register_posts_first` fills the registry before ABlog's handler looks.
 
-Reading time is estimated for Chinese technical text: Chinese characters at
-``kb_reading_cjk_per_minute``, Latin words at ``kb_reading_words_per_minute``, code lines at a
-small fixed cost (code is skimmed), formulas by the length of their LaTeX source plus a fixed
-cost per display formula (a long derivation takes longer than ``$k$``).
+Reading time and length (字数) are measured on the document as read, with the rates that
+``conf.py`` states and sources (``kb_reading_*``): Chinese characters and Latin words of the prose
+at reading speeds for careful silent reading, each formula by its number of symbols (TeX tokens:
+``\\frac{a}{b}`` is three), each non-blank line of code at a skimming rate, and each figure the
+way Medium counts images (12 s for the first, a second less for each next one, at least 3 s). The
+reference list, comments and raw markup are not read. 字数 is the number of Chinese characters
+plus Latin words of the prose, as Chinese blogs count it.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ablog.blog import Blog, slugify
@@ -29,33 +34,97 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 
 from .. import pipeline
+from .drafts import preview_marks, status_mark
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
+# A formula's symbols: a command (\alpha, \frac), an escaped character, or any other character
+# but spaces, braces, sub/superscript marks and alignment tabs; TEX_LAYOUT draws nothing to read.
+TEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[^\s{}^_&]")
+TEX_LAYOUT = {
+    *r"\left \right \big \Big \bigg \Bigg \quad \qquad \displaystyle \tag \label".split(),
+    *r"\nonumber \notag \text \textrm \operatorname \mathrm \mathbf \mathcal \mathbb \mathsf".split(),
+    *r"\mathit \boldsymbol \bm \, \; \: \! \\".split(),
+    "\\ ",
+}
+NOT_READ = (
+    nodes.literal_block,
+    nodes.math,
+    nodes.math_block,
+    nodes.footnote,
+    nodes.citation,
+    nodes.comment,
+    nodes.raw,
+)
+
+
+@dataclass(frozen=True)
+class Length:
+    """What a reader of the post reads: prose, formulas, code and figures."""
+
+    cjk: int = 0  # Chinese characters of the prose
+    words: int = 0  # Latin words (and numbers) of the prose
+    math_symbols: int = 0
+    code_lines: int = 0  # non-blank lines of code blocks (and of shown program output)
+    figures: int = 0
+
+    @property
+    def characters(self) -> int:
+        """字数: Chinese characters plus Latin words of the prose."""
+        return self.cjk + self.words
+
+
+TEX_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[^}]*\}")
+
+
+def tex_symbols(tex: str) -> int:
+    """The symbols a reader reads in a formula's TeX source."""
+    tokens = TEX_TOKEN.findall(TEX_ENVIRONMENT.sub(" ", tex))
+    return sum(1 for token in tokens if token not in TEX_LAYOUT)
+
+
+def _read(node: nodes.Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, NOT_READ):
+            return False
+        parent = parent.parent
+    return True
+
+
+def measure(doctree: nodes.Node) -> Length:
+    cjk = words = 0
+    for node in doctree.findall(nodes.Text):
+        if _read(node):
+            text = node.astext()
+            cjk += len(CJK.findall(text))
+            words += len(LATIN_WORD.findall(text))
+    code_lines = sum(
+        1
+        for block in doctree.findall(nodes.literal_block)
+        for line in block.astext().splitlines()
+        if line.strip()
+    )
+    math_symbols = sum(tex_symbols(n.astext()) for n in doctree.findall(nodes.math))
+    math_symbols += sum(tex_symbols(n.astext()) for n in doctree.findall(nodes.math_block))
+    figures = sum(1 for _ in doctree.findall(nodes.figure))
+    figures += sum(1 for image in doctree.findall(nodes.image) if not isinstance(image.parent, nodes.figure))
+    return Length(cjk, words, math_symbols, code_lines, figures)
+
+
+def reading_seconds(length: Length, config: Any) -> float:
+    first, least = config.kb_reading_first_image_seconds, config.kb_reading_least_image_seconds
+    return (
+        60 * length.cjk / config.kb_reading_cjk_per_minute
+        + 60 * length.words / config.kb_reading_words_per_minute
+        + 60 * length.math_symbols / config.kb_reading_math_symbols_per_minute
+        + 60 * length.code_lines / config.kb_reading_code_lines_per_minute
+        + sum(max(least, first - i) for i in range(length.figures))
+    )
 
 
 def reading_minutes(doctree: nodes.Node, config: Any) -> int:
-    cjk = words = code_lines = 0
-    for node in doctree.findall(nodes.Text):
-        parent = node.parent
-        if isinstance(parent, (nodes.literal_block, nodes.math, nodes.math_block)):
-            continue
-        text = node.astext()
-        cjk += len(CJK.findall(text))
-        words += len(LATIN_WORD.findall(text))
-    for block in doctree.findall(nodes.literal_block):
-        code_lines += block.astext().count("\n") + 1
-    math_chars = sum(len(n.astext()) for n in doctree.findall(nodes.math))
-    math_chars += sum(len(n.astext()) for n in doctree.findall(nodes.math_block))
-    display_math = sum(1 for _n in doctree.findall(nodes.math_block))
-    seconds = (
-        60 * cjk / config.kb_reading_cjk_per_minute
-        + 60 * words / config.kb_reading_words_per_minute
-        + config.kb_reading_seconds_per_code_line * code_lines
-        + config.kb_reading_seconds_per_math_char * math_chars
-        + config.kb_reading_seconds_per_display_math * display_math
-    )
-    return max(1, math.ceil(seconds / 60))
+    return max(1, math.ceil(reading_seconds(measure(doctree), config) / 60))
 
 
 def _xref(target: str, text: str, docname: str) -> addnodes.pending_xref:
@@ -86,6 +155,9 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
         return
     post = posts[0]
     meta = nodes.container(classes=["post-meta"])
+    mark = preview_marks(app).get(docname)
+    if mark:  # only a preview builds unpublished posts
+        meta += status_mark(mark)
     if post["date"]:
         date = post["date"].strftime("%Y-%m-%d")
         meta += _item("post-meta-date", "发布于 ", nodes.inline(date, date))
@@ -103,7 +175,9 @@ def add_post_meta(app: Sphinx, doctree: nodes.document) -> None:
     for author in post["author"]:
         name = app.config.blog_authors.get(author, (author, None))[0]
         meta += _item("post-meta-author", "作者 ", nodes.inline(name, name))
-    minutes = reading_minutes(doctree, app.config)
+    length = measure(doctree)
+    minutes = max(1, math.ceil(reading_seconds(length, app.config) / 60))
+    meta += _item("post-meta-length", "字数 ", nodes.inline(str(length.characters), str(length.characters)))
     meta += _item("post-meta-reading-time", "阅读 ", nodes.inline(f"约 {minutes} 分钟", f"约 {minutes} 分钟"))
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not isinstance(section[0], nodes.title):
@@ -118,11 +192,13 @@ def register_posts_first(app: Sphinx, env: Any, node: nodes.Element, contnode: n
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_config_value("kb_reading_cjk_per_minute", 400, "env", types=[int, float])
+    # Defaults as conf.py sets them (it names the sources).
+    app.add_config_value("kb_reading_cjk_per_minute", 300, "env", types=[int, float])
     app.add_config_value("kb_reading_words_per_minute", 200, "env", types=[int, float])
-    app.add_config_value("kb_reading_seconds_per_code_line", 0.5, "env", types=[int, float])
-    app.add_config_value("kb_reading_seconds_per_math_char", 0.25, "env", types=[int, float])
-    app.add_config_value("kb_reading_seconds_per_display_math", 5.0, "env", types=[int, float])
+    app.add_config_value("kb_reading_math_symbols_per_minute", 300, "env", types=[int, float])
+    app.add_config_value("kb_reading_code_lines_per_minute", 120, "env", types=[int, float])
+    app.add_config_value("kb_reading_first_image_seconds", 12, "env", types=[int, float])
+    app.add_config_value("kb_reading_least_image_seconds", 3, "env", types=[int, float])
     app.connect("doctree-read", add_post_meta, priority=pipeline.ADD_POST_META)
     app.connect("missing-reference", register_posts_first, priority=pipeline.REGISTER_POSTS_FIRST)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,7 +6,8 @@ extension records which keys each document cites while it is read, and fills the
 ``{bibliography-index}`` with every entry of the bibliography files, formatted by the same
 pybtex style, sorted by first author and year, each with an anchor ``ref-<key>`` and the list of
 citing articles. On a site with such a page, an entry nobody cites is reported as a warning at the bibliography file: a
-paper in the shared file that no article uses is either a leftover or a missing citation.
+paper in the shared file that no article uses is either a leftover or a missing citation (unless
+a draft or scheduled post cites it: :mod:`kb.blog.drafts`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from ..blog.drafts import unpublished
 from ..cross_page import (
     add_page_directive,
     changed_views,
@@ -96,9 +98,11 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     citing = cited_by(env)
     env.kb_cited_by = citing
     domain = env.get_domain("cite")
+    # A paper that only unpublished posts cite is waiting for them, not a leftover.
+    waiting = {key for post in unpublished(app).values() for key in post.citations}
     for key, docs in citing.items():
         # Only a site with a bibliography page promises that every entry is cited.
-        if not docs and env.kb_bibliography_pages:
+        if not docs and env.kb_bibliography_pages and key not in waiting:
             bibfile = next((path for path, info in domain.bibdata.bibfiles.items() if key in info.keys), None)
             logger.warning(
                 "bibliography entry %r is not cited by any article",
