@@ -489,3 +489,26 @@ def test_split_text_indexes_every_dictionary_word_and_stems():
     assert {"快速", "上手", "pytorch", "ddp", "invers", "model", "马尔可夫", "过程"} <= set(words)
     assert "的" not in words and "上" not in words
     assert words.count("快速") == 1
+
+
+def test_a_headings_formulas_are_searchable_like_the_texts():
+    """A formula in a section heading stays in the heading as TeX and is one of the chunk's
+    formulas, so that math search finds the section by it."""
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    from kb.search.extract import page_chunks
+
+    document = new_document("test")
+    page = nodes.section(ids=["page"])
+    page += nodes.title("", "文章")
+    document += page
+    section = nodes.section(ids=["why"])
+    section += nodes.title(
+        "", "为什么 ", nodes.math("I-\\gamma P_\\pi", "I-\\gamma P_\\pi"), nodes.Text(" 可逆")
+    )
+    section += nodes.paragraph("", "", nodes.Text("因为 "), nodes.math("\\gamma<1", "\\gamma<1"))
+    page += section
+    [chunk] = [c for c in page_chunks(document) if c.anchor == "why"]
+    assert chunk.heading == "为什么 I-\\gamma P_\\pi 可逆"
+    assert chunk.formulas == ["I-\\gamma P_\\pi", "\\gamma<1"]

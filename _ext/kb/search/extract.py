@@ -109,6 +109,8 @@ def _walk(node: nodes.Node, chunk: Chunk, chunks: list[Chunk], skip: frozenset[s
         if heading in skip:
             return
         sub = Chunk(_anchor(node), heading)
+        if title is not None:  # the heading keeps its formulas as TeX; math search finds them too
+            sub.formulas.extend(math.astext() for math in title.findall(nodes.math))
         chunks.append(sub)
         for child in node.children:
             _walk(child, sub, chunks, skip)

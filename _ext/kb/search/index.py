@@ -116,14 +116,22 @@ def store_record(app: Sphinx, doctree: nodes.document) -> None:
     path.write_bytes(_dumps(record))
 
 
-def search_page(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
-    """The results page (``_templates/search.html``) and the scripts every page may load."""
+def write_scripts(app: Sphinx) -> None:
+    """The scripts every page may load, written before any page: Sphinx adds a file's checksum
+    (``?v=…``) to its URL only when the file is already in the output, so a clean build that
+    wrote them after the pages would link them otherwise than a rebuild."""
     if app.builder.format != "html":
-        return []
+        return
     static = Path(app.outdir) / "_static"
     _write_if_changed(static / SCRIPT, SCRIPT_SOURCE.read_bytes())
     stemmer = b"\n".join(path.read_bytes() for path in STEMMER_SOURCES)
     _write_if_changed(static / STEMMER, stemmer + b"\nwindow.kbStemmer = new EnglishStemmer();\n")
+
+
+def search_page(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
+    """The results page (``_templates/search.html``)."""
+    if app.builder.format != "html":
+        return []
     return [("search", {}, "search.html")]
 
 
@@ -313,6 +321,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_search_dictionary", "", "env", types=[str])
     app.add_config_value("kb_search_skip_headings", [], "env", types=[list])
     app.connect("builder-inited", switch_off_sphinx_search)
+    app.connect("builder-inited", write_scripts)
     app.connect("doctree-read", store_record, priority=pipeline.STORE_SEARCH_RECORD)
     app.connect("html-collect-pages", search_page)
     app.connect("build-finished", write_index, priority=pipeline.WRITE_SEARCH_INDEX)
