@@ -46,6 +46,11 @@ def use_dictionary(path: Path) -> None:
     _pending_dictionary.append(path)
 
 
+def _load_dictionary() -> None:
+    while _pending_dictionary:
+        jieba.load_userdict(str(_pending_dictionary.pop()))
+
+
 @lru_cache(maxsize=200_000)
 def latin_term(word: str) -> str:
     """The indexed form of a Latin word (lowercase, stemmed); the browser's ``kbLatinTerm``."""
@@ -58,8 +63,7 @@ def split_text(text: str) -> list[str]:
     """The search words of ``text``, in order, with repeats."""
     if not text:
         return []
-    while _pending_dictionary:
-        jieba.load_userdict(str(_pending_dictionary.pop()))
+    _load_dictionary()
     words: list[str] = []
     if CJK_ANY.search(text):
         words.extend(_cut_for_search(text))
@@ -119,6 +123,9 @@ def is_guess(term: str) -> bool:
     because the characters stood single): the browser prefers real words when it cuts."""
     if len(term) != 2 or not CJK_WORD.fullmatch(term):
         return False
+    # With the site's dictionary, whether or not this process has split any text (a rebuild
+    # that read no page assembles the index without it otherwise).
+    _load_dictionary()
     jieba.dt.check_initialized()
     return not jieba.dt.FREQ.get(term)
 
