@@ -216,9 +216,11 @@ git_last_updated_timezone = kb_timezone
 suppress_warnings = ["git.subprocess_error", "git.too_shallow", "git.command_not_found"]
 html_copy_source = False
 html_show_sourcelink = False
-html_search_language = "zh"
-html_search_options = {"dict": "_ext/kb/search/search_dict.txt"}
-html_search_scorer = "_ext/kb/search/search_scorer.js"  # title-aware ranking
+# Search (_ext/kb/search/): jieba plus the site's dictionary of domain terms, an index in pieces
+# loaded on demand under _search/, results page and instant results in the Ctrl+K dialog.
+kb_search_dictionary = "_ext/kb/search/search_dict.txt"
+# Sections that list other articles or references: not searched, never an excerpt.
+kb_search_skip_headings = ["相关文章", "参考文献"]
 html_theme_options = {
     "search_bar_text": "搜索文章……",
     "show_toc_level": 2,
@@ -229,7 +231,6 @@ html_theme_options = {
 }
 _blog_sidebars = [
     "navbar-logo.html",
-    "search-button-field.html",
     "kb-nav.html",
     "ablog/recentposts.html",
     "ablog/categories.html",

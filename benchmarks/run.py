@@ -11,9 +11,11 @@ homepage and N posts from ``corpus.py``, and measured:
   author pages and their catalogs), gzip-compressed: paginated lists keep it flat;
 * page weight of a typical post on first view in Chromium (every response, gzip-compressed as a
   web server would send it; fonts as they are);
-* search latency in Chromium, after the index has loaded: the time from submitting a query to
-  the first result on screen, and to the finished list (Sphinx fetches every listed page to show
-  its excerpt, so the second grows with the number of hits); medians over several queries;
+* search (``search_bench.py``): the compressed bytes a query transfers (index pieces and
+  excerpt records), the time from submitting it to the first result on screen and to the whole
+  first page of results, unthrottled and under Lighthouse's mobile throttling (150 ms, 1.6 Mbit/s,
+  4x CPU), medians over several queries; the dialog's time per keystroke; and the index build
+  time (every page's record extracted from its doctree, then the index assembled);
 * MkDocs Material with its blog plugin on the same corpus (clean build), for the ratio.
 
 Prints one Markdown table. Takes about 20 minutes on a 2-core machine for the default sizes.
@@ -32,17 +34,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus import make_corpus, write_mkdocs, write_sphinx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "_ext"))
+from search_bench import measure_site_search  # noqa: E402
+
+from corpus import make_corpus, write_mkdocs, write_sphinx  # noqa: E402
 from livehtml import WarmSphinx  # noqa: E402
 from sitebuild import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 from sitebuild import make_site as make_test_site  # noqa: E402
 
 MKDOCS_VENV = ROOT / ".venv-mkdocs"
-QUERIES = ["扩散模型", "梯度", "采样加速", "Transformer", "概率论 方差", "策略梯度"]
 
 
 def run(command: list[str], cwd: Path) -> tuple[float, int]:
@@ -168,46 +171,53 @@ def measure_browser(html: Path, n: int) -> dict[str, float]:
                 compressed = response.url.split("?")[0].endswith((".woff2", ".woff", ".png"))
                 weight += len(body) if compressed else len(gzip.compress(body, 6))
 
-            page.goto(f"{base}/search.html", wait_until="networkidle")
-            page.wait_for_function('() => typeof Search !== "undefined" && Search.hasIndex()')
-            first, complete = [], []
-            for query in QUERIES:
-                times = page.evaluate(
-                    """async (query) => {
-                    const results = document.getElementById("search-results");
-                    let first = null;
-                    const start = performance.now();
-                    const done = new Promise((resolve) => {
-                      const observer = new MutationObserver(() => {
-                        if (first === null && results.querySelector("ul.search li")) {
-                          first = performance.now() - start;
-                        }
-                        const summary = results.querySelector(".search-summary");
-                        if (summary && summary.textContent.trim()) {
-                          observer.disconnect();
-                          resolve();
-                        }
-                      });
-                      observer.observe(results, {subtree: true, childList: true, characterData: true});
-                    });
-                    results.innerHTML = "";
-                    Search.performSearch(query);
-                    await done;
-                    const total = performance.now() - start;
-                    return [first === null ? total : first, total];
-                }""",
-                    query,
-                )
-                first.append(times[0])
-                complete.append(times[1])
             browser.close()
     finally:
         server.shutdown()
-    return {
-        "weight": weight,
-        "search_ms": statistics.median(first),
-        "search_all_ms": statistics.median(complete),
-    }
+    return {"weight": weight}
+
+
+def index_build_seconds(site: Path) -> tuple[float, float]:
+    """Seconds to extract every page's search record from its doctree, and to assemble the
+    index from the records (the two steps of kb.search in a build), measured in this process."""
+    import json
+    import pickle
+    import runpy
+
+    from kb.search import extract, index
+    from kb.search.zh import split_text, use_dictionary
+
+    config = runpy.run_path(str(site / "conf.py"))
+    use_dictionary(site / config["kb_search_dictionary"])
+    split_text("预热")  # jieba's dictionary loads once per build, not per page
+    doctrees = site / "_build" / "doctrees"
+    env = pickle.loads((doctrees / "environment.pickle").read_bytes())
+    names = sorted(n for n in env.found_docs if n != "index" and (doctrees / f"{n}.doctree").is_file())
+    start = time.perf_counter()
+    records = {}
+    for name in names:
+        doctree = pickle.loads((doctrees / f"{name}.doctree").read_bytes())
+        records[name] = json.loads(
+            json.dumps(
+                extract.page_record(
+                    doctree,
+                    env.titles[name].astext(),
+                    env.metadata.get(name, {}),
+                    config["kb_math_macros"],
+                    frozenset(config["kb_search_skip_headings"]),
+                )
+            )
+        )
+    extracted = time.perf_counter() - start
+    start = time.perf_counter()
+    urls = {name: f"{name}.html" for name in records}
+    titles = {name: env.titles[name].astext() for name in records}
+    files = index.build_index(records, urls, config["kb_math_macros"], {}, titles)
+    for name, data in files.items():
+        target = site / "_bench_index" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return extracted, time.perf_counter() - start
 
 
 def mkdocs_clean(base: Path, n: int, repeat: int) -> float:
@@ -236,19 +246,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "100,300,1000"))
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
-    parser.add_argument("--no-mkdocs", action="store_true")
+    parser.add_argument("--no-mkdocs", action="store_true", default=bool(os.environ.get("BENCH_NO_MKDOCS")))
+    parser.add_argument(
+        "--clean-only",
+        action="store_true",
+        default=bool(os.environ.get("BENCH_CLEAN_ONLY")),
+        help="one clean build, no rebuilds (for 10,000 posts: BENCH_SIZES=10000 BENCH_CLEAN_ONLY=1)",
+    )
+    parser.add_argument(
+        "--pagefind",
+        action="store_true",
+        default=bool(os.environ.get("BENCH_PAGEFIND")),
+        help="also index the same posts with Pagefind and compare (benchmarks/search_designs.py)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     rows = []
+    designs: list[tuple[int, dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         base = Path(tmp)
         for n in sizes:
             print(f"N = {n} …", file=sys.stderr, flush=True)
             site = make_site(base, n)
-            builds = measure_builds(site, args.repeat)
+            if args.clean_only:
+                seconds, peak = run(sphinx(site), site)
+                builds = {"clean": seconds, "rss": peak}
+            else:
+                builds = measure_builds(site, args.repeat)
             html = site / "_build" / "html"
-            index = (html / "searchindex.js").read_bytes()
+            index = (html / "_search" / "index.json").read_bytes()
             browser = measure_browser(html, n)
+            browser |= measure_site_search(html, f"posts/bench-{min(n - 1, 50):04d}/index.html")
+            browser["extract_s"], browser["assemble_s"] = index_build_seconds(site)
+            browser["index_files"] = sum(1 for p in (html / "_search").rglob("*") if p.is_file())
+            browser["index_bytes"] = dir_size(html / "_search")
+            if args.pagefind:
+                from search_designs import measure_pagefind
+
+                ours = browser | {"files": browser["index_files"], "size": browser["index_bytes"]}
+                designs.append((n, ours, measure_pagefind(site, html)))
             mkdocs = None if args.no_mkdocs else mkdocs_clean(base, n, args.repeat)
             listing = largest_listing(html)
             rows.append(
@@ -266,20 +302,40 @@ def main() -> None:
             shutil.rmtree(site)
     print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
     print(
-        "| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | peak RSS | output | "
-        "search index (gzip) | post page weight (gzip) | search: first result / all shown | "
-        "largest listing page (gzip) | MkDocs Material clean | ratio |"
+        "| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | "
+        "peak RSS | output | post page weight (gzip) | largest listing page (gzip) | MkDocs Material clean | ratio |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, b, out, raw, gz, browser, mkdocs, (listing_page, listing_raw, listing_gz) in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, b, out, _raw, _gz, browser, mkdocs, (listing_page, listing_raw, listing_gz) in rows:
         ratio = f"{b['clean'] / mkdocs:.2f}×" if mkdocs else "–"
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
-        print(
-            f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {b['noop']:.1f} s | "
-            f"{b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s | {b['rss']} MB | {out / 1e6:.1f} MB | {raw / 1e3:.0f} KB ({gz / 1e3:.0f} KB) | "
-            f"{browser['weight'] / 1e3:.0f} KB | {browser['search_ms']:.0f} / {browser['search_all_ms']:.0f} ms | "
-            f"{listing_page}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB) | {mk} | {ratio} |"
+        listing_cell = f"{listing_page}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB)"
+        rebuilds = (
+            f"{b['noop']:.1f} s | {b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s"
+            if "noop" in b
+            else "– | – | –"
         )
+        print(
+            f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {rebuilds} | {b['rss']} MB | "
+            f"{out / 1e6:.1f} MB | {browser['weight'] / 1e3:.0f} KB | {listing_cell} | {mk} | {ratio} |"
+        )
+    print(
+        "\n| posts | index files (size) | index.json (gzip) | bytes per query, gzip: median / max | "
+        "first result / first page of results | throttled: first result / first page | "
+        "dialog, per keystroke | index build: records / assembly |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, _b, _out, raw, gz, s_, _mk, _listing in rows:
+        print(
+            f"| {n} | {s_['index_files']} ({s_['index_bytes'] / 1e6:.1f} MB) | {raw / 1e3:.1f} KB ({gz / 1e3:.1f} KB) | "
+            f"{s_['bytes'] / 1e3:.0f} / {s_['bytes_max'] / 1e3:.0f} KB | {s_['first_ms']:.0f} / {s_['all_ms']:.0f} ms | "
+            f"{s_['slow_first_ms']:.0f} / {s_['slow_all_ms']:.0f} ms | {s_['keystroke_ms']:.0f} ms | "
+            f"{s_['extract_s']:.1f} s / {s_['assemble_s']:.1f} s |"
+        )
+    if designs:
+        from search_designs import print_comparison
+
+        print_comparison(designs)
 
 
 if __name__ == "__main__":

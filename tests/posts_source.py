@@ -10,7 +10,7 @@ from pathlib import Path
 from sphinx.util.matching import Matcher
 
 from kb.blog.drafts import build_date, find_unpublished
-from kb.blog.frontmatter import FrontMatter, parse_date, split_tags
+from kb.blog.frontmatter import FrontMatter, parse_date, search_queries, split_tags
 from sitebuild import ROOT, site_config
 
 
@@ -22,6 +22,8 @@ class SourcePost:
     category: str
     tags: tuple[str, ...]
     author: str
+    # Queries that must find the post (front matter ``search_queries``, optional).
+    search_queries: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -59,6 +61,7 @@ def source_posts(root: Path = ROOT) -> list[SourcePost]:
                 category=front.values["category"],
                 tags=tuple(tags),
                 author=front.values["author"],
+                search_queries=tuple(search_queries(front.values.get("search_queries", [])) or ()),
             )
         )
     return sorted(posts, key=lambda p: p.date, reverse=True)

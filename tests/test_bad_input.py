@@ -69,6 +69,11 @@ BAD_INPUT: dict[str, tuple[str, int, str] | list[tuple[str, int, str]]] = {
         17,
         r'invalid formula "\\foo\{x\}": .*Undefined control sequence: \\foo',
     ),
+    "bad-search-queries": (
+        "posts/bad-search-queries/index.md",
+        7,
+        r"search_queries must be a list of queries",
+    ),
     "dangling-ref": ("posts/dangling-ref/index.md", 17, r"undefined label: 'sec-does-not-exist'"),
     "dangling-doc": ("posts/dangling-doc/index.md", 17, r"unknown document: '\.\./no-such-post/index'"),
     "unknown-series": (

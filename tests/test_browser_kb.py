@@ -1,7 +1,8 @@
 """Knowledge-base features and quality gates in Debian's Chromium.
 
 * axe-core (from node_modules, injected into the page) finds no serious or critical
-  accessibility violation on the homepage, an article, the search page and the knowledge map;
+  accessibility violation on the homepage, an article, the search results page and the
+  knowledge map, in light and dark mode, nor in the search dialog showing instant results;
 * those pages log no console error, throw no script error and request nothing outside the site;
 * the knowledge map links to the articles and highlights neighbours;
 * the 404 page works at any depth when the site is hosted below a path, as on Read the Docs;
@@ -11,6 +12,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from sitebuild import ROOT
@@ -18,17 +21,56 @@ from sitebuild import ROOT
 pytestmark = pytest.mark.browser
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+MIXED_QUERY = r"扩散模型 \bar\alpha_t"  # results with marked words and formulas
 GATED_PAGES = ["index.html", "posts/dpo/index.html", "search.html?q=扩散模型", "map.html"]
 
 
 def settle(page) -> None:
     page.wait_for_load_state("networkidle")
     if "search.html" in page.url:
-        page.wait_for_function(
-            "() => { const s = document.querySelector('#search-results .search-summary');"
-            " return s && s.textContent.trim().length > 0; }",
-            timeout=20_000,
-        )
+        page.wait_for_selector("#kb-search-status[data-state=done]", timeout=20_000)
+
+
+def axe_violations(page) -> list[dict]:
+    assert AXE.is_file(), "axe-core is missing: run `make install` (npm ci)"
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"
+    )
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def report(blocking: list[dict]) -> str:
+    return "\n".join(f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in blocking)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_dialog_with_results_is_accessible(browser, server, scheme):
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/posts/dpo/index.html", wait_until="networkidle")
+    page.wait_for_function("document.readyState === 'complete'")  # the theme's Ctrl+K handler
+    page.keyboard.press("Control+k")
+    page.wait_for_selector("#pst-search-dialog[open]")
+    page.locator("#pst-search-dialog input[name=q]").fill("偏好 KL")
+    page.wait_for_selector("#pst-search-dialog[data-state=done] [role=option]")
+    page.locator("#pst-search-dialog input[name=q]").press("ArrowDown")
+    blocking = axe_violations(page)
+    context.close()
+    assert blocking == [], report(blocking)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_results_page_is_accessible_in_both_modes(browser, server, scheme):
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/search.html?q={quote(MIXED_QUERY)}")
+    settle(page)
+    blocking = axe_violations(page)
+    context.close()
+    assert blocking == [], report(blocking)
 
 
 @pytest.mark.parametrize("path", GATED_PAGES)

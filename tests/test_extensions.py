@@ -11,13 +11,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import sphinx.search
 from docutils import nodes
 from sphinx.errors import ExtensionError
 
 from kb.blog import frontmatter, post_meta
 from kb.math import mathml, prerender
 from kb.math.renderer import KatexRenderer
-from sitebuild import ROOT
+from sitebuild import ROOT, site_config
 
 KATEX = ROOT / "node_modules" / "katex"
 
@@ -93,68 +94,125 @@ def test_dates():
     assert frontmatter.parse_date("10/01/2026") is None
 
 
-# -- search splitter ---------------------------------------------------------------------------
+# -- search: query rules in the browser agree with the index's --------------------------------
+
+SEARCH_JS = ROOT / "_ext" / "kb" / "search" / "search.js"
+STEMMER_JS = [
+    Path(sphinx.search.__file__).parent / "minified-js" / n for n in ("base-stemmer.js", "english-stemmer.js")
+]
 
 
-def split_queries(queries: list[str], terms: list[str]) -> list[list[str]]:
-    script = (ROOT / "_ext" / "kb" / "search" / "zh_splitter.js").read_text(
-        encoding="utf-8"
-    ) + textwrap.dedent(f"""
-        var Search = {{_index: {{terms: Object.fromEntries({json.dumps(terms)}.map(t => [t, 0])),
-                                titleterms: {{}}}}}};
-        console.log(JSON.stringify({json.dumps(queries)}.map(splitQuery)));
+def run_search_js(expression: str) -> object:
+    """Evaluate ``expression`` in node with search.js's functions (and the stemmer) loaded."""
+    stemmer = "\n".join(p.read_text(encoding="utf-8") for p in STEMMER_JS)
+    stemmer += "\nglobalThis.kbStemmer = new EnglishStemmer();"
+    script = textwrap.dedent(f"""
+        const vm = require("vm");
+        vm.runInThisContext({json.dumps(stemmer)});
+        const module_ = {{exports: {{}}}};
+        new Function("module", {json.dumps(SEARCH_JS.read_text(encoding="utf-8"))})(module_);
+        const kb = module_.exports;
+        console.log(JSON.stringify({expression}));
         """)
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
     return json.loads(result.stdout)
 
 
-def test_splitter_segments_chinese_against_the_index():
-    terms = [
-        "扩散",
-        "模型",
-        "扩散模型",
-        "采样",
-        "ddim",
-        "研究",
-        "生命",
-        "研究生",
-        "起源",
-        "单调",
-        "队列",
-        "单调队列",
-    ]
-    assert split_queries(
+def segment(queries: list[str], pages: dict[str, int]) -> object:
+    return run_search_js(
+        f"{json.dumps(queries)}.map(q => kb.kbSegmentChinese(q, w => ({json.dumps(pages)})[w] || 0))"
+    )
+
+
+def test_query_segmentation_cuts_chinese_into_indexed_words():
+    pages = {
+        w: 5 for w in ["扩散", "模型", "扩散模型", "采样", "研究", "生命", "研究生", "起源", "单调", "队列"]
+    }
+    pages |= {"单调队列": 3, "统计": 40, "计量": 2, "滑动": 9, "用非": -2, "非马尔可夫": 4, "马尔可夫": 9}
+    assert segment(
         [
             "扩散模型",
-            "DDIM采样",
             "扩散模型的采样",
             "研究生命起源",
-            "单调队列 O(n)",
             "量子",
             "如何用扩散模型",
             "扩散模型采样吗",
             "量子色扩散",
+            "滑动统计量",
+            "用非马尔可夫",
         ],
-        terms,
+        pages,
     ) == [
         ["扩散模型"],
-        ["DDIM", "采样"],
         ["扩散模型", "采样"],  # 的 is a function word
         ["研究", "生命", "起源"],  # fewest unknown characters beats fewest pieces
-        ["单调队列", "O", "n"],
         ["量子"],  # not on the site: kept, so the search finds nothing
         ["扩散模型"],
         ["扩散模型", "采样"],
         ["量子色", "扩散"],
+        ["滑动", "统计"],  # on a tie, the more common word (统计 + 量, not 统 + 计量)
+        ["非马尔可夫"],  # a guessed pair counts as an unknown character: 用 + 非马尔可夫
     ]
 
 
-def test_splitter_keeps_chinese_whole_before_the_index_loads():
-    script = (ROOT / "_ext" / "kb" / "search" / "zh_splitter.js").read_text(
-        encoding="utf-8"
-    ) + "\nconsole.log(JSON.stringify(splitQuery('扩散模型 SDE')));"
-    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
-    assert json.loads(result.stdout) == ["扩散模型", "SDE"]
+FORMULAS = [
+    r"\bar\alpha_t",
+    r"{\bar\alpha}_t",
+    r"\nabla_{\bm x}\log p_t(\bm x)",
+    r"\KL(q\,\|\,p)",
+    r"\operatorname{softmax}(z)_i",
+    r"\mathcal{L}_{\mathrm{ELBO}}",
+    r"\E[\norm{\bm\epsilon}^2]",
+    r"x_{t-1}",
+    r"\theta^\ast=\argmin_\theta L(\theta)",
+    r"\text{速度}v_t",
+    r"\begin{aligned}\Var[X]&=\E[X^2]-\E[X]^2\\&\ge 0\end{aligned}",
+    r"(I-\gamma P_\pi)^{-1}",
+]
+
+
+def test_tex_terms_name_the_symbols_of_a_formula():
+    from kb.search.tex import tex_terms
+
+    macros = site_config()["kb_math_macros"]
+    assert tex_terms(r"\bar\alpha_t") == ["bar", "alpha", "alpha_t"]
+    assert tex_terms(r"\nabla_{\bm x}\log p_t(\bm x)") == ["nabla", "nabla_x", "log", "p_t"]
+    assert "kl" in tex_terms(r"\KL(q\|p)", macros)  # the site's macro expanded
+    assert tex_terms(r"\operatorname{softmax}(z)") == ["softmax"]
+    assert tex_terms(r"\mathcal{L}_{\mathrm{ELBO}}") == ["l_elbo", "elbo"]
+    assert tex_terms(r"x + y") == []  # single letters are not terms
+
+
+def test_browser_and_index_agree_on_tex_terms_latin_terms_and_stop_words():
+    from sphinx.search._stopwords.en import ENGLISH_STOPWORDS
+
+    from kb.search.tex import tex_terms
+    from kb.search.zh import latin_term
+
+    macros = site_config()["kb_math_macros"]
+    in_browser = run_search_js(f"{json.dumps(FORMULAS)}.map(f => kb.kbTexTerms(f, {json.dumps(macros)}))")
+    assert in_browser == [tex_terms(f, macros) for f in FORMULAS]
+    words = [
+        "inversion",
+        "Diffusion",
+        "models",
+        "was",
+        "alpha_t",
+        "predictor",
+        "corrector",
+        "heapq",
+        "deques",
+    ]
+    assert run_search_js(f"{json.dumps(words)}.map(kb.kbLatinTerm)") == [latin_term(w) for w in words]
+    plain = sorted(w for w in ENGLISH_STOPWORDS if "'" not in w)
+    assert sorted(run_search_js("[...kb.KB_STOPWORDS]")) == plain
+
+
+def test_typo_distance_counts_one_edit_or_swap():
+    assert run_search_js(
+        "[kb.kbEditDistance('difus', 'diffus', 2), kb.kbEditDistance('autogard', 'autograd', 2),"
+        " kb.kbEditDistance('xgbost', 'xgboost', 2), kb.kbEditDistance('abc', 'xyz', 1)]"
+    ) == [1, 1, 1, 2]
 
 
 # -- KaTeX renderer ----------------------------------------------------------------------------
@@ -422,3 +480,35 @@ def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
     for i, x in enumerate(docs):
         for j, y in enumerate(docs):
             assert abs(scores[i, j] - expected[x, y]) < 1e-9, (x, y)
+
+
+def test_split_text_indexes_every_dictionary_word_and_stems():
+    from kb.search.zh import split_text
+
+    words = split_text("PyTorch DDP 快速上手：inversion 的 models，非马尔可夫过程")
+    assert {"快速", "上手", "pytorch", "ddp", "invers", "model", "马尔可夫", "过程"} <= set(words)
+    assert "的" not in words and "上" not in words
+    assert words.count("快速") == 1
+
+
+def test_a_headings_formulas_are_searchable_like_the_texts():
+    """A formula in a section heading stays in the heading as TeX and is one of the chunk's
+    formulas, so that math search finds the section by it."""
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    from kb.search.extract import page_chunks
+
+    document = new_document("test")
+    page = nodes.section(ids=["page"])
+    page += nodes.title("", "文章")
+    document += page
+    section = nodes.section(ids=["why"])
+    section += nodes.title(
+        "", "为什么 ", nodes.math("I-\\gamma P_\\pi", "I-\\gamma P_\\pi"), nodes.Text(" 可逆")
+    )
+    section += nodes.paragraph("", "", nodes.Text("因为 "), nodes.math("\\gamma<1", "\\gamma<1"))
+    page += section
+    [chunk] = [c for c in page_chunks(document) if c.anchor == "why"]
+    assert chunk.heading == "为什么 I-\\gamma P_\\pi 可逆"
+    assert chunk.formulas == ["I-\\gamma P_\\pi", "\\gamma<1"]

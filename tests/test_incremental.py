@@ -6,13 +6,15 @@ deleted, a draft published, a post taken back to draft, and a scheduled post rea
 (the build's date comes from ``SOURCE_DATE_EPOCH``) — and rebuilt in place. Post lists have two
 posts a page, so pages of the lists come and go too. A clean build of the final sources must produce the same files,
 byte for byte: post pages with their sidebars and prev/next links, the homepage list, archive,
-category and tag pages, every Atom feed and the search index — and the pages that show facts
+category and tag pages, every Atom feed and the search index (``_search/``: vocabulary blocks,
+postings, excerpt records) — and the pages that show facts
 from other pages: series boxes and the series page, related-articles lists, the glossary's
 "used in" lists, the bibliography's "cited by" lists and the knowledge map.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -279,6 +281,21 @@ def test_the_changes_are_visible(builds: tuple[Path, Path]):
     bibliography = BeautifulSoup((incremental / "bibliography.html").read_text(encoding="utf-8"), "lxml")
     cited_by = [a["href"] for a in bibliography.select(f"#ref-{BIB_KEYS[2]} .kb-cited-by a")]
     assert cited_by == ["posts/bench-0002/index.html", "posts/bench-0003/index.html"]
+    # The search index: the new post, the retitled one under its new title, the
+    # deleted one gone, the edited one's new words findable.
+    search_pages = {
+        record["u"]: record
+        for record in (
+            json.loads(path.read_text(encoding="utf-8"))
+            for path in (incremental / "_search" / "d").glob("*.json")
+        )
+    }
+    assert search_pages["posts/bench-new/index.html"]["t"] == "新加的一篇文章"
+    assert search_pages["posts/bench-0003/index.html"]["t"] == "改过标题的文章"
+    assert "posts/bench-0005/index.html" not in search_pages
+    assert "新标签" in search_pages["posts/bench-0004/index.html"]["g"]
+    edited = search_pages["posts/bench-0002/index.html"]
+    assert any("补充的一段话" in text for _anchor, _heading, text, _code in edited["s"])
     # The retitled post cites itself (引用本文) by its new title.
     retitled = BeautifulSoup(
         (incremental / "posts/bench-0003/index.html").read_text(encoding="utf-8"), "lxml"

@@ -43,7 +43,7 @@ def test_the_comparison_covers_pages_feeds_and_search_index(site: Build):
     names = set(output_files(site.outdir))
     assert {
         "index.html",
-        "searchindex.js",
+        "_search/index.json",
         "blog/atom.xml",
         "sitemap.xml",
         "map.html",

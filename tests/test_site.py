@@ -512,30 +512,92 @@ def test_article_code_is_included_from_files(html_dir: Path):
 # -- Search index ------------------------------------------------------------------------------
 
 
-def search_index(html_dir: Path) -> dict:
-    text = (html_dir / "searchindex.js").read_text(encoding="utf-8")
-    return json.loads(text[text.index("(") + 1 : text.rindex(")")])
+def search_meta(html_dir: Path) -> dict:
+    return json.loads((html_dir / "_search" / "index.json").read_text(encoding="utf-8"))
 
 
-def test_search_index_holds_chinese_words_and_every_post(html_dir: Path):
-    index = search_index(html_dir)
-    words = {**index["terms"], **index["titleterms"]}
-    for word in ["扩散模型", "单调队列", "采样", "随机微分方程", "ddim", "fokker", "朗之万"]:
-        assert word in words, word
-    docnames = index["docnames"]
+def search_entry(html_dir: Path, term: str):
+    """A term's entry in the index, found the way the browser finds it (block boundaries)."""
+    blocks = search_meta(html_dir)["blocks"]
+    number = max(i for i, first in enumerate(blocks) if first <= term)
+    block = json.loads((html_dir / "_search" / "t" / f"{number}.json").read_text(encoding="utf-8"))
+    return block.get(term)
+
+
+def search_pages(html_dir: Path) -> list[dict]:
+    folder = html_dir / "_search" / "d"
+    return [
+        json.loads((folder / f"{i}.json").read_text(encoding="utf-8"))
+        for i in range(len(list(folder.glob("*.json"))))
+    ]
+
+
+def test_search_index_holds_chinese_words_formula_terms_and_every_post(html_dir: Path):
+    for word in [
+        "扩散模型",
+        "单调队列",
+        "采样",
+        "随机微分方程",
+        "ddim",
+        "fokker",
+        "朗之万",
+        "alpha_t",
+        "nabla_x",
+        "kl",
+    ]:
+        assert search_entry(html_dir, word) is not None, word
+    assert search_entry(html_dir, "量子色动力学") is None
+    pages = search_pages(html_dir)
+    assert search_meta(html_dir)["n"] == len(pages)
+    urls = [page["u"] for page in pages]
     for post in POSTS:
-        assert f"posts/{post.slug}/index" in docnames
-    # The homepage is a list of excerpts: it must not outrank the articles themselves.
-    home = docnames.index("index")
-    for documents in words.values():
-        assert home not in (documents if isinstance(documents, list) else [documents])
+        assert post.url in urls
+    # The homepage is a list of excerpts: it is not searched (the articles are).
+    assert "index.html" not in urls
+    # Posts first, newest first: equal scores keep this order.
+    dates = [page["d"] for page in pages if page["d"]]
+    assert dates == sorted(dates, reverse=True)
+    assert not (html_dir / "searchindex.js").exists()
+    assert not (html_dir / "_static" / "searchtools.js").exists()
 
 
-def test_language_data_defines_the_stemmer(html_dir: Path):
-    js = (html_dir / "_static/language_data.js").read_text(encoding="utf-8")
-    assert "ChineseStemmer" not in js
-    assert "window.Stemmer = EnglishStemmer" in js
-    assert "kbSegmentChinese" in js
+def test_search_excerpts_hold_the_articles_prose_and_each_formula_once(html_dir: Path):
+    """Each page's record for excerpts: its sections' text, without theme chrome, table of
+    contents, related-articles list, references or footnotes, and every formula once, as TeX."""
+    pages = {page["u"]: page for page in search_pages(html_dir)}
+    for post in POSTS:
+        record = pages[post.url]
+        assert (
+            record["t"] == post.title
+            and record["c"] == post.category
+            and list(record["g"]) == list(post.tags)
+        )
+        headings = [heading for _anchor, heading, _text, _code in record["s"]]
+        assert "相关文章" not in headings and "参考文献" not in headings
+        text = "\n".join(chunk[2] for chunk in record["s"])
+        # (a word the article itself uses, such as 目录 for a directory, is not chrome)
+        source = (Path(__file__).parent.parent / "posts" / post.slug / "index.md").read_text(encoding="utf-8")
+        for chrome in ("亮色", "暗色", "Settings", "目录", "跳转至主要内容", "阅读"):
+            assert chrome in source or chrome not in text, (post.slug, chrome)
+        # Formulas: as many as the article shows outside the skipped sections, each once.
+        page = article(html_dir, post.url)
+        for section in page.select("section"):
+            heading = section.find(["h2", "h3"])
+            if heading and heading.get_text().strip().rstrip("#").strip() in ("相关文章", "参考文献"):
+                section.decompose()
+        # A heading's formulas are in the chunk's heading, as TeX.
+        in_headings = sum(len(h.select("span.katex")) for h in page.select("h1, h2, h3, h4, h5, h6"))
+        shown = len(page.select("span.katex")) - in_headings
+        assert text.count("\ue000") == shown, (post.slug, text.count("\ue000"), shown)
+        assert "\u200b" not in text and "katex" not in text
+    anchors = [anchor for anchor, *_rest in pages[POSTS[0].url]["s"][1:]]
+    assert anchors and all(anchors)
+
+
+def test_search_scripts_are_served(html_dir: Path):
+    stemmer = (html_dir / "_static" / "kb-search-stemmer.js").read_text(encoding="utf-8")
+    assert "EnglishStemmer" in stemmer and "window.kbStemmer" in stemmer
+    assert "kbSegmentChinese" in (html_dir / "_static" / "kb-search.js").read_text(encoding="utf-8")
 
 
 def test_environment_holds_no_copies_of_post_doctrees(site: Build):

@@ -142,7 +142,7 @@ INTERACTIVE = {"index.html", "posts/ddim-sampling/index.html"}
 def _screenshots(page, url: str, interactive: bool) -> list[tuple[str, bytes]]:
     page.goto(url, wait_until="networkidle")  # a missing page answers 404
     if "search.html" in url:
-        page.wait_for_selector("#search-results .search-summary:not(:empty)", timeout=20000)
+        page.wait_for_selector("#kb-search-status[data-state=done]", timeout=20000)
     page.evaluate("document.fonts.ready")
     shots = [("page", page.screenshot(full_page=True, animations="disabled", caret="hide"))]
     if not interactive:

@@ -226,23 +226,21 @@ def test_html_builder_exposes_template_mtime_config_hash_and_jinja_environment(a
     assert hasattr(builder.templates.environment, "bytecode_cache")
 
 
-def test_search_indexer_keeps_word_mappings_in_private_dicts(app: Sphinx):
-    """kb/search/zh.py deletes words whose page set is empty from ``_mapping`` and
-    ``_title_mapping`` (word -> set of docnames), or incremental indexes differ from clean ones."""
-    indexer = app.builder.indexer
-    assert isinstance(indexer._mapping, dict) and isinstance(indexer._title_mapping, dict)
-    assert all(isinstance(docs, set) for docs in indexer._mapping.values())
+def test_html_builder_makes_no_search_index_when_search_is_off():
+    """kb/search/index.py sets ``builder.search = False`` so Sphinx neither indexes pages nor
+    writes ``searchindex.js`` and its search page (the site writes its own)."""
+    from sphinx.builders.html import StandaloneHTMLBuilder
 
-
-def test_sphinx_still_breaks_chinese_search_so_the_stemmer_workaround_is_needed():
-    """sphinx-doc/sphinx#14229: Sphinx 9.0's language_data.js names a ChineseStemmer that does
-    not exist; kb/search/zh.py ships the English stemmer instead. Fixed in 9.1.1: once that is
-    installed, delete the workaround (``js_stemmer_code``) and this test."""
-    version = tuple(int(part) for part in sphinx.__version__.split(".")[:3])
-    assert version < (9, 1, 1), "Sphinx >= 9.1.1 fixes #14229: remove the workaround in kb/search/zh.py"
+    assert StandaloneHTMLBuilder.search is True
+    source = inspect.getsource(StandaloneHTMLBuilder.prepare_writing)
+    assert "if self.search:" in source and "self.indexer = None" in source
+    assert "if self.search:" in inspect.getsource(StandaloneHTMLBuilder.gen_additional_pages)
+    assert "if self.indexer is None:" in inspect.getsource(StandaloneHTMLBuilder.dump_search_index)
 
 
 def test_sphinx_ships_the_minified_stemmers_the_search_module_reads():
+    """kb/search/index.py serves Sphinx's Snowball English stemmer to the browser, which must
+    stem query words as snowballstemmer stemmed the index's words."""
     folder = Path(sphinx.search.__file__).parent / "minified-js"
     assert (folder / "base-stemmer.js").is_file() and (folder / "english-stemmer.js").is_file()
 

@@ -14,6 +14,7 @@ ABSOLUTIZE_DOC_LINKS = 450  # blog: relative {doc} links made absolute, so ABlog
 NOTE_LINKS = 460  # blog: the cross-references of the document (knowledge map, related)
 ADD_POST_META = 600  # blog: the metadata line under the title (needs ABlog's post record)
 NOTE_RELATED_TERMS = 600  # pages: the words of the post, for related articles
+STORE_SEARCH_RECORD = 650  # search: the page's text, formulas and terms (skips the meta line)
 STORE_POST_BODIES = 900  # blog: ABlog's copy of the post moved out of the environment
 
 # -- env-get-updated / env-updated: every document has been read --------------------------------
@@ -37,6 +38,7 @@ ESCAPE_CONTEXT_TEXT = 600  # pages: text that ABlog and the theme (500) put in m
 SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
 COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
 SAVE_BLOG_STATE = 520  # blog: outputs of removed posts and collections deleted, state saved
+WRITE_SEARCH_INDEX = 550  # search: _search/ assembled from the pages' records
 WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that now exist
 TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it records
 # those classes (unused_css.site_classes) ...

@@ -60,8 +60,10 @@ KNOWN_KEYS = frozenset(REQUIRED) | {
     "description",
     "series",
     "series_order",
+    "search_queries",
     "draft",
 }
+MAX_SEARCH_QUERY = 60
 
 
 class FrontMatter:
@@ -281,6 +283,15 @@ class _Checker:
                 )
             else:
                 extras["description"] = description.strip()
+        queries = values.get("search_queries")
+        if queries is not None:
+            parsed = search_queries(queries)
+            if parsed is None:
+                self.error(
+                    "search_queries must be a list of queries (each one line of at most "
+                    f"{MAX_SEARCH_QUERY} characters) that find this post",
+                    lines["search_queries"],
+                )
         series, order = values.get("series"), values.get("series_order")
         names = [entry["name"] for entry in self.config.kb_series]
         if series is None and order is not None:
@@ -298,6 +309,20 @@ class _Checker:
             else:
                 extras["series"] = (series, int(order), lines["series_order"])
         return extras
+
+
+def search_queries(value: Any) -> list[str] | None:
+    """The queries a post declares with ``search_queries`` (a YAML list, or one string); each
+    must find the post among the first three results (tests/test_browser.py). None when
+    malformed."""
+    queries = [value] if isinstance(value, str) else value
+    if not isinstance(queries, list) or not queries:
+        return None
+    if not all(
+        isinstance(q, str) and q.strip() and "\n" not in q and len(q) <= MAX_SEARCH_QUERY for q in queries
+    ):
+        return None
+    return [q.strip() for q in queries]
 
 
 def _rewrite_docinfo_field(document: nodes.document, name: str, text: str) -> None:

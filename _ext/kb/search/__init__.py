@@ -1,8 +1,12 @@
-"""Search: Chinese full-text search over the site (:mod:`kb.search.zh`).
+"""Search: Chinese full-text search over the site, as a product.
 
-Beside the module: ``zh_splitter.js`` (the query segmenter shipped with the index),
-``search_scorer.js`` (title-aware ranking, ``html_search_scorer``) and ``search_dict.txt`` (the
-site's dictionary of domain terms for jieba, ``html_search_options["dict"]``).
+* :mod:`kb.search.zh`: jieba words (with the site dictionary ``search_dict.txt``) and stemmed
+  Latin words, the same rules the browser applies to a query;
+* :mod:`kb.search.tex`: terms of a formula's TeX (``\\bar\\alpha_t`` -> ``alpha_t``);
+* :mod:`kb.search.extract`: a page's record (sections, prose, formulas once, code, terms by tier);
+* :mod:`kb.search.index`: the index in pieces loaded on demand plus an excerpt record per page,
+  written to ``_search/``; Sphinx's own ``searchindex.js`` is switched off;
+* ``search.js`` beside them: the results page and the instant results of the Ctrl+K dialog.
 """
 
 from __future__ import annotations
@@ -13,5 +17,5 @@ from sphinx.application import Sphinx
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.setup_extension("kb.search.zh")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    app.setup_extension("kb.search.index")
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,101 +1,136 @@
-"""Chinese full-text search that works in the browser.
+"""Words of Chinese and mixed Chinese/English text, as the search indexes and queries them.
 
-Sphinx's own Chinese search language indexes jieba words, but
+* Chinese: jieba's search-engine mode (as ``cut_for_search``: ``扩散模型`` gives ``扩散``,
+  ``模型`` and ``扩散模型``) with the site's dictionary of domain terms
+  (``kb_search_dictionary``, loaded on the first split, not on every build), plus every other
+  dictionary word the text contains (jieba's full mode: ``非马尔可夫`` also gives ``马尔可夫``,
+  ``快速上手`` also ``上手``), plus each pair of adjacent characters that no dictionary word
+  covers (``朗之万`` gives ``朗之`` and ``之万``); words of one character are dropped. The
+  browser cuts a query into words that the whole site holds, so a page must hold every word a
+  cut of its own text may produce; jieba's guesses at unknown words (its HMM) differ with the
+  context, and one page's guess made another page unfindable by its own title, so they are not
+  used. A pair that is no dictionary word (``用非`` in ``用非原地运算``) is marked in the index
+  (:func:`is_guess`), and the browser takes it only where no real word fits.
+* Latin letters, digits and ``_`` form words (``DDIM``, ``alpha_t``, ``nn``), lowercased and
+  reduced by the English Snowball stemmer that the browser runs too (``inversion`` ->
+  ``invers``); a stem shorter than three letters keeps the whole word (``was`` is not ``wa``).
+  English stop words and one-letter words are dropped.
 
-* on Sphinx 9.0 its ``language_data.js`` sets ``window.Stemmer = ChineseStemmer``, which does
-  not exist, so the search page never returns (sphinx-doc/sphinx#14229, fixed in 9.1.1);
-* the browser splits a query only on non-letters, so ``扩散模型`` or ``DDIM采样`` is one
-  "word" that is not in the index and nothing is found.
-
-This module replaces the ``zh`` search language with one that
-
-* indexes with jieba's search-engine mode as before, plus the site's own dictionary of
-  domain terms (``kb_search_dictionary``); passing it as the ``dict`` option also stops
-  Sphinx from loading jieba's big default dictionary a second time;
-* ships the English Snowball stemmer that the index was built with;
-* segments the query in the browser (``zh_splitter.js``): Latin runs stay words, and each
-  run of Chinese characters is cut into the words the index really holds, choosing the cut
-  with the fewest pieces by dynamic programming, so a mixed query such as ``DDIM采样`` or
-  ``扩散模型 ODE`` becomes ``ddim`` + ``采样`` or ``扩散模型`` + ``ode``.
+The browser cuts a query into the words the index holds (``search.js``), so index and query
+agree without shipping jieba's dictionary.
 """
 
 from __future__ import annotations
 
 import logging as pylogging
+import re
+from collections import Counter
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import jieba
-import sphinx.search
-from sphinx.application import Sphinx
-from sphinx.search.zh import SearchChinese
-from sphinx.util import logging
+import snowballstemmer
+from sphinx.search._stopwords.en import ENGLISH_STOPWORDS
 
-logger = logging.getLogger(__name__)
+CJK_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+CJK_ANY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LATIN_WORD = re.compile(r"[A-Za-z0-9_]+")
+STOPWORDS = frozenset(ENGLISH_STOPWORDS)
 
-SPLITTER_JS = Path(__file__).with_name("zh_splitter.js")
-STEMMER_JS = Path(sphinx.search.__file__).parent / "minified-js"
-
-
-class SearchChineseSegmented(SearchChinese):
-    """Sphinx's Chinese search with a query splitter that matches its index."""
-
-    # Sphinx 9.0 ends language_data.js with `window.Stemmer = ChineseStemmer`, a class that
-    # does not exist (sphinx-doc/sphinx#14229); ship the English stemmer the index was built with.
-    js_stemmer_rawcode = ""
-    js_stemmer_code = "\n".join(
-        (
-            (STEMMER_JS / "base-stemmer.js").read_text(encoding="utf-8"),
-            (STEMMER_JS / "english-stemmer.js").read_text(encoding="utf-8"),
-            "window.Stemmer = EnglishStemmer;",
-        )
-    )
-    js_splitter_code = SPLITTER_JS.read_text(encoding="utf-8")
-    # Set at builder-inited: the ``dict`` option is relative to the configuration directory.
-    confdir: Path = Path()
-
-    def __init__(self, options: dict[str, str]) -> None:
-        # Sphinx loads the dictionary here, i.e. on every build, even when no page changed and
-        # nothing is split (1–2 s of a no-op rebuild). Load it on the first split instead.
-        self._dictionary = str(self.confdir / options["dict"]) if options.get("dict") else None
-        super().__init__({**options, "dict": ""})
-
-    def split(self, input: str) -> list[str]:
-        if self._dictionary is not None:
-            jieba.load_userdict(self._dictionary)
-            self._dictionary = None
-        return super().split(input)
+_stemmer = snowballstemmer.stemmer("english")
+_pending_dictionary: list[Path] = []
 
 
-def check_dictionary(app: Sphinx) -> None:
-    SearchChineseSegmented.confdir = Path(app.confdir)
-    dictionary = app.config.html_search_options.get("dict")
-    if dictionary and not Path(app.confdir, dictionary).is_file():
-        logger.warning("search dictionary %s does not exist", dictionary, type="kb", subtype="search")
+def use_dictionary(path: Path) -> None:
+    """Load the site's dictionary into jieba before the next split (once per process)."""
+    _pending_dictionary.append(path)
 
 
-def drop_emptied_search_terms(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
-    """Sphinx prunes removed and re-read pages from the loaded search index but keeps their
-    words with an empty page list, so the index of an incremental build differs from a clean
-    one (and grows with every edit). Drop those words before the index is written.
-
-    Reads the indexer's private ``_mapping`` and ``_title_mapping`` (word -> pages); their
-    existence is asserted by tests/test_upstream_contracts.py."""
-    # IndexBuilder.prune() (sphinx/search/__init__.py) leaves the emptied sets; no upstream issue.
-    indexer = getattr(app.builder, "indexer", None)  # None when the builder makes no index
-    if indexer is not None:
-        for mapping in (indexer._mapping, indexer._title_mapping):
-            for word in [word for word, docs in mapping.items() if not docs]:
-                del mapping[word]
-    return []  # an html-collect-pages handler: it adds no page
+def _load_dictionary() -> None:
+    while _pending_dictionary:
+        jieba.load_userdict(str(_pending_dictionary.pop()))
 
 
-def setup(app: Sphinx) -> dict[str, Any]:
+@lru_cache(maxsize=200_000)
+def latin_term(word: str) -> str:
+    """The indexed form of a Latin word (lowercase, stemmed); the browser's ``kbLatinTerm``."""
+    lower = word.lower()
+    stem = _stemmer.stemWord(lower)
+    return lower if len(lower) >= 3 > len(stem) else stem
+
+
+def split_text(text: str) -> list[str]:
+    """The search words of ``text``, in order, with repeats."""
+    if not text:
+        return []
+    _load_dictionary()
+    words: list[str] = []
+    if CJK_ANY.search(text):
+        words.extend(_cut_for_search(text))
+    for match in LATIN_WORD.findall(text):
+        if len(match) > 1 and match.lower() not in STOPWORDS:
+            term = latin_term(match)
+            if len(term) > 1:
+                words.append(term)
+    return words
+
+
+def latin_surfaces(text: str) -> dict[str, str]:
+    """For each stem of ``text`` that differs from its word, the word (lowercase) first seen."""
+    surfaces: dict[str, str] = {}
+    for match in LATIN_WORD.findall(text):
+        lower = match.lower()
+        if len(lower) > 3 and lower not in STOPWORDS:
+            term = latin_term(lower)
+            if term != lower:
+                surfaces.setdefault(term, lower)
+    return dict(sorted(surfaces.items()))
+
+
+def _cut_for_search(text: str) -> list[str]:
+    """jieba's ``cut_for_search`` without its HMM (its code, kept to the words of two or more
+    Chinese characters), the other dictionary words of the text (jieba's full mode), each as
+    often as it occurs, and the pairs of adjacent characters left single."""
+    words: list[str] = []
+    singles: list[str] = []
+    frequencies = jieba.dt.FREQ
+
+    def pairs() -> None:
+        words.extend(a + b for a, b in zip(singles, singles[1:]))
+        singles.clear()
+
+    for word in jieba.cut(text, HMM=False):
+        if len(word) == 1 and CJK_ANY.match(word):
+            singles.append(word)
+            continue
+        pairs()
+        if not CJK_WORD.fullmatch(word):
+            continue
+        if len(word) > 2:
+            words.extend(word[i : i + 2] for i in range(len(word) - 1) if frequencies.get(word[i : i + 2]))
+        if len(word) > 3:
+            words.extend(word[i : i + 3] for i in range(len(word) - 2) if frequencies.get(word[i : i + 3]))
+        words.append(word)
+    pairs()
+    found = Counter(words)
+    for word, count in Counter(w for w in jieba.cut(text, cut_all=True) if CJK_WORD.fullmatch(w)).items():
+        words.extend([word] * (count - found[word]))
+    return words
+
+
+def is_guess(term: str) -> bool:
+    """True for two Chinese characters that are not a dictionary word (a pair indexed only
+    because the characters stood single): the browser prefers real words when it cuts."""
+    if len(term) != 2 or not CJK_WORD.fullmatch(term):
+        return False
+    # With the site's dictionary, whether or not this process has split any text (a rebuild
+    # that read no page assembles the index without it otherwise).
+    _load_dictionary()
+    jieba.dt.check_initialized()
+    return not jieba.dt.FREQ.get(term)
+
+
+def quiet_jieba() -> None:
     # jieba logs "Building prefix dict ..." at DEBUG level to its own stderr handler, on every
     # build that splits text; that is not the build's output.
     jieba.setLogLevel(pylogging.WARNING)
-    app.add_search_language(SearchChineseSegmented)
-    app.connect("builder-inited", check_dictionary)
-    # The index is dumped after the extra pages are collected; every page is indexed by then.
-    app.connect("html-collect-pages", drop_emptied_search_terms)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
