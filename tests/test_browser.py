@@ -201,6 +201,44 @@ def test_katex_fonts_load(page, server):
     assert "KaTeX_Main" in loaded
 
 
+def test_formulas_reach_screen_readers_as_math_named_by_their_tex(page, server):
+    """Pages carry KaTeX's HTML alone (no MathML copy, issue 21): each formula is one element of
+    role math in the accessibility tree, named by its TeX source; its visual spans are hidden."""
+    page.goto(f"{server}/{DDIM}")
+    formulas = page.locator("article .katex").count()
+    maths = page.get_by_role("math")
+    assert formulas > 300 and maths.count() == formulas
+    names = maths.evaluate_all("ms => ms.map(m => m.getAttribute('aria-label'))")
+    assert r"\bar\alpha_t" in " ".join(names) and all(name.strip() for name in names)
+    snapshot = page.locator("article section").first.aria_snapshot()
+    assert "- math:" in snapshot and "mord" not in snapshot
+
+
+def test_sections_below_the_first_screen_are_laid_out_when_reached(browser, server):
+    """``content-visibility: auto`` (kb.css): on load, the DDIM article's later sections are not
+    rendered; an equation link deep in the article still lands on its equation, and scrolling
+    renders each section on the way, with the figure in it."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    skipped = (
+        "() => [...document.querySelectorAll('article section section')]"
+        ".filter(s => !s.checkVisibility({contentVisibilityAuto: true})).length"
+    )
+    sections = page.locator("article section section").count()
+    assert sections > 10 and page.evaluate(skipped) >= sections - 2
+    page.goto(f"{server}/{DDIM}#equation-eq-ddim-ode")
+    box = page.locator("#equation-eq-ddim-ode").bounding_box()
+    assert box is not None and 0 <= box["y"] < 844 and box["height"] > 10
+    figure = page.locator("#fig-ddim-eta img").first
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#fig-ddim-eta img')].some(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert figure.bounding_box()["height"] > 100
+    context.close()
+
+
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):
     """A feed reader shows an entry's HTML without KaTeX's CSS or fonts: each formula must be
     there once, as MathML that the browser lays out itself."""
