@@ -239,6 +239,28 @@ def test_sections_below_the_first_screen_are_laid_out_when_reached(browser, serv
     context.close()
 
 
+def test_code_blocks_get_their_tab_stop_when_reached(browser, server):
+    """The theme's on-load measurement of every code block (which laid out the skipped sections)
+    is cut from its script (kb/assets/theme_script.py); kb-scroll-tab-stops.js measures each
+    block near the screen: one that scrolls sideways stays a tab stop, one that fits does not."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    page.wait_for_load_state("load")
+    blocks = page.locator("article pre")
+    assert blocks.count() >= 3
+    assert blocks.evaluate_all("ps => ps.every(p => p.tabIndex === 0)")  # not measured yet
+    for i in range(blocks.count()):
+        blocks.nth(i).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    stops = blocks.evaluate_all(
+        "ps => ps.map(p => [p.scrollWidth > p.clientWidth || p.scrollHeight > p.clientHeight, p.tabIndex])"
+    )
+    assert all(stop == (0 if scrolls else -1) for scrolls, stop in stops), stops
+    assert any(scrolls for scrolls, _ in stops)  # a 390 px phone scrolls some code sideways
+    context.close()
+
+
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):
     """A feed reader shows an entry's HTML without KaTeX's CSS or fonts: each formula must be
     there once, as MathML that the browser lays out itself."""
