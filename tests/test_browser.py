@@ -159,7 +159,6 @@ def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[st
     page = context.new_page()
     page.goto(f"{server}/{path}")
     block = page.locator(selector).first
-    block.scroll_into_view_if_needed()  # what is not on screen yet is not rendered (kb.css)
     shown = block.locator("pre").inner_text()
     block.hover()
     block.locator("button.copybtn").click()
@@ -213,54 +212,6 @@ def test_formulas_reach_screen_readers_as_math_named_by_their_tex(page, server):
     assert r"\bar\alpha_t" in " ".join(names) and all(name.strip() for name in names)
     snapshot = page.locator("article section").first.aria_snapshot()
     assert '- math "\\\\sigma_t"' in snapshot and "mord" not in snapshot
-
-
-def test_sections_below_the_first_screen_are_laid_out_when_reached(browser, server):
-    """``content-visibility: auto`` (kb.css): on load, the DDIM article's later sections are not
-    rendered; an equation link deep in the article still lands on its equation, and scrolling
-    renders each section on the way, with the figure in it."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    page.goto(f"{server}/{DDIM}")
-    skipped = (  # a section's heading is skipped when the section is (or one around it)
-        "() => [...document.querySelectorAll('article section section')]"
-        ".filter(s => !s.querySelector(':scope > :is(h2, h3, h4)')"
-        ".checkVisibility({contentVisibilityAuto: true})).length"
-    )
-    sections = page.locator("article section section").count()
-    assert sections > 10 and page.evaluate(skipped) >= sections - 2
-    page.goto(f"{server}/{DDIM}#equation-eq-ddim-ode")
-    box = page.locator("#equation-eq-ddim-ode").bounding_box()
-    assert box is not None and 0 <= box["y"] < 844 and box["height"] > 10
-    figure = page.locator("#fig-ddim-eta img").first
-    figure.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#fig-ddim-eta img')].some(i => i.complete && i.naturalWidth > 0)"
-    )
-    assert figure.bounding_box()["height"] > 100
-    context.close()
-
-
-def test_code_blocks_get_their_tab_stop_when_reached(browser, server):
-    """The theme's on-load measurement of every code block (which laid out the skipped sections)
-    is cut from its script (kb/assets/theme_script.py); kb-scroll-tab-stops.js measures each
-    block near the screen: one that scrolls sideways stays a tab stop, one that fits does not."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    page.goto(f"{server}/{DDIM}")
-    page.wait_for_load_state("load")
-    blocks = page.locator("article pre")
-    assert blocks.count() >= 3
-    assert blocks.evaluate_all("ps => ps.every(p => p.tabIndex === 0)")  # not measured yet
-    for i in range(blocks.count()):
-        blocks.nth(i).scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    stops = blocks.evaluate_all(
-        "ps => ps.map(p => [p.scrollWidth > p.clientWidth || p.scrollHeight > p.clientHeight, p.tabIndex])"
-    )
-    assert all(stop == (0 if scrolls else -1) for scrolls, stop in stops), stops
-    assert any(scrolls for scrolls, _ in stops)  # a 390 px phone scrolls some code sideways
-    context.close()
 
 
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):
