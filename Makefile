@@ -81,8 +81,9 @@ lock: ## re-resolve requirements*.in into the fully pinned requirements*.txt
 	PYTHON=$(PYTHON) bash scripts/lock_requirements.sh
 
 .PHONY: bench
-bench: install ## benchmark builds and pages on 100/300/1000 synthetic posts (BENCH_SIZES=…, BENCH_REPEAT=…)
+bench: html ## benchmark builds and pages on 100/300/1000 synthetic posts (BENCH_SIZES=…, BENCH_REPEAT=…), Lighthouse on the real site
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/lighthouse.py $(BUILDDIR)/html
 
 .PHONY: post
 post: install ## scaffold a post that builds and passes: make post SLUG=my-topic TITLE="标题" CATEGORY="Deep Learning" TAGS="标签1, 标签2" [DESCRIPTION=… SERIES=… SERIES_ORDER=…]

@@ -505,6 +505,19 @@ def test_katex_fonts_load(page, server):
     assert "KaTeX_Main" in loaded
 
 
+def test_formulas_reach_screen_readers_as_math_named_by_their_tex(page, server):
+    """Pages carry KaTeX's HTML alone (no MathML copy, issue 21): each formula is one element of
+    role math in the accessibility tree, named by its TeX source; its visual spans are hidden."""
+    page.goto(f"{server}/{DDIM}")
+    formulas = page.locator("article .katex").count()
+    maths = page.get_by_role("math")
+    assert formulas > 300 and maths.count() == formulas
+    names = maths.evaluate_all("ms => ms.map(m => m.getAttribute('aria-label'))")
+    assert r"\bar\alpha_t" in " ".join(names) and all(name.strip() for name in names)
+    snapshot = page.locator("article section").first.aria_snapshot()
+    assert '- math "\\\\sigma_t"' in snapshot and "mord" not in snapshot
+
+
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):
     """A feed reader shows an entry's HTML without KaTeX's CSS or fonts: each formula must be
     there once, as MathML that the browser lays out itself."""

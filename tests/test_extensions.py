@@ -258,8 +258,42 @@ def test_feed_formulas_keep_only_mathml():
     # span.katex and span.katex-mathml twice, span.katex-display, and the page's own span.
     assert feed.count("<span") == feed.count("</span>") == 6
     assert mathml.mathml_only("<p>无公式</p>") == "<p>无公式</p>"
-    with pytest.raises(ValueError, match="unclosed KaTeX HTML"):
+    with pytest.raises(ValueError, match="unclosed"):
         mathml.mathml_only('<span class="katex-html" aria-hidden="true"><span>')
+
+
+def test_page_formulas_drop_the_mathml_and_are_named_by_their_tex():
+    renderer = KatexRenderer("node", KATEX, {}, timeout=30)
+    try:
+        inline, display = renderer.render_many(
+            [
+                {"latex": r"\sqrt{\alpha_t}\,x_0 < \frac{a}{b}", "display": False},
+                {"latex": '\\begin{aligned}\na &= "b"\n\\end{aligned}', "display": True},
+            ]
+        )
+    finally:
+        renderer.close()
+    page = mathml.page_formula(inline["html"], r"\sqrt{\alpha_t}\,x_0 < \frac{a}{b}")
+    assert "<math" not in page and "katex-mathml" not in page and "<annotation" not in page
+    # All of KaTeX's HTML rendering stays, hidden from screen readers, and the spans balance.
+    assert inline["html"].split('<span class="katex-html"')[1] in page
+    assert page.count("<span") == page.count("</span>")
+    assert page.startswith(
+        '<span class="katex" role="math" aria-label="\\sqrt{\\alpha_t}\\,x_0 &lt; \\frac{a}{b}">'
+    )
+    assert '<span class="katex-html" aria-hidden="true">' in page
+    # A display formula: the label is its source on one line, quotes escaped for the attribute.
+    block = mathml.page_formula(display["html"], '\\begin{aligned}\na &= "b"\n\\end{aligned}')
+    assert block.startswith('<span class="katex-display"><span class="katex" role="math" ')
+    assert 'aria-label="\\begin{aligned} a &amp;= &quot;b&quot; \\end{aligned}"' in block
+    assert block.count('role="math"') == 1 and "<math" not in block
+    # What is not a KaTeX formula passes through.
+    error = '<span class="katex-error">\\frac{</span>'
+    assert mathml.page_formula(error, "\\frac{") == error
+    # A feed entry keeps both renderings (and then only the MathML, mathml_only).
+    with mathml.rendering_for_feed():
+        assert mathml.page_formula(inline["html"], "x") == inline["html"]
+    assert "<math" not in mathml.page_formula(inline["html"], "x")
 
 
 def test_renderer_without_node_is_a_clear_error():

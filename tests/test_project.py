@@ -43,6 +43,22 @@ def test_lock_files_pin_every_input_and_site_imports():
     assert "torch" not in site and "torch" in dev
 
 
+def test_npm_packages_are_pinned_and_locked():
+    """package.json names exact versions (KaTeX, axe-core, Lighthouse) and package-lock.json,
+    which `make install` installs with `npm ci`, holds the same ones."""
+    import json
+
+    manifest = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+    wanted = {**manifest["dependencies"], **manifest["devDependencies"]}
+    assert {"katex", "axe-core", "lighthouse"} <= set(wanted)
+    for package, version in wanted.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{package}: {version} is not an exact version"
+        assert lock[f"node_modules/{package}"]["version"] == version, package
+    bench = re.search(r"^bench:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert bench and "benchmarks/lighthouse.py" in bench.group(1)
+
+
 def test_ci_runs_the_readmes_test_command_which_lints():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert [line for line in ci.splitlines() if line and not line.startswith(("#", "set ", "cd "))] == [

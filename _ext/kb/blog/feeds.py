@@ -28,7 +28,7 @@ from sphinx.locale import _
 from sphinx.util import logging
 
 from ..figures.directive import light_only
-from ..math.mathml import mathml_only
+from ..math.mathml import mathml_only, rendering_for_feed
 from .state import State, digest, entry_path
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def post_html(app: Sphinx, post: Any, post_url: str) -> str:
     """A post's full text for feeds (cached in its feed entry): its links made absolute, its
     formulas as MathML (a feed reader has no KaTeX CSS for the rest of KaTeX's output), its
     figures in their light copy alone (nor has it the CSS that hides one of the two)."""
-    html = post.to_html(post.docname, fulltext=True, img_url=True)
+    with rendering_for_feed():
+        html = post.to_html(post.docname, fulltext=True, img_url=True)
     return _absolute_links(light_only(mathml_only(html)), post_url)
 
 

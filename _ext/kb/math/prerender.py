@@ -41,6 +41,7 @@ from sphinxcontrib.katex import get_node_equation_number
 from .. import pipeline
 from ..cross_page import track_per_document
 from .fonts import STATIC_SUBDIR, shown_characters, subset_math_fonts
+from .mathml import page_formula
 from .renderer import State, katex_module, renderer, stop_renderer
 
 logger = logging.getLogger(__name__)
@@ -108,10 +109,11 @@ def render_nodes(app: Sphinx, math_nodes: list[nodes.Element]) -> None:
 
 
 def _stored_html(self, node: nodes.Element) -> str:
+    """The formula as the page shows it (:func:`kb.math.mathml.page_formula`)."""
     if "katex_html" not in node:
         # Math created after reading (by a later transform): render it now rather than lose it.
         render_nodes(self.builder.app, [node])
-    return node["katex_html"]
+    return page_formula(node["katex_html"], node.astext())
 
 
 def html_visit_math(self, node: nodes.math) -> None:
