@@ -197,11 +197,10 @@ def test_knowledge_base_pages(out: Path):
 
 
 def test_search_index_holds_the_titles_as_text(out: Path):
-    text = (out / "searchindex.js").read_text(encoding="utf-8")
-    index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
-    titles = dict(zip(index["docnames"], index["titles"]))
-    assert titles["posts/markup-title/index"] == MARKUP_TITLE
-    assert titles["posts/java-generics/index"] == JAVA_TITLE
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "_search" / "d").glob("*.json")]
+    titles = {record["u"]: record["t"] for record in records}
+    assert titles["posts/markup-title/index.html"] == MARKUP_TITLE
+    assert titles["posts/java-generics/index.html"] == JAVA_TITLE
 
 
 PAGES = [
@@ -244,16 +243,12 @@ def test_no_page_opens_a_dialog_in_chromium(out: Path, browser):
             tab.goto(f"{url}/{relpath}", wait_until="load")
             tab.wait_for_timeout(100)
             assert tab.evaluate("document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
-        # Search results: Sphinx's searchtools writes each result's title into the page.
+        # Search results: the site's search script writes each result's title into the page.
         for query, title in [("标题 测试", MARKUP_TITLE), ("泛型", JAVA_TITLE)]:
             tab.goto(f"{url}/search.html?q={quote(query)}", wait_until="load")
-            tab.wait_for_function(
-                "() => { const s = document.querySelector('#search-results .search-summary');"
-                " return s && s.textContent.trim().length > 0; }",
-                timeout=20_000,
-            )
+            tab.wait_for_selector("#kb-search-status[data-state=done]", timeout=20_000)
             shown = tab.eval_on_selector_all(
-                "#search-results ul.search li > a", "links => links.map(a => a.textContent)"
+                "#kb-search-results .kb-hit-title", "titles => titles.map(t => t.textContent)"
             )
             assert title in shown, (query, shown)
             assert tab.evaluate("document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
