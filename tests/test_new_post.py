@@ -198,7 +198,7 @@ LISTINGS = [
     "tests/test_site.py::test_category_page_lists_exactly_its_posts[Reinforcement Learning]",
     "tests/test_site.py::test_archive_lists_every_post_once_by_year",
     "tests/test_site.py::test_tag_and_category_indexes_cover_everything",
-    "tests/test_site.py::test_search_index_holds_chinese_words_and_every_post",
+    "tests/test_site.py::test_search_index_holds_chinese_words_formula_terms_and_every_post",
     "tests/test_knowledge_base.py::test_series_page_lists_every_series_in_order",
     "tests/test_knowledge_base.py::test_bibliography_page_lists_every_entry_with_the_articles_citing_it",
     "tests/test_knowledge_base.py::test_sitemap_lists_every_page_with_absolute_urls",

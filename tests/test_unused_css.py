@@ -118,6 +118,9 @@ def test_the_trimmed_stylesheets_are_smaller(html_dir: Path, original_css: dict[
     assert "styles/pydata-sphinx-theme.css" in TRIMMED
     theme = (html_dir / "_static/styles/pydata-sphinx-theme.css").read_text(encoding="utf-8")
     assert ".bd-sidebar-primary" in theme and ".dropdown-menu" in theme and ".tooltip" in theme
+    # Bootstrap builds its tooltips from a template string in bootstrap.js, which pages load
+    # only on the reader's first interaction (data-kb-lazy-src): its classes are still kept.
+    assert ".tooltip-inner" in theme and ".tooltip-arrow" in theme
     assert ".display-1" not in theme and ".btn-outline-danger" not in theme  # unused by the site
 
 
@@ -208,3 +211,15 @@ def test_pages_look_the_same_with_the_trimmed_stylesheets(
                     different.append(f"{url} ({mode}, {label})")
         context.close()
     assert not different, f"renders differ (screenshots in {tmp_path}): {different}"
+
+
+def test_a_page_names_the_scripts_it_loads_at_once_and_later(tmp_path: Path):
+    (tmp_path / "_static").mkdir()
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<script defer data-kb-lazy-src="_static/bootstrap.js?digest=1" src="_static/lazy.js"></script>'
+        '<script src="_static/app.js"></script><script src="https://example.org/x.js"></script>',
+        encoding="utf-8",
+    )
+    used = unused_css.read_page(page, tmp_path, (0, 0))
+    assert used.scripts == {"_static/bootstrap.js", "_static/lazy.js", "_static/app.js"}

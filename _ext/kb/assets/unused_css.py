@@ -45,10 +45,12 @@ logger = logging.getLogger(__name__)
 REGISTRY_FILE = "kb_page_classes.pickle"
 CACHE_DIR = "unused-css"
 KEPT_BESIDE_DOCTREES = (REGISTRY_FILE, CACHE_DIR + "/")
-REGISTRY_VERSION = 1
+REGISTRY_VERSION = 2
 _CLASS_ATTR = re.compile(r"""\bclass=(?:"([^"]*)"|'([^']*)')""")
-# A script a page loads, or loads later (layout.html's lazy loader names it in data-kb-lazy-src).
-_SCRIPT_SRC = re.compile(r'<script\b[^>]*\b(?:src|data-kb-lazy-src)="([^"]+)"')
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*>")
+# Every script a tag names: its src, and the theme script it loads later (layout.html's lazy
+# loader names it in data-kb-lazy-src). One tag can name both.
+_SCRIPT_SRC = re.compile(r'\s(?:src|data-kb-lazy-src)="([^"]+)"')
 _CUSTOM_PROPERTY = re.compile(r"--[A-Za-z_][\w-]*")
 _VAR_REFERENCE = re.compile(r"var\(\s*(--[A-Za-z_][\w-]*)")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
@@ -76,7 +78,7 @@ def read_page(path: Path, outdir: Path, stamp: tuple[int, int]) -> PageUse:
     html = path.read_text(encoding="utf-8")
     classes = {sys.intern(name) for values in _CLASS_ATTR.findall(html) for name in " ".join(values).split()}
     scripts = set()
-    for src in _SCRIPT_SRC.findall(html):
+    for src in (src for tag in _SCRIPT_TAG.findall(html) for src in _SCRIPT_SRC.findall(tag)):
         parts = urlsplit(src)
         if parts.scheme or parts.netloc:
             continue
