@@ -163,10 +163,16 @@ def _screenshots(page, url: str, interactive: bool) -> list[tuple[str, bytes]]:
         page.wait_for_selector(".dropdown-menu.show")
         shot("colour menu")
         page.keyboard.press("Escape")
+        # Escape gives the toggle back its focus, and with it its own tooltip ("Color mode"),
+        # which fades on its own clock: blur it and wait below for the search button's alone.
+        page.evaluate("document.activeElement.blur()")
     search = page.locator(".search-button__button >> visible=true")
     if search.count():
         search.first.hover()
-        page.wait_for_selector(".tooltip.show")
+        page.wait_for_function(
+            "() => { const shown = [...document.querySelectorAll('.tooltip')];"
+            " return shown.length === 1 && shown[0].classList.contains('show'); }"
+        )
         shot("tooltip", keep_tooltip=True)
         search.first.click()
         page.wait_for_selector("#pst-search-dialog[open]")
