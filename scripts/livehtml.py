@@ -93,6 +93,10 @@ def preload(confdir: Path) -> None:
     jieba.initialize()
 
 
+def _names_jobs(argv: list[str]) -> bool:
+    return any(arg in ("-j", "--jobs") or arg.startswith(("-j", "--jobs=")) for arg in argv)
+
+
 def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
     """Fork; the child runs ``sphinx-build argv`` in ``cwd``. Returns its exit status.
 
@@ -107,7 +111,10 @@ def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
             os.chdir(cwd)
             from sphinx.cmd.build import main
 
-            code = main(argv)
+            # The server is a daemonic process, and so is this fork: it cannot start Sphinx's
+            # worker processes. A rebuild reads what changed, so one process it is, whatever
+            # -j the command line carries (the last -j wins).
+            code = main([*argv, "-j", "1"] if _names_jobs(argv) else argv)
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
         except BaseException:

@@ -24,6 +24,7 @@ from bs4 import BeautifulSoup
 from corpus import make_corpus, write_sphinx
 from livehtml import WarmSphinx
 from sitebuild import (
+    PARALLEL,
     ROOT,
     ROOTS,
     Build,
@@ -194,10 +195,10 @@ def warm_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", AFTER["SOURCE_DATE_EPOCH"])
         warm = WarmSphinx(site)
-    with warm:
-        assert warm.build(sphinx_argv(site, outdir, *OPTIONS), cwd=site) == 0
+    with warm:  # with make html's -j, which a fork of the (daemonic) server cannot use
+        assert warm.build(sphinx_argv(site, outdir, *OPTIONS, *PARALLEL), cwd=site) == 0
         change_like_an_author(site)
-        assert warm.build(sphinx_argv(site, outdir, *OPTIONS), cwd=site) == 0
+        assert warm.build(sphinx_argv(site, outdir, *OPTIONS, *PARALLEL), cwd=site) == 0
     return outdir
 
 
