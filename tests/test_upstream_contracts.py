@@ -234,7 +234,9 @@ def test_jieba_keeps_its_whole_dictionary_in_freq_and_total():
     assert "re_han_cut_all" not in cut
     assert "dag = self.get_DAG(sentence)" in inspect.getsource(jieba.Tokenizer._Tokenizer__cut_all)
     no_hmm = inspect.getsource(jieba.Tokenizer._Tokenizer__cut_DAG_NO_HMM)
-    assert "self.calc(sentence, DAG, route)" in no_hmm and "re_eng.match(l_word) and len(l_word) == 1" in no_hmm
+    assert (
+        "self.calc(sentence, DAG, route)" in no_hmm and "re_eng.match(l_word) and len(l_word) == 1" in no_hmm
+    )
 
 
 def test_docutils_nodes_keep_their_document_in_document_attribute():
