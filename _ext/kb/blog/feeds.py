@@ -62,11 +62,23 @@ def post_html(app: Sphinx, post: Any, post_url: str) -> str:
     return _absolute_links(light_only(mathml_only(html)), post_url)
 
 
+def full_text(app: Sphinx, fulltext: bool, position: int) -> bool:
+    """Whether the entry at ``position`` (0 = newest) of a feed carries the post's full text.
+
+    Every post is in the feeds, but only the newest ``kb_feed_full_text_posts`` entries of a
+    full-text feed carry the post itself; older ones carry its summary and link, as in a tag
+    feed. A feed reader reads the newest entries; at 1,000 posts the site feed with every post's
+    full text was 26 MB (and growing with every post), and its entries, each post rendered a
+    second time, cost more of a clean build than all the collection pages."""
+    return fulltext and position < app.config.kb_feed_full_text_posts
+
+
 def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:
     """(posts, feed file relative to outdir, title, url, full text): the feeds ABlog writes.
 
-    The site feed and the category feeds carry each post's full text (``blog_feed_fulltext``);
-    tag, year and author feeds carry the summary and the link. With full text everywhere each
+    The site feed and the category feeds carry the full text of their newest posts
+    (``blog_feed_fulltext``, :func:`full_text`); tag, year and author feeds carry the summary and
+    the link. With full text everywhere each
     post would be written into six or more feeds, and at 1,000 posts the feeds alone would be
     larger than the rest of the site.
     """
@@ -129,7 +141,14 @@ def write_feeds(app: Sphinx) -> None:
         ordered = sorted(posts, key=lambda post: post.date, reverse=True)
         if blog.blog_feed_length:
             ordered = ordered[: blog.blog_feed_length]
-        key = digest(state.site_key, title, url, fulltext, [post_key(app, post) for post in ordered])
+        key = digest(
+            state.site_key,
+            title,
+            url,
+            fulltext,
+            app.config.kb_feed_full_text_posts,
+            [post_key(app, post) for post in ordered],
+        )
         app._kb_written.add(relpath)
         if state.feeds.get(relpath) == key and (outdir / relpath).is_file():
             continue
@@ -157,9 +176,10 @@ def make_entries_in_parallel(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...
     state: State = app._kb_state
     needed: dict[tuple[str, str, bool], Any] = {}
     for ordered, _relpath, _title, _url, fulltext, _key in feeds:
-        for post in ordered:
-            entry = (post.docname, post.section, fulltext)
-            if entry not in needed and not _entry_cached(app, blog, post, fulltext):
+        for position, post in enumerate(ordered):
+            full = full_text(app, fulltext, position)
+            entry = (post.docname, post.section, full)
+            if entry not in needed and not _entry_cached(app, blog, post, full):
                 needed[entry] = post
     if len(needed) < MIN_PARALLEL_ENTRIES:
         return  # made one by one as the feeds are written
@@ -200,8 +220,8 @@ def _write_atom(
     head = feed.atom_str(pretty=True).decode("utf-8")
     end = head.rindex("</feed>")
     out.write(head[:end])
-    for post in posts:
-        out.write(f"  {_entry_xml(app, blog, post, fulltext)}\n")
+    for position, post in enumerate(posts):
+        out.write(f"  {_entry_xml(app, blog, post, full_text(app, fulltext, position))}\n")
     out.write(head[end:])
 
 
