@@ -31,6 +31,7 @@ EVENTS = [
     "builder-inited",
     "env-get-outdated",
     "env-purge-doc",
+    "env-before-read-docs",
     "doctree-read",
     "env-merge-info",
     "env-get-updated",
@@ -42,7 +43,7 @@ EVENTS = [
     "html-collect-pages",
     "build-finished",
 ]
-SUBSYSTEMS = ["blog", "math", "figures", "search", "pages", "assets", "cross_page"]
+SUBSYSTEMS = ["blog", "math", "figures", "search", "pages", "assets", "cross_page", "rebuilds"]
 COLOURS = {name: f"C{index}" for index, name in enumerate(SUBSYSTEMS)}
 
 
