@@ -96,6 +96,12 @@ def dir_size(path: Path, skip: str = ".doctrees") -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and skip not in p.parts)
 
 
+def biggest_file(path: Path) -> tuple[str, int]:
+    """The largest single file of the output: its path and size."""
+    size, name = max((p.stat().st_size, str(p.relative_to(path))) for p in path.rglob("*") if p.is_file())
+    return name, size
+
+
 def largest_listing(html: Path) -> tuple[str, int, int]:
     """The listing page that is largest gzip-compressed (level 6, as a web server sends it):
     its path, raw and compressed size."""
@@ -261,6 +267,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    biggest: dict[int, tuple[str, int]] = {}
     rows = []
     designs: list[tuple[int, dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
@@ -287,6 +294,7 @@ def main() -> None:
                 designs.append((n, ours, measure_pagefind(site, html)))
             mkdocs = None if args.no_mkdocs else mkdocs_clean(base, n, args.repeat)
             listing = largest_listing(html)
+            biggest[n] = biggest_file(html)
             rows.append(
                 (
                     n,
@@ -319,6 +327,9 @@ def main() -> None:
             f"| {n} | {b['clean']:.1f} s | {1000 * b['clean'] / n:.0f} | {rebuilds} | {b['rss']} MB | "
             f"{out / 1e6:.1f} MB | {browser['weight'] / 1e3:.0f} KB | {listing_cell} | {mk} | {ratio} |"
         )
+    print("\n| posts | biggest file of the output |\n|---:|---|")
+    for n, (name, size) in biggest.items():
+        print(f"| {n} | `{name}`: {size / 1e6:.1f} MB |")
     print(
         "\n| posts | index files (size) | index.json (gzip) | bytes per query, gzip: median / max | "
         "first result / first page of results | throttled: first result / first page | "
