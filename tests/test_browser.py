@@ -463,6 +463,7 @@ def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[st
     page = context.new_page()
     page.goto(f"{server}/{path}")
     block = page.locator(selector).first
+    block.scroll_into_view_if_needed()  # what is not near the screen is not laid out (kb.css)
     shown = block.locator("pre").inner_text()
     block.hover()
     block.locator("button.copybtn").click()
@@ -516,6 +517,134 @@ def test_formulas_reach_screen_readers_as_math_named_by_their_tex(page, server):
     assert r"\bar\alpha_t" in " ".join(names) and all(name.strip() for name in names)
     snapshot = page.locator("article section").first.aria_snapshot()
     assert '- math "\\\\sigma_t"' in snapshot and "mord" not in snapshot
+
+
+# Which article sections content-visibility skips: a section's heading is skipped when the section
+# is (or one around it).
+SKIPPED_SECTIONS = (
+    "() => [...document.querySelectorAll('.bd-article section section')].map(s =>"
+    " !(s.querySelector(':scope > :is(h2, h3, h4)') || s).checkVisibility({contentVisibilityAuto: true}))"
+)
+NOT_SKIPPED = ".bd-article section section { content-visibility: visible !important; }"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def test_sections_below_the_first_screen_are_laid_out_when_reached(browser, server):
+    """``content-visibility: auto`` (kb.css): on load, the DDIM article's later sections are not
+    laid out; scrolling lays out each section on the way, with the figure in it."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    skipped = page.evaluate(SKIPPED_SECTIONS)
+    assert len(skipped) > 10 and sum(skipped) >= len(skipped) - 2
+    figure = page.locator("#fig-ddim-eta img").first
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#fig-ddim-eta img')].some(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert figure.bounding_box()["height"] > 100
+    context.close()
+
+
+def landing(page, anchor: str) -> float:
+    """Where the anchor's target is from the top of the screen once the page has settled."""
+    page.wait_for_timeout(300)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", anchor)
+
+
+# A section heading deep in the article, an equation, a footnote at the end.
+DEEP_ANCHORS = ["sec-ddim-eta", "equation-eq-ddim-invert", "footcite-song2020denoising"]
+
+
+@pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_in_page_links_land_on_their_target(browser, server, device, scheme):
+    """An anchor lands where it would if nothing were skipped (the theme's scroll padding below
+    the header), whether the page is opened with it, a link to it is followed or the address's
+    hash is changed; the sections above it are laid out (kb-section-anchors.js), those below it
+    are still skipped."""
+    context = browser.new_context(**device, color_scheme=scheme)
+    page = context.new_page()
+    for anchor in DEEP_ANCHORS:
+        page.goto(f"{server}/{DDIM}")
+        page.add_style_tag(content=NOT_SKIPPED)
+        page.evaluate("id => { location.hash = id }", anchor)
+        expected = landing(page, anchor)
+        assert 40 < expected < 120  # below the header: a real landing to compare with
+
+        page.goto("about:blank")
+        page.goto(f"{server}/{DDIM}#{anchor}")
+        opened = landing(page, anchor)
+
+        page.goto("about:blank")
+        page.goto(f"{server}/{DDIM}")
+        page.evaluate("id => document.querySelector(`a[href='#${id}']`).click()", anchor)
+        followed = landing(page, anchor)
+        shown = page.evaluate(
+            "id => [...document.querySelectorAll('.bd-article section section')].map(s =>"
+            " [s.classList.contains('kb-shown'),"
+            " !!(s.compareDocumentPosition(document.getElementById(id)) & Node.DOCUMENT_POSITION_FOLLOWING)])",
+            anchor,
+        )
+        assert all(is_shown == above for is_shown, above in shown), shown
+
+        page.goto("about:blank")
+        page.goto(f"{server}/{DDIM}")
+        page.evaluate("id => { location.hash = id }", anchor)
+        hashed = landing(page, anchor)
+        assert [round(opened), round(followed), round(hashed)] == [round(expected)] * 3, anchor
+    # Landing lays out what is above the target, not the whole article.
+    page.goto(f"{server}/{DDIM}#sec-ddim-eta")
+    landing(page, "sec-ddim-eta")
+    assert any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+
+
+def test_find_in_page_print_and_no_javascript_reach_skipped_sections(browser, server):
+    """Find-in-page finds text in a skipped section and shows it; printing and a browser without
+    JavaScript lay out every section (a link must land without kb-section-anchors.js)."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    last = page.locator(".bd-article section section").last
+    words = last.evaluate("s => s.querySelector('p').textContent.trim().slice(0, 12)")
+    assert page.evaluate(SKIPPED_SECTIONS)[-1]
+    assert page.evaluate("w => window.find(w)", words)
+    page.wait_for_timeout(300)
+    top = page.evaluate("() => getSelection().getRangeAt(0).getBoundingClientRect().top")
+    assert 0 <= top < 844
+    page.emulate_media(media="print")
+    assert not any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+    context = browser.new_context(**PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    assert not any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+
+
+def test_code_blocks_get_their_tab_stop_when_reached(browser, server):
+    """The theme's on-load measurement of every code block (which laid out the skipped sections)
+    is cut from its script (kb/assets/theme_script.py); kb-scroll-tab-stops.js measures each
+    block near the screen: one that scrolls sideways stays a tab stop, one that fits does not."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    page.wait_for_load_state("load")
+    blocks = page.locator("article pre")
+    assert blocks.count() >= 3
+    assert blocks.evaluate_all("ps => ps.every(p => p.tabIndex === 0)")  # not measured yet
+    for i in range(blocks.count()):
+        blocks.nth(i).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    stops = blocks.evaluate_all(
+        "ps => ps.map(p => [p.scrollWidth > p.clientWidth || p.scrollHeight > p.clientHeight, p.tabIndex])"
+    )
+    assert all(stop == (0 if scrolls else -1) for scrolls, stop in stops), stops
+    assert any(scrolls for scrolls, _ in stops)  # a 390 px phone scrolls some code sideways
+    context.close()
 
 
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):

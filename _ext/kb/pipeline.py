@@ -43,4 +43,5 @@ WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that
 TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it records
 # those classes (unused_css.site_classes) ...
 SUBSET_ICON_FONT = 750  # assets: ... which the icon font is subset to
+PATCH_THEME_SCRIPT = 800  # assets: the theme's script without its on-load tab-stop measurement
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end
