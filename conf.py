@@ -26,7 +26,6 @@ extensions = [
     "sphinxcontrib.katex",
     "sphinxcontrib.bibtex",
     "sphinx_last_updated_by_git",
-    "sphinxext.opengraph",
     "notfound.extension",
     # the site's own extensions (_ext/kb/), one package per subsystem
     "kb.blog",
@@ -243,11 +242,7 @@ html_sidebars = {
 
 # -- Link previews, 404 page -----------------------------------------------------------------
 
-ogp_site_url = site_url
-# No social-card images: sphinxext-opengraph draws one per page with matplotlib once matplotlib is
-# installed (it is, for the figures). Chinese titles would need the CJK font, each card is a
-# ~60 KB PNG per page to build and keep reproducible, and previews show title and description.
-ogp_social_cards = {"enable": False}
+# Open Graph and description tags: _ext/kb/pages/page_meta.py, from html_baseurl and project.
 # The 404 page is served for any missing path, so its links are absolute; its text is
 # _ext/kb/pages/notfound.html.
 notfound_urls_prefix = urlsplit(site_url).path

@@ -246,6 +246,35 @@ def test_find_unpublished(tmp_path: Path, date: str, extra: str, unpublished: bo
         assert entry.mark == ("草稿" if draft else f"定时发布 {parse_date(date):%Y-%m-%d %H:%M}")
 
 
+def test_find_unpublished_reads_again_only_the_front_matter_that_changed(tmp_path: Path, monkeypatch):
+    """The cache of draft flags and dates (kept beside the doctrees) answers for unchanged files,
+    notices an edit by the file's size and mtime, and forgets removed files."""
+    import os
+
+    from kb.blog import drafts
+
+    post = tmp_path / "posts" / "some-post" / "index.md"
+    post.parent.mkdir(parents=True)
+    post.write_text(POST.format(date="2026-01-01", extra="draft: true\n"), encoding="utf-8")
+    now = datetime(2026, 3, 1)
+    cache: dict = {}
+    assert "posts/some-post/index" in find_unpublished(tmp_path, now, Matcher([]), cache)
+    assert set(cache) == {"posts/some-post/index.md"}
+
+    def unexpected(path: str):
+        raise AssertionError(f"{path}: front matter read again although unchanged")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(drafts, "_facts", unexpected)
+        assert "posts/some-post/index" in find_unpublished(tmp_path, now, Matcher([]), cache)
+    post.write_text(POST.format(date="2026-01-01", extra="draft: false\n"), encoding="utf-8")
+    stat = post.stat()
+    os.utime(post, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit, always
+    assert find_unpublished(tmp_path, now, Matcher([]), cache) == {}
+    post.unlink()
+    assert find_unpublished(tmp_path, now, Matcher([]), cache) == {} and cache == {}
+
+
 def test_find_unpublished_skips_excluded_files(tmp_path: Path):
     post = tmp_path / "posts" / ".pytest_cache" / "index.md"
     post.parent.mkdir(parents=True)

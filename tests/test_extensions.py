@@ -546,3 +546,60 @@ def test_a_headings_formulas_are_searchable_like_the_texts():
     [chunk] = [c for c in page_chunks(document) if c.anchor == "why"]
     assert chunk.heading == "为什么 I-\\gamma P_\\pi 可逆"
     assert chunk.formulas == ["I-\\gamma P_\\pi", "\\gamma<1"]
+
+
+def test_a_rebuild_reads_few_documents_in_the_main_process_and_writes_in_parallel():
+    """kb/rebuilds.py: a read of a few documents (or of a small share of a big site) runs with
+    ``app.parallel`` 1, given back at env-updated; a big read keeps -j."""
+    from kb import rebuilds
+
+    for to_read, documents, serial in [
+        (1, 40, True),
+        (7, 40, True),
+        (8, 40, False),
+        (30, 1000, True),
+        (32, 1000, False),
+    ]:
+        app = SimpleNamespace(parallel=2)
+        env = SimpleNamespace(found_docs=set(range(documents)))
+        rebuilds.read_few_documents_serially(app, env, [f"doc{i}" for i in range(to_read)])
+        assert app.parallel == (1 if serial else 2), (to_read, documents)
+        rebuilds.restore_parallel_writing(app, env)
+        assert app.parallel == 2
+    app = SimpleNamespace(parallel=1)  # -j 1 stays -j 1
+    rebuilds.read_few_documents_serially(app, SimpleNamespace(found_docs={"a"}), ["a"])
+    rebuilds.restore_parallel_writing(app, SimpleNamespace())
+    assert app.parallel == 1
+
+
+SPLIT_WITH_CACHE = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {ext!r})
+from kb.search import zh
+zh.quiet_jieba()
+zh.use_dictionary(Path({dictionary!r}), Path({cache!r}))
+text = "扩散模型的非马尔可夫前向过程与朗之万动力学，用非原地运算；Score Matching 与 DDIM 采样"
+print(json.dumps([zh.split_text(text), zh.is_guess("用非"), zh.is_guess("扩散")], ensure_ascii=False))
+"""
+
+
+def test_jiebas_dictionary_from_the_sites_pickle_cuts_as_jieba_does(tmp_path: Path):
+    """kb/search/zh.py keeps jieba's dictionary with the site's words as one pickle: a build
+    that loads it cuts exactly as one that built it, and a damaged pickle is rebuilt."""
+    dictionary = ROOT / "_ext/kb/search/search_dict.txt"
+    script = SPLIT_WITH_CACHE.format(ext=str(ROOT / "_ext"), dictionary=str(dictionary), cache=str(tmp_path))
+
+    def split() -> list:
+        done = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "-c", script], capture_output=True, text=True, check=True
+        )
+        return json.loads(done.stdout)
+
+    built = split()
+    (cache,) = tmp_path.glob("kb-jieba-*.pickle")
+    assert built == split()  # from the pickle
+    assert built[1:] == [True, False] and "朗之万" in built[0]  # 朗之万 is a word of the site dictionary
+    cache.write_bytes(b"damaged")
+    assert split() == built
+    assert cache.stat().st_size > 1_000_000

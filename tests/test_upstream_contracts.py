@@ -199,6 +199,36 @@ def test_sphinx_checks_consistency_only_after_a_read_so_drafts_check_on_env_upda
     assert "'env-updated'" in inspect.getsource(Builder.read)
 
 
+def test_sphinx_decides_parallel_reading_after_env_before_read_docs_and_writing_after_env_updated():
+    """kb/rebuilds.py sets ``app.parallel`` to 1 at env-before-read-docs for a small read and gives
+    it back at env-updated: Sphinx must decide how to read after the first event, from
+    ``app.parallel``, and how to write after the second."""
+    from sphinx.builders import Builder
+
+    read = inspect.getsource(Builder.read)
+    assert (
+        read.index("'env-before-read-docs'")
+        < read.index("self._app.parallel > 1")
+        < read.index("'env-updated'")
+    )
+    build = inspect.getsource(Builder.build)
+    assert build.index("self.read()") < build.index("self._app.parallel > 1 and self.allow_parallel")
+
+
+def test_jieba_keeps_its_whole_dictionary_in_freq_and_total():
+    """kb/search/zh.py loads jieba's dictionary (with the site's words) from its own pickle into
+    ``jieba.dt.FREQ`` and ``jieba.dt.total`` and marks the tokenizer initialized: that must be all
+    that jieba's own initialization sets for cutting."""
+    import jieba
+
+    initialize = inspect.getsource(jieba.Tokenizer.initialize)
+    assert "self.FREQ, self.total = marshal.load(cf)" in initialize
+    assert "self.FREQ, self.total = self.gen_pfdict(" in initialize
+    assert "self.initialized = True" in initialize
+    assert "self.check_initialized()" in inspect.getsource(jieba.Tokenizer.get_DAG)
+    assert jieba.__version__ == "0.42.1"  # unmaintained since 2020; a new release is worth a look
+
+
 def test_docutils_nodes_keep_their_document_in_document_attribute():
     """kb/blog/bodies.py sets ``node._document = None`` so that ABlog's stored copy of a post does
     not drag the whole original document into a pickle."""
@@ -276,18 +306,6 @@ def test_book_theme_puts_the_raw_title_into_pagetitle():
         Path(sphinx_book_theme.__file__).parent / "theme" / "sphinx_book_theme" / "layout.html"
     ).read_text(encoding="utf-8")
     assert "<h1>{{ pagetitle }}</h1>" in layout
-
-
-def test_opengraph_writes_page_metadata_over_its_own_tags_escaping_only_quotes():
-    """kb/pages/page_meta.py hands sphinxext-opengraph og:title and og:description HTML-escaped
-    through the page's metadata: it must prefer them to its own values and write them as they
-    are (if it starts escaping them, they would be escaped twice)."""
-    from sphinxext import opengraph
-
-    assert opengraph.make_tag("og:title", "a&amp;b") == '<meta property="og:title" content="a&amp;b" />'
-    source = inspect.getsource(opengraph.get_tags)
-    assert "tags.update({k: v for k, v in fields.items() if k.startswith('og:')})" in source
-    assert source.index("tags['og:title'] = title") < source.index("tags.update({k: v for k, v in fields")
 
 
 def test_the_layouts_css_block_is_the_themes_minus_fontawesome():

@@ -17,7 +17,13 @@ NOTE_RELATED_TERMS = 600  # pages: the words of the post, for related articles
 STORE_SEARCH_RECORD = 650  # search: the page's text, formulas and terms (skips the meta line)
 STORE_POST_BODIES = 900  # blog: ABlog's copy of the post moved out of the environment
 
+# -- env-before-read-docs: Sphinx has listed what to read ---------------------------------------
+READ_FEW_SERIALLY = 900  # rebuilds: a few documents read in the main process, after anything
+# that changes the list
+
 # -- env-get-updated / env-updated: every document has been read --------------------------------
+RESTORE_PARALLEL_WRITING = 10  # rebuilds: -j given back for writing
+FREEZE_THE_ENVIRONMENT = 990  # rebuilds: the environment, complete, hidden from the collector
 ORDER_ABLOG_POSTS = 50  # blog: ABlog's post records in document order, however read (-j)
 COLLECT_FIGURES = 100  # figures: wait for the drawing workers before anything uses figures
 ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) numbered its own
@@ -31,7 +37,7 @@ ADD_LICENSE_AND_CITATION = 450  # blog: 版权声明 and 引用本文 at the end
 MARK_UNPUBLISHED_POSTS = 600  # blog: preview marks in post lists, after ABlog made them (500)
 
 # -- html-page-context ----------------------------------------------------------------------------
-ADD_PAGE_META = 400  # pages: description and article meta, before sphinxext-opengraph (500)
+ADD_PAGE_META = 400  # pages: Open Graph, description and article meta
 ESCAPE_CONTEXT_TEXT = 600  # pages: text that ABlog and the theme (500) put in markup, escaped
 
 # -- build-finished: every page has been written --------------------------------------------------

@@ -109,8 +109,16 @@ def pages_to_rewrite(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Pages that were not re-read but show something that changed."""
     state: State = app._kb_state
     posts = _posts(env)
-    # Each excerpt's digest once per build; the collection pages that list a post reuse it.
-    app._kb_excerpts = {(info["docname"], info["section"]): _excerpt(info) for info in posts}
+    # Each excerpt's digest once per reading of its post (kept in env.kb_excerpt_digests, which
+    # forgets a post when it is read again); the collection pages that list a post reuse it.
+    digests = env.kb_excerpt_digests
+    app._kb_excerpts = {}
+    for info in posts:
+        key = (info["docname"], info["section"])
+        post_digests = digests.setdefault(info["docname"], {})
+        if info["section"] not in post_digests:
+            post_digests[info["section"]] = _excerpt(info)
+        app._kb_excerpts[key] = post_digests[info["section"]]
     # A preview's marks are shown beside the titles in every sidebar and list.
     site_key = digest(_build_key(app), [_listed(info) for info in posts], sorted(preview_marks(app).items()))
     listing_key = digest(site_key, list(app._kb_excerpts.values()))

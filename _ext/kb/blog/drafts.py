@@ -34,6 +34,7 @@ every post it sees is published (``ablog.blog.TOMORROW``).
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass
@@ -109,34 +110,85 @@ def _labels(text: str, docname: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def find_unpublished(srcdir: Path, now: datetime, excluded: Matcher) -> dict[str, Unpublished]:
+FACTS_CACHE = "kb-draft-facts.pickle"  # beside the doctrees: each post's draft flag and date
+Facts = tuple  # (draft: bool | None, date: datetime | None), or () when there is no front matter
+
+
+def _post_files(folder: Path) -> list[str]:
+    """Every ``.md`` file under ``folder``, as sorted paths (``os.walk``: ~3x faster than
+    ``Path.rglob``, which matters at thousands of posts)."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        found.extend(os.path.join(dirpath, name) for name in filenames if name.endswith(".md"))
+    return sorted(found)
+
+
+def _facts(path: str) -> Facts:
+    try:
+        front = FrontMatter.read(Path(path))
+    except (ValueError, OSError, UnicodeDecodeError):
+        return ()
+    if front is None:
+        return ()
+    raw_date = front.values.get("date")
+    return parse_bool(front.values.get("draft", "false")), parse_date(raw_date) if isinstance(
+        raw_date, str
+    ) else None
+
+
+def find_unpublished(
+    srcdir: Path,
+    now: datetime,
+    excluded: Matcher,
+    cache: dict[str, tuple[tuple[int, int], Facts]] | None = None,
+) -> dict[str, Unpublished]:
     """The posts under ``srcdir/posts`` that are drafts or dated after ``now``.
 
     A post whose front matter cannot be read, or whose ``draft`` or ``date`` is not valid, counts
-    as published: it is then read, and the front-matter check fails the build at its line."""
+    as published: it is then read, and the front-matter check fails the build at its line.
+    ``cache`` (updated in place) keeps each file's draft flag and date by its size and mtime, so
+    a build reads the front matter of the files that changed only."""
+    cache = {} if cache is None else cache
     found: dict[str, Unpublished] = {}
     folder = srcdir / POSTS_DIR
-    for path in sorted(folder.rglob("*.md")) if folder.is_dir() else ():
-        relpath = path.relative_to(srcdir).as_posix()
+    seen = set()
+    for path in _post_files(folder) if folder.is_dir() else ():
+        relpath = Path(path).relative_to(srcdir).as_posix()
         parts = relpath.split("/")
         if any(excluded("/".join(parts[:end])) for end in range(1, len(parts) + 1)):
             continue  # the file or a folder it is in (Sphinx prunes excluded folders)
         try:
-            front = FrontMatter.read(path)
-        except (ValueError, OSError, UnicodeDecodeError):
+            stat = os.stat(path)
+        except OSError:
             continue
-        if front is None:
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        seen.add(relpath)
+        if relpath in cache and cache[relpath][0] == stamp:
+            facts = cache[relpath][1]
+        else:
+            facts = _facts(path)
+            cache[relpath] = (stamp, facts)
+        if not facts:
             continue
-        draft = parse_bool(front.values.get("draft", "false"))
-        raw_date = front.values.get("date")
-        date = parse_date(raw_date) if isinstance(raw_date, str) else None
+        draft, date = facts
         if draft is None or not (draft or (date is not None and date > now)):
             continue
         docname = relpath.removesuffix(".md")
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
         citations = frozenset(key.strip() for keys in CITATION.findall(text) for key in keys.split(","))
         found[docname] = Unpublished(docname, draft, date, _labels(text, docname), citations)
+    for relpath in cache.keys() - seen:
+        del cache[relpath]
     return found
+
+
+def _load_facts(path: Path) -> dict[str, tuple[tuple[int, int], Facts]]:
+    try:
+        loaded = pickle.loads(path.read_bytes())
+    except Exception:  # missing or damaged: every front matter is read again
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def unpublished(app: Sphinx) -> dict[str, Unpublished]:
@@ -164,7 +216,13 @@ def leave_out_unpublished(app: Sphinx) -> None:
     config = app.config
     now = build_date(config.kb_timezone)
     app._kb_build_date = now
-    found = find_unpublished(Path(app.srcdir), now, Matcher(config.exclude_patterns))
+    cache_path = Path(app.doctreedir) / FACTS_CACHE
+    cache = _load_facts(cache_path)
+    before = dict(cache)
+    found = find_unpublished(Path(app.srcdir), now, Matcher(config.exclude_patterns), cache)
+    if cache != before:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        cache_path.write_bytes(pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
     app._kb_unpublished = found
     app._kb_excluded_patterns = []
     if not config.kb_drafts and found:

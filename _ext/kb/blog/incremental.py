@@ -62,6 +62,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_catalog_latest", 5, "html", types=[int])
     app.connect("builder-inited", replace_ablog_handlers)
     track_per_document(app, "kb_postlist_docs", set)  # the pages with a postlist
+    track_per_document(app, "kb_excerpt_digests")  # docname -> {section: digest of its excerpt}
     app.connect("doctree-read", note_postlists)
     app.connect("doctree-read", store_post_bodies, priority=pipeline.STORE_POST_BODIES)
     app.connect("env-get-outdated", note_removed)

@@ -1,68 +1,101 @@
 """Per-page ``<head>`` metadata for search engines and link previews.
 
-sphinxext-opengraph writes the Open Graph tags (``og:title``, ``og:url``, ``og:description``
-…) from each page's metadata. This extension, which runs before it, gives a post
-
-* ``og:description`` and ``<meta name="description">`` from the front matter's ``description``
-  (checked by ``frontmatter.py``), falling back to the post's excerpt;
-* ``og:type`` ``article`` with ``article:published_time``, ``article:section`` (the category)
-  and one ``article:tag`` per tag;
-
+Every page that has a document gets the Open Graph tags: ``og:title``, ``og:type``
+(``website``, or ``article`` for a post), ``og:url`` (``html_baseurl`` plus the page's address),
+``og:site_name`` (the project) and ``og:description`` with ``<meta name="description">``. A
+post's description is its front matter's ``description`` (checked by ``frontmatter.py``), else
+its excerpt; another page's is the start of its prose. A post also gets
+``article:published_time``, ``article:section`` (the category) and one ``article:tag`` per tag,
 and every page a ``twitter:card`` of type ``summary`` (Twitter/X reads the ``og:`` tags).
 
-Titles, tags and names are text wherever they reach the page. sphinxext-opengraph writes the
-values it is given into ``content="…"`` with only ``"`` escaped, so the ``og:title`` and
-``og:description`` given here are HTML-escaped (a title ``A&copy`` would otherwise show as
-``A©``). Other extensions put text into context values that the templates print as markup:
-sphinx-book-theme's ``pagetitle`` (the print header of every page) and ``root_title``, ABlog's
-``feed_title`` (the feed's ``<link title>``); :func:`escape_context_text` escapes them, so a post
-titled ``<img src=x onerror=…>`` stays a title.
+These tags were sphinxext-opengraph's. It imports matplotlib for its social cards even when
+they are off (``ogp_social_cards``), 0.7 s of every build, more than the rest of a rebuild
+with nothing changed, to write six tags this module already half wrote.
+
+Titles, tags and names are text wherever they reach the page: every value is HTML-escaped once
+into ``content="…"`` (a title ``A&copy`` stays ``A&copy``). Other extensions put text into
+context values that the templates print as markup: sphinx-book-theme's ``pagetitle`` (the
+print header of every page) and ``root_title``, ABlog's ``feed_title`` (the feed's
+``<link title>``); :func:`escape_context_text` escapes them, so a post titled
+``<img src=x onerror=…>`` stays a title.
 """
 
 from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import urljoin
 
+from docutils import nodes
 from markupsafe import Markup, escape
 from sphinx.application import Sphinx
 
 from .. import pipeline
 
-MAX_FALLBACK = 150
+MAX_DESCRIPTION = 150  # characters of an excerpt or of a page's prose
+NOT_PROSE = (nodes.Admonition, nodes.Invisible, nodes.literal_block, nodes.raw, nodes.math_block, nodes.title)
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
 
 
 def _excerpt_text(info: dict[str, Any]) -> str:
-    text = " ".join(node.astext() for node in info.get("excerpt") or ()).replace("\n", " ").strip()
-    return text if len(text) <= MAX_FALLBACK else text[: MAX_FALLBACK - 1] + "…"
+    return _cut(" ".join(node.astext() for node in info.get("excerpt") or ()))
+
+
+def prose_start(doctree: nodes.Node) -> str:
+    """The first paragraphs' text of a page, up to :data:`MAX_DESCRIPTION` characters."""
+    parts: list[str] = []
+    length = 0
+    for paragraph in doctree.findall(nodes.paragraph):
+        node = paragraph.parent
+        while node is not None and not isinstance(node, NOT_PROSE):
+            node = node.parent
+        if node is not None:
+            continue
+        parts.append(paragraph.astext())
+        length += len(parts[-1])
+        if length > MAX_DESCRIPTION:
+            break
+    return _cut(" ".join(parts))
+
+
+def _tag(attribute: str, name: str, value: str) -> str:
+    return f'<meta {attribute}="{name}" content="{html.escape(value)}">'
 
 
 def add_meta(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     env = app.env
     tags = ['<meta name="twitter:card" content="summary">']
-    if doctree is not None and context.get("title"):
-        # sphinxext-opengraph takes og:* from the page's metadata before its own values, and
-        # writes either into the attribute as it is: the title as escaped text.
-        text = Markup(str(context["title"])).striptags()
-        context["meta"] = dict(context.get("meta") or {}, **{"og:title": html.escape(text)})
     infos = getattr(env, "ablog_posts", {}).get(pagename)
-    if infos and doctree is not None:
-        info = infos[0]
-        description = env.kb_front.get(pagename, {}).get("description") or _excerpt_text(info)
-        context["meta"] = dict(
-            context.get("meta") or {},
-            **{"og:description": html.escape(description), "og:type": "article"},
-        )
-        tags.append(f'<meta name="description" content="{html.escape(description)}">')
-        if info["date"]:
+    post = infos[0] if infos and doctree is not None else None
+    if doctree is not None and context.get("title"):
+        if post is not None:
+            description = env.kb_front.get(pagename, {}).get("description") or _excerpt_text(post)
+        else:
+            description = prose_start(doctree)
+        tags += [
+            _tag("property", "og:title", Markup(str(context["title"])).striptags()),
+            _tag("property", "og:type", "article" if post is not None else "website"),
+            _tag(
+                "property", "og:url", urljoin(app.config.html_baseurl, app.builder.get_target_uri(pagename))
+            ),
+            _tag("property", "og:site_name", app.config.project),
+        ]
+        if description:
+            tags += [
+                _tag("property", "og:description", description),
+                _tag("name", "description", description),
+            ]
+    if post is not None:
+        if post["date"]:
             tags.append(
-                '<meta property="article:published_time" '
-                f'content="{info["date"].strftime("%Y-%m-%dT%H:%M:00")}">'
+                _tag("property", "article:published_time", post["date"].strftime("%Y-%m-%dT%H:%M:00"))
             )
-        for category in info["category"] or ():
-            tags.append(f'<meta property="article:section" content="{html.escape(str(category))}">')
-        for tag in info["tags"] or ():
-            tags.append(f'<meta property="article:tag" content="{html.escape(str(tag))}">')
+        tags += [_tag("property", "article:section", str(category)) for category in post["category"] or ()]
+        tags += [_tag("property", "article:tag", str(tag)) for tag in post["tags"] or ()]
     context["metatags"] = context.get("metatags", "") + "\n    ".join([""] + tags) + "\n"
 
 

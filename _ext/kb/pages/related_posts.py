@@ -54,7 +54,7 @@ SKIPPED = (
 TOP_TERMS = 200
 BLOCK = 256  # rows of the score matrix held at once
 FEATURE = "related"
-TermCounts = tuple  # (numpy array of sorted uint64 term keys, numpy array of uint32 counts)
+TermCounts = tuple  # (bytes of sorted uint64 term keys, bytes of uint32 counts)
 
 
 def text_terms(doctree: nodes.Node) -> dict[str, int]:
@@ -84,14 +84,15 @@ def term_key(term: str) -> int:
 
 
 def term_counts(terms: dict[str, int]) -> TermCounts:
-    """A document's term counts as two arrays sorted by term key: compact in the pickled
-    environment (loaded on every build) and combined across posts without Python loops."""
+    """A document's term counts as two arrays sorted by term key, kept as their bytes: compact in
+    the pickled environment, combined across posts without Python loops, and unpickled without
+    NumPy (which every build loads the environment for, and most builds need for nothing else)."""
     import numpy as np  # NumPy and SciPy are imported when needed: a build with nothing to read skips them
 
     keys = np.fromiter((term_key(term) for term in terms), np.uint64, len(terms))
     counts = np.fromiter(terms.values(), np.uint32, len(terms))
     order = np.argsort(keys, kind="stable")
-    return keys[order], counts[order]
+    return keys[order].tobytes(), counts[order].tobytes()
 
 
 def note_terms(app: Sphinx, doctree: nodes.document) -> None:
@@ -109,8 +110,10 @@ def tfidf_matrix(terms: dict[str, TermCounts], docs: list[str], top: int = TOP_T
     import numpy as np
     from scipy import sparse
 
-    empty = (np.zeros(0, np.uint64), np.zeros(0, np.uint32))
-    pairs = [terms.get(doc, empty) for doc in docs]
+    pairs = [
+        (np.frombuffer(keys, np.uint64), np.frombuffer(counts, np.uint32))
+        for keys, counts in (terms.get(doc, (b"", b"")) for doc in docs)
+    ]
     row = np.repeat(np.arange(len(docs)), [len(keys) for keys, _counts in pairs])
     vocabulary, col = np.unique(np.concatenate([keys for keys, _counts in pairs]), return_inverse=True)
     count = np.concatenate([counts for _keys, counts in pairs]).astype(np.float64)
@@ -236,5 +239,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
         "version": "1.0",
         "parallel_read_safe": True,
         "parallel_write_safe": True,
-        "env_version": 2,
-    }  # 2: term counts as hashed arrays
+        "env_version": 3,
+    }  # 2: term counts as hashed arrays; 3: as the arrays' bytes

@@ -93,7 +93,7 @@ def switch_off_sphinx_search(app: Sphinx) -> None:
     if dictionary:
         path = Path(app.confdir, dictionary)
         if path.is_file():
-            use_dictionary(path)
+            use_dictionary(path, Path(app.doctreedir))
         else:
             logger.warning("search dictionary %s does not exist", dictionary, type="kb", subtype="search")
 

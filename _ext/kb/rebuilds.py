@@ -1,0 +1,65 @@
+"""What every rebuild pays, whatever changed, made smaller.
+
+**Garbage collection.** A rebuild starts by unpickling the environment (at 1,000 posts, millions
+of objects that live until the process ends), and Python's cyclic collector walks all of them at
+every full collection while pages are read and written: about a second of an edit rebuild at
+1,000 posts. They are moved out of its sight (``gc.freeze``) once loaded (``builder-inited``) and
+again once every document has been read (``env-updated``), so the collector only looks at what
+the rest of the build makes.
+
+**A few documents are read in the main process, whatever ``-j`` says.** Sphinx 9 reads in parallel whenever ``-j`` allows it, even a single changed document (older
+releases required more than five). Each reader process is forked with the whole environment and
+sends the whole environment back pickled, and the main process unpickles and merges it: at 1,000
+posts that costs about a second per reader process, against ~70 ms to read one post. The reader
+would also load jieba's dictionary for the page's search record, which the main process then
+loads again to assemble the index.
+
+So at ``env-before-read-docs`` (after Sphinx has listed what to read, before it decides how) a
+read of fewer than :data:`MIN_PARALLEL` documents, or of less than one :data:`PARALLEL_SHARE` of
+the site, runs with ``app.parallel`` set to 1; ``env-updated`` (end of reading, before Sphinx
+decides how to write) gives it back, so the pages are still written in parallel. The output does
+not depend on how the documents were read (tests/test_reproducible.py, test_incremental.py);
+tests/test_upstream_contracts.py states the order of those steps in Sphinx's builder.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+
+from . import pipeline
+
+MIN_PARALLEL = 8  # fewer documents than this are read in the main process
+PARALLEL_SHARE = 32  # ... and so is any read of less than 1/32 of the site's documents
+
+
+def reads_serially(to_read: int, documents: int) -> bool:
+    return to_read < max(MIN_PARALLEL, documents // PARALLEL_SHARE)
+
+
+def read_few_documents_serially(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    if app.parallel > 1 and reads_serially(len(docnames), len(env.found_docs)):
+        app.__dict__["_kb_parallel"] = app.parallel
+        app.parallel = 1
+
+
+def restore_parallel_writing(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    if "_kb_parallel" in app.__dict__:
+        app.parallel = app.__dict__.pop("_kb_parallel")
+    return []
+
+
+def freeze_what_lives(*args: object) -> list[str]:
+    gc.freeze()
+    return []
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("env-before-read-docs", read_few_documents_serially, priority=pipeline.READ_FEW_SERIALLY)
+    app.connect("env-updated", restore_parallel_writing, priority=pipeline.RESTORE_PARALLEL_WRITING)
+    app.connect("builder-inited", freeze_what_lives)
+    app.connect("env-updated", freeze_what_lives, priority=pipeline.FREEZE_THE_ENVIRONMENT)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
