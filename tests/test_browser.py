@@ -456,6 +456,17 @@ def test_results_and_dialog_follow_the_colour_mode(browser, server, scheme):
     context.close()
 
 
+def show(locator) -> None:
+    """Scroll the element to the screen and wait until it is laid out: what is not near the screen
+    is not (kb.css). Playwright's own scroll_into_view_if_needed computes the position from the
+    placeholder heights of the sections above and does not land; the browser's does."""
+    locator.evaluate("el => el.scrollIntoView()")
+    locator.evaluate(
+        "el => new Promise(r => (function f() {"
+        " el.checkVisibility({contentVisibilityAuto: true}) ? r() : requestAnimationFrame(f); })())"
+    )
+
+
 def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[str, str]:
     """Click the copy button of the first code block matching ``selector``; return the
     clipboard text and the block's visible text."""
@@ -463,7 +474,7 @@ def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[st
     page = context.new_page()
     page.goto(f"{server}/{path}")
     block = page.locator(selector).first
-    block.scroll_into_view_if_needed()  # what is not near the screen is not laid out (kb.css)
+    show(block)
     shown = block.locator("pre").inner_text()
     block.hover()
     block.locator("button.copybtn").click()
@@ -539,7 +550,7 @@ def test_sections_below_the_first_screen_are_laid_out_when_reached(browser, serv
     skipped = page.evaluate(SKIPPED_SECTIONS)
     assert len(skipped) > 10 and sum(skipped) >= len(skipped) - 2
     figure = page.locator("#fig-ddim-eta img").first
-    figure.scroll_into_view_if_needed()
+    show(figure)
     page.wait_for_function(
         "() => [...document.querySelectorAll('#fig-ddim-eta img')].some(i => i.complete && i.naturalWidth > 0)"
     )
@@ -596,24 +607,26 @@ def test_in_page_links_land_on_their_target(browser, server, device, scheme):
         hashed = landing(page, anchor)
         assert [round(opened), round(followed), round(hashed)] == [round(expected)] * 3, anchor
     # Landing lays out what is above the target, not the whole article.
+    page.goto("about:blank")
     page.goto(f"{server}/{DDIM}#sec-ddim-eta")
     landing(page, "sec-ddim-eta")
     assert any(page.evaluate(SKIPPED_SECTIONS))
     context.close()
 
 
-def test_find_in_page_print_and_no_javascript_reach_skipped_sections(browser, server):
-    """Find-in-page finds text in a skipped section and shows it; printing and a browser without
-    JavaScript lay out every section (a link must land without kb-section-anchors.js)."""
+def test_keyboard_print_and_no_javascript_reach_skipped_sections(browser, server):
+    """A link in a skipped section takes the keyboard focus and comes to the screen; printing and a
+    browser without JavaScript lay out every section (a link must land without
+    kb-section-anchors.js)."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(f"{server}/{DDIM}")
-    last = page.locator(".bd-article section section").last
-    words = last.evaluate("s => s.querySelector('p').textContent.trim().slice(0, 12)")
-    assert page.evaluate(SKIPPED_SECTIONS)[-1]
-    assert page.evaluate("w => window.find(w)", words)
+    link = page.locator(".bd-article section section a.reference").last
+    assert not link.evaluate("a => a.checkVisibility({contentVisibilityAuto: true})")  # skipped
+    link.evaluate("a => a.focus()")
     page.wait_for_timeout(300)
-    top = page.evaluate("() => getSelection().getRangeAt(0).getBoundingClientRect().top")
+    assert link.evaluate("a => document.activeElement === a")
+    top = link.evaluate("a => a.getBoundingClientRect().top")
     assert 0 <= top < 844
     page.emulate_media(media="print")
     assert not any(page.evaluate(SKIPPED_SECTIONS))
@@ -622,6 +635,29 @@ def test_find_in_page_print_and_no_javascript_reach_skipped_sections(browser, se
     page = context.new_page()
     page.goto(f"{server}/{DDIM}")
     assert not any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_first_visit_has_its_colour_theme_before_the_body(browser, server, scheme):
+    """A first visit (nothing stored) starts in mode "auto"; the head resolves the theme to light
+    or dark (layout.html), so the theme's script, once the page is parsed, sets the value already
+    there instead of restyling the whole page."""
+    context = browser.new_context(**PHONE, color_scheme=scheme)
+    page = context.new_page()
+    page.add_init_script(
+        "window.kbThemes = []; new MutationObserver(ms => ms.forEach(m => m.attributeName === 'data-theme'"
+        " && kbThemes.push([document.body ? 'body' : 'head', m.oldValue, m.target.dataset.theme])))"
+        ".observe(document, {attributes: true, attributeOldValue: true, subtree: true,"
+        " attributeFilter: ['data-theme']});"
+    )
+    page.goto(f"{server}/{DDIM}")
+    page.wait_for_load_state("load")
+    themes = page.evaluate("kbThemes")
+    assert themes and themes[-1][2] == scheme, themes
+    # Once the body is being parsed, the theme is only ever set to the value it has.
+    assert all(old == theme == scheme for where, old, theme in themes if where == "body"), themes
+    assert page.evaluate("localStorage.getItem('mode')") == "auto"  # the theme's script ran
     context.close()
 
 
