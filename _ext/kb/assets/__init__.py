@@ -8,6 +8,8 @@
 * :mod:`kb.assets.theme_script` takes the theme script's on-load measurement of every code
   block out (it laid out every skipped section); ``kb-scroll-tab-stops.js`` measures each when
   it comes near the screen;
+* :mod:`kb.assets.deferred_scripts` makes the head's scripts wait for the page to be parsed
+  instead of blocking its first paint;
 * :mod:`kb.assets.font_subset` is the fontTools subsetting both fonts use (and KaTeX's);
 * :mod:`kb.assets.template_cache` keeps the compiled Jinja templates between builds.
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["unused_css", "icon_font", "lazy_sections", "theme_script", "template_cache"]
+MODULES = ["unused_css", "icon_font", "lazy_sections", "theme_script", "deferred_scripts", "template_cache"]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
