@@ -25,7 +25,6 @@ extensions = [
     "sphinx_copybutton",
     "sphinxcontrib.katex",
     "sphinxcontrib.bibtex",
-    "sphinx_last_updated_by_git",
     "notfound.extension",
     # the site's own extensions (_ext/kb/), one package per subsystem
     "kb.blog",
@@ -211,8 +210,6 @@ unused_css_keep = [r"bs-(tooltip|popover)-auto"]  # Bootstrap: `bs-${this.constr
 # "Last updated" from the last Git commit of a page or the files it includes (where Git history
 # exists: a tarball or a temporary test site has none, and then no date is shown).
 html_last_updated_fmt = "%Y-%m-%d"
-git_last_updated_timezone = kb_timezone
-suppress_warnings = ["git.subprocess_error", "git.too_shallow", "git.command_not_found"]
 html_copy_source = False
 html_show_sourcelink = False
 # Search (_ext/kb/search/): jieba plus the site's dictionary of domain terms, an index in pieces

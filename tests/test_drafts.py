@@ -25,6 +25,7 @@ import shutil
 import zlib
 from datetime import datetime
 from pathlib import Path
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -304,3 +305,17 @@ def test_pagination_neighbours():
     assert (middle.prev, middle.next) == ("blog", "blog/page/3")
     assert (last.prev, last.next) == ("blog/page/2", None)
     assert middle.links == [(1, "blog"), (2, "blog/page/2"), (3, "blog/page/3")]
+
+
+def test_full_text_feeds_carry_the_newest_posts_full_text_and_every_post(site: Path, tmp_path: Path):
+    """kb_feed_full_text_posts (kb/blog/feeds.py): every published post is in the site feed and in
+    its category's feed, the newest ones with their full text, older ones with summary and link."""
+    out = checked(
+        sphinx_build(site, tmp_path / "html", "-D", "kb_feed_full_text_posts=1", environ=JULY)
+    ).outdir
+    entries = ElementTree.parse(out / "blog/atom.xml").getroot().findall(f"{ATOM}entry")
+    slugs = [entry.findtext(f"{ATOM}id").rstrip("/").split("/")[-2] for entry in entries]
+    assert slugs == ["scheduled-post", "second-post", "first-post"]
+    assert [entry.find(f"{ATOM}content") is not None for entry in entries] == [True, False, False]
+    assert all(entry.findtext(f"{ATOM}summary") for entry in entries[1:])
+    assert len(entries[0].findtext(f"{ATOM}content")) > len(entries[0].findtext(f"{ATOM}summary"))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -622,3 +624,105 @@ def test_head_scripts_are_deferred_but_inline_async_module_and_documentation_opt
         "old-style.js",
     ]
     assert [deferred(script) for script in kept] == kept
+
+
+def _cut_for_search_with_two_jieba_cuts(text: str) -> list[str]:
+    """kb/search/zh.py's _cut_for_search as it was, with jieba's own two cuts: the reference."""
+    import jieba
+
+    from kb.search.zh import CJK_ANY, CJK_WORD
+
+    words: list[str] = []
+    singles: list[str] = []
+
+    def pairs() -> None:
+        words.extend(a + b for a, b in zip(singles, singles[1:]))
+        singles.clear()
+
+    for word in jieba.cut(text, HMM=False):
+        if len(word) == 1 and CJK_ANY.match(word):
+            singles.append(word)
+            continue
+        pairs()
+        if not CJK_WORD.fullmatch(word):
+            continue
+        if len(word) > 2:
+            words.extend(word[i : i + 2] for i in range(len(word) - 1) if jieba.dt.FREQ.get(word[i : i + 2]))
+        if len(word) > 3:
+            words.extend(word[i : i + 3] for i in range(len(word) - 2) if jieba.dt.FREQ.get(word[i : i + 3]))
+        words.append(word)
+    pairs()
+    found = Counter(words)
+    for word, count in Counter(w for w in jieba.cut(text, cut_all=True) if CJK_WORD.fullmatch(w)).items():
+        words.extend([word] * (count - found[word]))
+    return words
+
+
+def test_one_pass_cut_gives_jiebas_two_cuts_on_every_post():
+    """The search words of every post's text (and of odd input: other CJK blocks, digits in
+    words, spaces, punctuation), cut in one pass, are jieba's two cuts' words, in order."""
+    from kb.search import zh
+
+    zh.split_text("预热")  # loads the dictionary (with the site's words, as the build does)
+    texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "posts").glob("*/index.md"))]
+    texts += [
+        "",
+        "  \r\n\t",
+        "㐀㐁 豈更 扩散模型DDIM采样3步 B超 T恤",
+        "x_t = a+b#c&d.e_f%g-h",
+        "非马尔可夫链，朗之万动力学。",
+    ]
+    assert len(texts) > 30
+    for text in texts:
+        assert zh._cut_for_search(text) == _cut_for_search_with_two_jieba_cuts(text), text[:60]
+
+
+def test_newest_commits_read_from_one_git_log(tmp_path: Path):
+    """kb/pages/last_updated.py: each file's newest commit (author time), merges included; files
+    Git does not know get nothing; in a shallow clone a file last changed at the clone's
+    boundary gets None (its real date is in history the clone lacks)."""
+    from kb.pages.last_updated import newest_commits
+
+    repo = tmp_path / "repo"
+    (repo / "posts/a").mkdir(parents=True)
+
+    def git(*args: str, when: int = 0, cwd: Path = repo) -> None:
+        stamp = {"GIT_AUTHOR_DATE": f"@{when} +0000", "GIT_COMMITTER_DATE": f"@{when} +0000"}
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+            env={**os.environ, **stamp},
+        )
+
+    git("init", "-q", "-b", "main")
+    (repo / "posts/a/index.md").write_text("a\n")
+    (repo / "posts/a/code.py").write_text("x = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "one", when=1_000_000)
+    git("checkout", "-qb", "side")
+    (repo / "posts/a/code.py").write_text("x = 2\n")
+    git("commit", "-qam", "side", when=3_000_000)
+    git("checkout", "-q", "main")
+    (repo / "posts/a/index.md").write_text("a, again\n")
+    git("commit", "-qam", "two", when=2_000_000)
+    git("merge", "-q", "--no-ff", "-m", "merge", "side", when=4_000_000)  # brings code.py's change
+    (repo / "posts/a/index.md").write_text("a, a third time\n")
+    git("commit", "-qam", "three", when=5_000_000)
+    (repo / "untracked.md").write_text("new\n")
+    files = {"posts/a/index.md", "posts/a/code.py", "untracked.md"}
+    assert newest_commits(repo, files) == {"posts/a/index.md": 5_000_000, "posts/a/code.py": 4_000_000}
+    assert newest_commits(repo / "posts", {"a/index.md"}) == {"a/index.md": 5_000_000}  # --relative
+    assert newest_commits(tmp_path, {"repo/posts/a/index.md"}) == {}  # not a repository
+
+    shallow = tmp_path / "shallow"
+    git("clone", "-q", "--depth", "1", f"file://{repo}", str(shallow), cwd=tmp_path)
+    # The clone's one commit is its boundary, which Git shows as adding every file: no file's
+    # newest commit is known.
+    assert newest_commits(shallow, {"posts/a/index.md", "posts/a/code.py"}) == {
+        "posts/a/index.md": None,
+        "posts/a/code.py": None,
+    }
+    git("fetch", "-q", "--deepen", "1", cwd=shallow)  # the boundary moves behind "three"
+    assert newest_commits(shallow, {"posts/a/index.md"}) == {"posts/a/index.md": 5_000_000}

@@ -227,6 +227,16 @@ def test_jieba_keeps_its_whole_dictionary_in_freq_and_total():
     assert "self.initialized = True" in initialize
     assert "self.check_initialized()" in inspect.getsource(jieba.Tokenizer.get_DAG)
     assert jieba.__version__ == "0.42.1"  # unmaintained since 2020; a new release is worth a look
+    # kb/search/zh.py's one-pass cut: both modes split the text with the same block pattern and
+    # look words up with get_DAG; the accurate mode without HMM routes with calc.
+    cut = inspect.getsource(jieba.Tokenizer.cut)
+    assert "re_han = re_han_default" in cut and "re_skip = re_skip_default" in cut
+    assert "re_han_cut_all" not in cut
+    assert "dag = self.get_DAG(sentence)" in inspect.getsource(jieba.Tokenizer._Tokenizer__cut_all)
+    no_hmm = inspect.getsource(jieba.Tokenizer._Tokenizer__cut_DAG_NO_HMM)
+    assert (
+        "self.calc(sentence, DAG, route)" in no_hmm and "re_eng.match(l_word) and len(l_word) == 1" in no_hmm
+    )
 
 
 def test_docutils_nodes_keep_their_document_in_document_attribute():

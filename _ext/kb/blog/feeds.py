@@ -26,12 +26,14 @@ from lxml import etree
 from sphinx.application import Sphinx
 from sphinx.locale import _
 from sphinx.util import logging
+from sphinx.util.parallel import ParallelTasks, make_chunks, parallel_available
 
 from ..figures.directive import light_only
 from ..math.mathml import mathml_only, rendering_for_feed
 from .state import State, digest, entry_path
 
 logger = logging.getLogger(__name__)
+MIN_PARALLEL_ENTRIES = 64  # fewer feed entries to make are made by the main process
 
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
@@ -60,11 +62,23 @@ def post_html(app: Sphinx, post: Any, post_url: str) -> str:
     return _absolute_links(light_only(mathml_only(html)), post_url)
 
 
+def full_text(app: Sphinx, fulltext: bool, position: int) -> bool:
+    """Whether the entry at ``position`` (0 = newest) of a feed carries the post's full text.
+
+    Every post is in the feeds, but only the newest ``kb_feed_full_text_posts`` entries of a
+    full-text feed carry the post itself; older ones carry its summary and link, as in a tag
+    feed. A feed reader reads the newest entries; at 1,000 posts the site feed with every post's
+    full text was 26 MB (and growing with every post), and its entries, each post rendered a
+    second time, cost more of a clean build than all the collection pages."""
+    return fulltext and position < app.config.kb_feed_full_text_posts
+
+
 def _feeds(app: Sphinx, blog: Blog) -> list[tuple[Any, str, str, str, bool]]:
     """(posts, feed file relative to outdir, title, url, full text): the feeds ABlog writes.
 
-    The site feed and the category feeds carry each post's full text (``blog_feed_fulltext``);
-    tag, year and author feeds carry the summary and the link. With full text everywhere each
+    The site feed and the category feeds carry the full text of their newest posts
+    (``blog_feed_fulltext``, :func:`full_text`); tag, year and author feeds carry the summary and
+    the link. With full text everywhere each
     post would be written into six or more feeds, and at 1,000 posts the feeds alone would be
     larger than the rest of the site.
     """
@@ -122,23 +136,63 @@ def write_feeds(app: Sphinx) -> None:
         return
     state: State = app._kb_state
     outdir = Path(app.builder.outdir)
-    written = 0
+    feeds = []
     for posts, relpath, title, url, fulltext in _feeds(app, blog):
         ordered = sorted(posts, key=lambda post: post.date, reverse=True)
         if blog.blog_feed_length:
             ordered = ordered[: blog.blog_feed_length]
-        key = digest(state.site_key, title, url, fulltext, [post_key(app, post) for post in ordered])
+        key = digest(
+            state.site_key,
+            title,
+            url,
+            fulltext,
+            app.config.kb_feed_full_text_posts,
+            [post_key(app, post) for post in ordered],
+        )
         app._kb_written.add(relpath)
-        target = outdir / relpath
-        if state.feeds.get(relpath) == key and target.is_file():
+        if state.feeds.get(relpath) == key and (outdir / relpath).is_file():
             continue
+        feeds.append((ordered, relpath, title, url, fulltext, key))
+
+    if app.parallel > 1 and parallel_available:
+        make_entries_in_parallel(app, blog, feeds)
+    for ordered, relpath, title, url, fulltext, key in feeds:
+        target = outdir / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w", encoding="utf-8", newline="") as out:
             _write_atom(out, app, blog, ordered, title, url, fulltext)
         state.feeds[relpath] = key
-        written += 1
-    if written:
-        logger.info("blog: %d Atom feeds written", written)
+    if feeds:
+        logger.info("blog: %d Atom feeds written", len(feeds))
+
+
+def make_entries_in_parallel(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...]]) -> None:
+    """Make the feed entries that these feeds need and that are not cached, in forked processes,
+    as Sphinx writes documents with ``-j``; the feeds are then put together from the cache.
+
+    A full-text entry renders its post a second time (``post_html``): at 1,000 posts the site
+    feed alone costs more than all the collection pages. Entries are split by post, so each is
+    made once (the site feed and a category feed share a post's full-text entry)."""
+    state: State = app._kb_state
+    needed: dict[tuple[str, str, bool], Any] = {}
+    for ordered, _relpath, _title, _url, fulltext, _key in feeds:
+        for position, post in enumerate(ordered):
+            full = full_text(app, fulltext, position)
+            entry = (post.docname, post.section, full)
+            if entry not in needed and not _entry_cached(app, blog, post, full):
+                needed[entry] = post
+    if len(needed) < MIN_PARALLEL_ENTRIES:
+        return  # made one by one as the feeds are written
+
+    def make(chunk: list[tuple[tuple[str, str, bool], Any]]) -> dict[tuple[str, str, bool], str]:
+        for (_docname, _section, fulltext), post in chunk:
+            _entry_xml(app, blog, post, fulltext)
+        return {entry: state.entries[entry] for entry, _post in chunk}
+
+    tasks = ParallelTasks(app.parallel)
+    for chunk in make_chunks(sorted(needed.items(), key=lambda item: item[0]), app.parallel, maxbatch=64):  # type: ignore[arg-type]
+        tasks.add_task(make, chunk, lambda chunk, made: state.entries.update(made))
+    tasks.join()
 
 
 def _write_atom(
@@ -166,9 +220,23 @@ def _write_atom(
     head = feed.atom_str(pretty=True).decode("utf-8")
     end = head.rindex("</feed>")
     out.write(head[:end])
-    for post in posts:
-        out.write(f"  {_entry_xml(app, blog, post, fulltext)}\n")
+    for position, post in enumerate(posts):
+        out.write(f"  {_entry_xml(app, blog, post, full_text(app, fulltext, position))}\n")
     out.write(head[end:])
+
+
+def _entry_address(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> tuple[str, str, Path]:
+    """A post's address in feeds, the key of its entry and the entry's cache file."""
+    post_url = os_path_join(blog.blog_baseurl, app.builder.get_target_uri(post.docname))
+    if post.section:
+        post_url += "#" + post.section
+    key = digest(post_key(app, post), app._kb_state.site_key, post_url)
+    return post_url, key, entry_path(app, post.docname, post.section, fulltext)
+
+
+def _entry_cached(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> bool:
+    _post_url, key, path = _entry_address(app, blog, post, fulltext)
+    return app._kb_state.entries.get((post.docname, post.section, fulltext)) == key and path.is_file()
 
 
 def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
@@ -178,12 +246,8 @@ def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     per build at 1,000 posts, so an edit serialises only the changed post's entry in each feed
     that lists it. Entries are unqualified elements, as feedgen makes them, inside the feed's
     default namespace."""
-    post_url = os_path_join(blog.blog_baseurl, app.builder.get_target_uri(post.docname))
-    if post.section:
-        post_url += "#" + post.section
+    post_url, key, path = _entry_address(app, blog, post, fulltext)
     state: State = app._kb_state
-    key = digest(post_key(app, post), state.site_key, post_url)
-    path = entry_path(app, post.docname, post.section, fulltext)
     if state.entries.get((post.docname, post.section, fulltext)) == key and path.is_file():
         return path.read_text(encoding="utf-8")
     entry = FeedEntry()
@@ -204,6 +268,9 @@ def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     etree.indent(element, space="  ", level=1)
     xml = etree.tostring(element, encoding="unicode")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(xml, encoding="utf-8")
+    # Written whole or not at all: a build stopped halfway leaves no truncated entry behind.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(xml, encoding="utf-8")
+    partial.replace(path)
     state.entries[(post.docname, post.section, fulltext)] = key
     return xml

@@ -60,6 +60,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_posts_per_page", 10, "html", types=[int])
     # Posts shown under each tag, category and author on their catalog pages (blog/tag.html …).
     app.add_config_value("kb_catalog_latest", 5, "html", types=[int])
+    # The newest posts whose full text a full-text feed carries (older entries: summary and link).
+    app.add_config_value("kb_feed_full_text_posts", 50, "html", types=[int])
     app.connect("builder-inited", replace_ablog_handlers)
     track_per_document(app, "kb_postlist_docs", set)  # the pages with a postlist
     track_per_document(app, "kb_excerpt_digests")  # docname -> {section: digest of its excerpt}

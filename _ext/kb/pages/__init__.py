@@ -5,7 +5,9 @@
 * :mod:`kb.pages.glossary_usage` — under each glossary term, the articles that use it;
 * :mod:`kb.pages.bibliography_index` — the bibliography with the articles citing each entry;
 * :mod:`kb.pages.knowledge_map` — the map of articles and their links (``knowledge_map.js``);
-* :mod:`kb.pages.page_meta` — description and article metadata for search engines and previews;
+* :mod:`kb.pages.page_meta` — Open Graph, description and article metadata for search engines
+  and previews;
+* :mod:`kb.pages.last_updated` — each page's last-updated date, from one ``git log``;
 * :mod:`kb.pages.site_files` — ``sitemap.xml`` and ``robots.txt``;
 * :mod:`kb.pages.notfound` — the 404 page's text.
 
@@ -26,6 +28,7 @@ MODULES = [
     "bibliography_index",
     "knowledge_map",
     "page_meta",
+    "last_updated",
     "site_files",
     "notfound",
 ]

@@ -5,7 +5,7 @@ publish a sitemap of one page), keeps them in write order, and guesses alternate
 ``locale_dirs`` (ours holds ABlog's Chinese UI strings, not translations of the site), so it does
 not fit. Here the sitemap lists every document and every ABlog collection page, sorted, each
 with its absolute URL under ``site_url``; documents carry ``lastmod`` from the last Git commit
-that touched them or their included files (sphinx-last-updated-by-git), posts without Git history
+that touched them or their included files (``kb.pages.last_updated``), posts without Git history
 fall back to their front-matter date. ``robots.txt`` allows everything and names the sitemap.
 """
 
@@ -27,7 +27,7 @@ NOT_LISTED = {"search", "genindex"}
 
 def _lastmod(app: Sphinx, docname: str) -> str | None:
     env = app.env
-    stamp = (getattr(env, "git_last_updated", {}).get(docname) or (None, None))[0]
+    stamp = getattr(env, "kb_last_updated", {}).get(docname)
     if stamp:
         return datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%d")
     info = getattr(env, "ablog_posts", {}).get(docname)

@@ -29,9 +29,12 @@ builds of the same sources leave the same bytes.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
+import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ from .zh import is_guess, quiet_jieba, use_dictionary
 logger = logging.getLogger(__name__)
 
 RECORDS_DIR = "kb_search"
+RECORDS_CACHE = "kb_search_records.pickle"  # every record with its file's stamp (load_records)
 KEPT_BESIDE_DOCTREES = (RECORDS_DIR + "/",)  # one record per page, read when the index is assembled
 OUTPUT_DIR = "_search"
 SCRIPT = "kb-search.js"
@@ -279,6 +283,45 @@ def _format(path: Path) -> int | None:
         return None
 
 
+def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """The stored record of every page in ``wanted``, by name, in name order; records of other
+    pages (removed, or no longer searched) are deleted.
+
+    The records are also kept together in one pickle (:data:`RECORDS_CACHE`), each with its
+    file's size and mtime: an edit rebuild reads back the one record it wrote, not a thousand
+    JSON files (a third of the time, and JSON's share of an edit rebuild at 1,000 posts)."""
+    folder = records_dir(app)
+    cache_path = Path(app.doctreedir) / RECORDS_CACHE
+    try:
+        gc.disable()  # a few hundred thousand new objects, none of them garbage
+        try:
+            cached = pickle.loads(cache_path.read_bytes())
+        finally:
+            gc.enable()
+    except Exception:  # missing or damaged: every record is read again
+        cached = {}
+    records: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for filename in filenames:
+            if not filename.endswith(".json"):
+                continue
+            path = os.path.join(dirpath, filename)
+            name = os.path.relpath(path, folder)[: -len(".json")].replace(os.sep, "/")
+            if name not in wanted:
+                os.unlink(path)  # a removed page, or one that is no longer searched
+                continue
+            stat = os.stat(path)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            known = cached.get(name)
+            records[name] = (
+                known if known and known[0] == stamp else (stamp, json.loads(Path(path).read_bytes()))
+            )
+    records = dict(sorted(records.items()))
+    if records.keys() != cached.keys() or any(records[name] is not cached[name] for name in records):
+        cache_path.write_bytes(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+    return {name: record for name, (_stamp, record) in records.items()}
+
+
 def write_index(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -288,14 +331,7 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
     target = outdir / OUTPUT_DIR
     if not sources_changed(app.env) and _format(target / "index.json") == FORMAT:
         return
-    records: dict[str, dict[str, Any]] = {}
-    wanted = {name for name in app.env.found_docs if is_searchable(app, name)}
-    for path in sorted(records_dir(app).rglob("*.json")) if records_dir(app).is_dir() else []:
-        name = path.relative_to(records_dir(app)).with_suffix("").as_posix()
-        if name in wanted:
-            records[name] = json.loads(path.read_bytes())
-        else:
-            path.unlink()  # a removed page, or one that is no longer searched
+    records = load_records(app, {name for name in app.env.found_docs if is_searchable(app, name)})
     urls = {name: app.builder.get_target_uri(name) for name in records}
     inlinks: dict[str, int] = {}
     for linked in links_between_posts(app.env, sorted(records)).values():

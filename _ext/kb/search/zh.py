@@ -134,6 +134,51 @@ def latin_surfaces(text: str) -> dict[str, str]:
     return dict(sorted(surfaces.items()))
 
 
+def _cut(text: str) -> tuple[list[str], Counter[str]]:
+    """jieba's ``cut(text, HMM=False)`` and the words of two or more Chinese characters of its
+    full mode (``cut_all=True``), from one pass: both modes split the text into the same blocks
+    and look each block's words up in the same graph (``get_DAG``), and the full mode's words
+    of two or more characters are exactly that graph's edges. Cutting twice cost a fifth of a
+    clean build. jieba's own code, its steps kept (tests/test_extensions.py compares the two on
+    every post; tests/test_upstream_contracts.py names the parts of jieba this uses)."""
+    tokenizer = jieba.dt
+    tokenizer.check_initialized()
+    words: list[str] = []
+    full: Counter[str] = Counter()
+    for block in jieba.re_han_default.split(text):
+        if not block:
+            continue
+        if not jieba.re_han_default.match(block):
+            for piece in jieba.re_skip_default.split(block):
+                if jieba.re_skip_default.match(piece):
+                    words.append(piece)
+                else:
+                    words.extend(piece)
+            continue
+        graph = tokenizer.get_DAG(block)
+        for start, ends in graph.items():
+            for end in ends:
+                if end > start and CJK_WORD.fullmatch(word := block[start : end + 1]):
+                    full[word] += 1
+        route: dict[int, tuple[float, int]] = {}
+        tokenizer.calc(block, graph, route)
+        position, length, latin = 0, len(block), ""
+        while position < length:
+            after = route[position][1] + 1
+            word = block[position:after]
+            if len(word) == 1 and jieba.re_eng.match(word):
+                latin += word
+            else:
+                if latin:
+                    words.append(latin)
+                    latin = ""
+                words.append(word)
+            position = after
+        if latin:
+            words.append(latin)
+    return words, full
+
+
 def _cut_for_search(text: str) -> list[str]:
     """jieba's ``cut_for_search`` without its HMM (its code, kept to the words of two or more
     Chinese characters), the other dictionary words of the text (jieba's full mode), each as
@@ -146,7 +191,8 @@ def _cut_for_search(text: str) -> list[str]:
         words.extend(a + b for a, b in zip(singles, singles[1:]))
         singles.clear()
 
-    for word in jieba.cut(text, HMM=False):
+    cut, dictionary_words = _cut(text)
+    for word in cut:
         if len(word) == 1 and CJK_ANY.match(word):
             singles.append(word)
             continue
@@ -160,7 +206,7 @@ def _cut_for_search(text: str) -> list[str]:
         words.append(word)
     pairs()
     found = Counter(words)
-    for word, count in Counter(w for w in jieba.cut(text, cut_all=True) if CJK_WORD.fullmatch(w)).items():
+    for word, count in dictionary_words.items():
         words.extend([word] * (count - found[word]))
     return words
 
