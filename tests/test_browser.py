@@ -456,6 +456,17 @@ def test_results_and_dialog_follow_the_colour_mode(browser, server, scheme):
     context.close()
 
 
+def show(locator) -> None:
+    """Scroll the element to the screen and wait until it is laid out: what is not near the screen
+    is not (kb.css). Playwright's own scroll_into_view_if_needed computes the position from the
+    placeholder heights of the sections above and does not land; the browser's does."""
+    locator.evaluate("el => el.scrollIntoView()")
+    locator.evaluate(
+        "el => new Promise(r => (function f() {"
+        " el.checkVisibility({contentVisibilityAuto: true}) ? r() : requestAnimationFrame(f); })())"
+    )
+
+
 def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[str, str]:
     """Click the copy button of the first code block matching ``selector``; return the
     clipboard text and the block's visible text."""
@@ -463,6 +474,7 @@ def copy_first_block(browser, server: str, path: str, selector: str) -> tuple[st
     page = context.new_page()
     page.goto(f"{server}/{path}")
     block = page.locator(selector).first
+    show(block)
     shown = block.locator("pre").inner_text()
     block.hover()
     block.locator("button.copybtn").click()
@@ -516,6 +528,159 @@ def test_formulas_reach_screen_readers_as_math_named_by_their_tex(page, server):
     assert r"\bar\alpha_t" in " ".join(names) and all(name.strip() for name in names)
     snapshot = page.locator("article section").first.aria_snapshot()
     assert '- math "\\\\sigma_t"' in snapshot and "mord" not in snapshot
+
+
+# Which article sections content-visibility skips: a section's heading is skipped when the section
+# is (or one around it).
+SKIPPED_SECTIONS = (
+    "() => [...document.querySelectorAll('.bd-article section section')].map(s =>"
+    " !(s.querySelector(':scope > :is(h2, h3, h4)') || s).checkVisibility({contentVisibilityAuto: true}))"
+)
+NOT_SKIPPED = ".bd-article section section { content-visibility: visible !important; }"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def test_sections_below_the_first_screen_are_laid_out_when_reached(browser, server):
+    """``content-visibility: auto`` (kb.css): on load, the DDIM article's later sections are not
+    laid out; scrolling lays out each section on the way, with the figure in it."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    skipped = page.evaluate(SKIPPED_SECTIONS)
+    assert len(skipped) > 10 and sum(skipped) >= len(skipped) - 2
+    figure = page.locator("#fig-ddim-eta img").first
+    show(figure)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#fig-ddim-eta img')].some(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert figure.bounding_box()["height"] > 100
+    context.close()
+
+
+def landing(page, anchor: str) -> float:
+    """Where the anchor's target is from the top of the screen once the page has settled."""
+    page.wait_for_timeout(300)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", anchor)
+
+
+# A section heading deep in the article, an equation, a footnote at the end.
+DEEP_ANCHORS = ["sec-ddim-eta", "equation-eq-ddim-invert", "footcite-song2020denoising"]
+
+
+@pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_in_page_links_land_on_their_target(browser, server, device, scheme):
+    """An anchor lands where it would if nothing were skipped (the theme's scroll padding below
+    the header), whether the page is opened with it, a link to it is followed or the address's
+    hash is changed; the sections above it are laid out (kb-section-anchors.js), those below it
+    are still skipped."""
+    context = browser.new_context(**device, color_scheme=scheme)
+    page = context.new_page()
+    for anchor in DEEP_ANCHORS:
+        page.goto(f"{server}/{DDIM}")
+        page.add_style_tag(content=NOT_SKIPPED)
+        page.evaluate("id => { location.hash = id }", anchor)
+        expected = landing(page, anchor)
+        assert 40 < expected < 120  # below the header: a real landing to compare with
+
+        page.goto("about:blank")
+        page.goto(f"{server}/{DDIM}#{anchor}")
+        opened = landing(page, anchor)
+
+        page.goto("about:blank")
+        page.goto(f"{server}/{DDIM}")
+        page.evaluate("id => document.querySelector(`a[href='#${id}']`).click()", anchor)
+        followed = landing(page, anchor)
+        shown = page.evaluate(
+            "id => [...document.querySelectorAll('.bd-article section section')].map(s =>"
+            " [s.classList.contains('kb-shown'),"
+            " !!(s.compareDocumentPosition(document.getElementById(id)) & Node.DOCUMENT_POSITION_FOLLOWING)])",
+            anchor,
+        )
+        assert all(is_shown == above for is_shown, above in shown), shown
+
+        page.goto("about:blank")
+        page.goto(f"{server}/{DDIM}")
+        page.evaluate("id => { location.hash = id }", anchor)
+        hashed = landing(page, anchor)
+        assert [round(opened), round(followed), round(hashed)] == [round(expected)] * 3, anchor
+    # Landing lays out what is above the target, not the whole article.
+    page.goto("about:blank")
+    page.goto(f"{server}/{DDIM}#sec-ddim-eta")
+    landing(page, "sec-ddim-eta")
+    assert any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+
+
+def test_keyboard_print_and_no_javascript_reach_skipped_sections(browser, server):
+    """A link in a skipped section takes the keyboard focus and comes to the screen; printing and a
+    browser without JavaScript lay out every section (a link must land without
+    kb-section-anchors.js)."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    link = page.locator(".bd-article section section a.reference").last
+    assert not link.evaluate("a => a.checkVisibility({contentVisibilityAuto: true})")  # skipped
+    link.evaluate("a => a.focus()")
+    page.wait_for_timeout(300)
+    assert link.evaluate("a => document.activeElement === a")
+    top = link.evaluate("a => a.getBoundingClientRect().top")
+    assert 0 <= top < 844
+    page.emulate_media(media="print")
+    assert not any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+    context = browser.new_context(**PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    assert not any(page.evaluate(SKIPPED_SECTIONS))
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_first_visit_has_its_colour_theme_before_the_body(browser, server, scheme):
+    """A first visit (nothing stored) starts in mode "auto"; the head resolves the theme to light
+    or dark (layout.html), so the theme's script, once the page is parsed, sets the value already
+    there instead of restyling the whole page."""
+    context = browser.new_context(**PHONE, color_scheme=scheme)
+    page = context.new_page()
+    page.add_init_script(
+        "window.kbThemes = []; new MutationObserver(ms => ms.forEach(m => m.attributeName === 'data-theme'"
+        " && kbThemes.push([document.body ? 'body' : 'head', m.oldValue, m.target.dataset.theme])))"
+        ".observe(document, {attributes: true, attributeOldValue: true, subtree: true,"
+        " attributeFilter: ['data-theme']});"
+    )
+    page.goto(f"{server}/{DDIM}")
+    page.wait_for_load_state("load")
+    themes = page.evaluate("kbThemes")
+    assert themes and themes[-1][2] == scheme, themes
+    # Once the body is being parsed, the theme is only ever set to the value it has.
+    assert all(old == theme == scheme for where, old, theme in themes if where == "body"), themes
+    assert page.evaluate("localStorage.getItem('mode')") == "auto"  # the theme's script ran
+    context.close()
+
+
+def test_code_blocks_get_their_tab_stop_when_reached(browser, server):
+    """The theme's on-load measurement of every code block (which laid out the skipped sections)
+    is cut from its script (kb/assets/theme_script.py); kb-scroll-tab-stops.js measures each
+    block near the screen: one that scrolls sideways stays a tab stop, one that fits does not."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/{DDIM}")
+    page.wait_for_load_state("load")
+    blocks = page.locator("article pre")
+    assert blocks.count() >= 3
+    assert blocks.evaluate_all("ps => ps.every(p => p.tabIndex === 0)")  # not measured yet
+    for i in range(blocks.count()):
+        blocks.nth(i).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    stops = blocks.evaluate_all(
+        "ps => ps.map(p => [p.scrollWidth > p.clientWidth || p.scrollHeight > p.clientHeight, p.tabIndex])"
+    )
+    assert all(stop == (0 if scrolls else -1) for scrolls, stop in stops), stops
+    assert any(scrolls for scrolls, _ in stops)  # a 390 px phone scrolls some code sideways
+    context.close()
 
 
 def test_feed_formulas_render_in_a_reader_without_the_site_css(browser, html_dir):

@@ -607,6 +607,25 @@ def test_jiebas_dictionary_from_the_sites_pickle_cuts_as_jieba_does(tmp_path: Pa
     assert cache.stat().st_size > 1_000_000
 
 
+def test_head_scripts_are_deferred_but_inline_async_module_and_documentation_options():
+    from sphinx.builders.html._assets import _JavaScript
+
+    from kb.assets.deferred_scripts import deferred
+
+    plain = _JavaScript("_static/doctools.js", priority=200)
+    assert deferred(plain).attributes == {"defer": "defer"} and deferred(plain).priority == 200
+    assert deferred(_JavaScript("scripts/x.js", id="x")).attributes == {"id": "x", "defer": "defer"}
+    kept = [
+        _JavaScript("_static/documentation_options.js", priority=200),
+        _JavaScript(None, body="DOCUMENTATION_OPTIONS.pagename = 'x';"),
+        _JavaScript("a.js", defer="defer"),
+        _JavaScript("b.js", **{"async": "async"}),
+        _JavaScript("c.mjs", type="module"),
+        "old-style.js",
+    ]
+    assert [deferred(script) for script in kept] == kept
+
+
 def _cut_for_search_with_two_jieba_cuts(text: str) -> list[str]:
     """kb/search/zh.py's _cut_for_search as it was, with jieba's own two cuts: the reference."""
     import jieba

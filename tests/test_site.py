@@ -473,6 +473,25 @@ def test_output_has_no_unloaded_script_or_stale_source_map(html_dir: Path):
     assert not (html_dir / "_static/styles/pydata-sphinx-theme.css.map").exists()
 
 
+def test_no_script_blocks_the_first_paint_but_documentation_options(html_dir: Path):
+    """kb/assets/deferred_scripts.py: every script a page names in its head is deferred, but
+    documentation_options.js, which the inline scripts after it use at once (and then only
+    inline scripts run while the page is parsed)."""
+    for relpath in ["index.html", "posts/ddim-sampling/index.html", "search.html", "blog.html"]:
+        head = parse_html(html_dir / relpath).head
+        scripts = head.find_all("script", src=True)
+        blocking = [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in scripts if not s.has_attr("defer")]
+        assert blocking == ["documentation_options.js"], (relpath, blocking)
+        names = [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in scripts]
+        assert names.index("doctools.js") < names.index("translations.js"), relpath  # order kept
+        tags = head.find_all("script")
+        options = names.index("documentation_options.js")
+        uses = [
+            i for i, tag in enumerate(tags) if not tag.has_attr("src") and "DOCUMENTATION_OPTIONS" in tag.text
+        ]
+        assert uses and min(uses) > tags.index(scripts[options]), relpath
+
+
 def test_build_log_has_no_jieba_debug_lines(site: Build):
     assert "prefix dict" not in site.output and "Loading model" not in site.output
 

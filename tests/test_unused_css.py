@@ -146,6 +146,9 @@ def _screenshots(page, url: str, interactive: bool) -> list[tuple[str, bytes]]:
     page.goto(url, wait_until="networkidle")  # a missing page answers 404
     if "search.html" in url:
         page.wait_for_selector("#kb-search-status[data-state=done]", timeout=20000)
+    # Sections below the first screen are laid out when reached (kb.css): on both sides, all of
+    # them, so that the full-page shots do not depend on what was reached when.
+    page.add_style_tag(content=".bd-article section section { content-visibility: visible !important; }")
     page.evaluate("document.fonts.ready")
     shots = [("page", page.screenshot(full_page=True, animations="disabled", caret="hide"))]
     if not interactive:

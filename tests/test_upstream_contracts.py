@@ -377,3 +377,45 @@ class _Recorder:
 
     def __getattr__(self, name: str):
         return lambda *args, **kwargs: None
+
+
+def test_the_themes_script_measures_scrollable_elements_where_theme_script_cuts_it():
+    """kb/assets/theme_script.py replaces the body of the theme's addTabStopsToScrollableElements
+    loop in the shipped, minified script; kb-scroll-tab-stops.js repeats its selector."""
+    from kb.assets.theme_script import MEASUREMENT, without_measurement
+
+    static = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+    shipped = (static / "scripts" / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert shipped.count(MEASUREMENT) == 1
+    patched = without_measurement(shipped)
+    assert MEASUREMENT not in patched and without_measurement(patched) == patched
+    source = (
+        Path(pydata_sphinx_theme.__file__).parent / "assets" / "scripts" / "pydata-sphinx-theme.js"
+    ).read_text(encoding="utf-8")
+    loop = source[source.index("function addTabStopsToScrollableElements") :]
+    selector = re.findall(r'^\s*"([^"]+)",$', loop[: loop.index('].join(", ")')], re.M)
+    ours = (ROOT / "_static" / "kb-scroll-tab-stops.js").read_text(encoding="utf-8")
+    ours_selector = "".join(
+        re.findall(
+            r'"([^"]*)"', ours[ours.index("var selector") : ours.index(";", ours.index("var selector"))]
+        )
+    )
+    assert [s.strip() for s in ours_selector.split(",")] == selector
+    with pytest.raises(Exception, match="pydata-sphinx-theme changed"):
+        without_measurement(shipped.replace(MEASUREMENT, "e.tabIndex=0"))
+
+
+def test_the_themes_script_resolves_auto_as_the_layouts_head_does():
+    """_templates/layout.html resolves a first visit's theme "auto" to light or dark in the head,
+    as the theme's setTheme does once the page is parsed, so that setTheme changes nothing."""
+    source = (
+        Path(pydata_sphinx_theme.__file__).parent / "assets" / "scripts" / "pydata-sphinx-theme.js"
+    ).read_text(encoding="utf-8")
+    assert 'prefersDark = window.matchMedia("(prefers-color-scheme: dark)")' in source
+    set_theme = source[
+        source.index("function setTheme(mode)") : source.index("function updateColorModeDropdown")
+    ]
+    assert 'var colorScheme = prefersDark.matches ? "dark" : "light";' in set_theme
+    assert 'var theme = mode == "auto" ? colorScheme : mode;' in set_theme
+    layout = (ROOT / "_templates" / "layout.html").read_text(encoding="utf-8")
+    assert 'matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"' in layout

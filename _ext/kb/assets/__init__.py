@@ -3,6 +3,13 @@
 * :mod:`kb.assets.unused_css` cuts the theme's stylesheets to the rules the pages can match;
 * :mod:`kb.assets.icon_font` drops ``fontawesome.js`` and subsets the icon fonts to the icons
   those rules still name;
+* :mod:`kb.assets.lazy_sections`: article sections laid out when they come near the screen
+  (``content-visibility``), and in-page links that land on their target all the same;
+* :mod:`kb.assets.theme_script` takes the theme script's on-load measurement of every code
+  block out (it laid out every skipped section); ``kb-scroll-tab-stops.js`` measures each when
+  it comes near the screen;
+* :mod:`kb.assets.deferred_scripts` makes the head's scripts wait for the page to be parsed
+  instead of blocking its first paint;
 * :mod:`kb.assets.font_subset` is the fontTools subsetting both fonts use (and KaTeX's);
 * :mod:`kb.assets.template_cache` keeps the compiled Jinja templates between builds.
 """
@@ -13,7 +20,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["unused_css", "icon_font", "template_cache"]
+MODULES = ["unused_css", "icon_font", "lazy_sections", "theme_script", "deferred_scripts", "template_cache"]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
