@@ -34,6 +34,7 @@ from .state import State, digest, entry_path
 
 logger = logging.getLogger(__name__)
 MIN_PARALLEL_ENTRIES = 64  # fewer feed entries to make are made by the main process
+MIN_PARALLEL_FEEDS = 16  # ... and so are the entries of fewer feeds to write
 
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
@@ -154,7 +155,9 @@ def write_feeds(app: Sphinx) -> None:
             continue
         feeds.append((ordered, relpath, title, url, fulltext, key))
 
-    if app.parallel > 1 and parallel_available:
+    if app.parallel > 1 and parallel_available and len(feeds) >= MIN_PARALLEL_FEEDS:
+        # An edit rewrites a handful of feeds with one changed entry: checking every entry's
+        # cache twice would cost more than making that entry here.
         make_entries_in_parallel(app, blog, feeds)
     for ordered, relpath, title, url, fulltext, key in feeds:
         target = outdir / relpath
