@@ -171,7 +171,13 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
             row = scores[offset]
             row[a] = 0.0  # never the post itself
             candidates = np.flatnonzero(row > 0)
-            order = np.lexsort((candidates, -np.round(row[candidates], 9)))[:count]
+            rounded = np.round(row[candidates], 9)
+            if len(candidates) > count:
+                # Only what can reach the top `count` is sorted: the count-th largest score and up
+                # (ties included, so the order among them is the same as sorting them all).
+                kept = rounded >= np.partition(rounded, len(rounded) - count)[len(rounded) - count]
+                candidates, rounded = candidates[kept], rounded[kept]
+            order = np.lexsort((candidates, -rounded))[:count]
             result[posts[a]] = tuple(
                 (posts[b], _reason(set(tags[posts[a]]) & set(tags[posts[b]]), link[offset, b]))
                 for b in candidates[order]
