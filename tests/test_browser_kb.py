@@ -208,8 +208,13 @@ def test_cut_katex_fonts_lay_out_formulas_like_the_full_fonts(browser, server, p
             )
         page.goto(f"{server}/{path}")
         page.wait_for_load_state("networkidle")
+        # Every section laid out first: kb.css skips the sections far from the screen, and a
+        # skipped section's fonts are fetched only once it is laid out.
+        page.add_style_tag(content=".bd-article section section { content-visibility: visible !important; }")
         measured = page.evaluate(
-            "async () => { await document.fonts.ready;"
+            "async () => { document.body.getBoundingClientRect();"
+            " await Promise.all([...document.fonts].map(f => f.load().catch(() => null)));"
+            " await document.fonts.ready;"
             " return [...document.querySelectorAll('.katex-html')].map(e => {"
             " const r = e.getBoundingClientRect(); return [r.width, r.height]; }); }"
         )
