@@ -626,41 +626,12 @@ def test_head_scripts_are_deferred_but_inline_async_module_and_documentation_opt
     assert [deferred(script) for script in kept] == kept
 
 
-def _cut_for_search_with_two_jieba_cuts(text: str) -> list[str]:
-    """kb/search/zh.py's _cut_for_search as it was, with jieba's own two cuts: the reference."""
+def test_one_pass_cut_gives_jiebas_two_cuts_on_every_post():
+    """kb/search/zh.py's one-pass cut of every post's text (and of odd input: other CJK blocks,
+    digits in words, spaces, punctuation) is jieba's accurate cut without HMM, word for word,
+    and the words of two or more Chinese characters of jieba's full mode, as often as it gives them."""
     import jieba
 
-    from kb.search.zh import CJK_ANY, CJK_WORD
-
-    words: list[str] = []
-    singles: list[str] = []
-
-    def pairs() -> None:
-        words.extend(a + b for a, b in zip(singles, singles[1:]))
-        singles.clear()
-
-    for word in jieba.cut(text, HMM=False):
-        if len(word) == 1 and CJK_ANY.match(word):
-            singles.append(word)
-            continue
-        pairs()
-        if not CJK_WORD.fullmatch(word):
-            continue
-        if len(word) > 2:
-            words.extend(word[i : i + 2] for i in range(len(word) - 1) if jieba.dt.FREQ.get(word[i : i + 2]))
-        if len(word) > 3:
-            words.extend(word[i : i + 3] for i in range(len(word) - 2) if jieba.dt.FREQ.get(word[i : i + 3]))
-        words.append(word)
-    pairs()
-    found = Counter(words)
-    for word, count in Counter(w for w in jieba.cut(text, cut_all=True) if CJK_WORD.fullmatch(w)).items():
-        words.extend([word] * (count - found[word]))
-    return words
-
-
-def test_one_pass_cut_gives_jiebas_two_cuts_on_every_post():
-    """The search words of every post's text (and of odd input: other CJK blocks, digits in
-    words, spaces, punctuation), cut in one pass, are jieba's two cuts' words, in order."""
     from kb.search import zh
 
     zh.split_text("预热")  # loads the dictionary (with the site's words, as the build does)
@@ -668,13 +639,16 @@ def test_one_pass_cut_gives_jiebas_two_cuts_on_every_post():
     texts += [
         "",
         "  \r\n\t",
-        "㐀㐁 豈更 扩散模型DDIM采样3步 B超 T恤",
+        "㐀㐁 㐀㐁㐂 豈更 扩散模型DDIM采样3步 B超 T恤",
         "x_t = a+b#c&d.e_f%g-h",
         "非马尔可夫链，朗之万动力学。",
     ]
     assert len(texts) > 30
     for text in texts:
-        assert zh._cut_for_search(text) == _cut_for_search_with_two_jieba_cuts(text), text[:60]
+        words, dictionary_words = zh._cut(text)
+        assert words == list(jieba.cut(text, HMM=False)), text[:60]
+        full = Counter(word for word in jieba.cut(text, cut_all=True) if zh.CJK_WORD.fullmatch(word))
+        assert dictionary_words == full, text[:60]
 
 
 def test_newest_commits_read_from_one_git_log(tmp_path: Path):

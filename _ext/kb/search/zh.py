@@ -138,9 +138,10 @@ def _cut(text: str) -> tuple[list[str], Counter[str]]:
     """jieba's ``cut(text, HMM=False)`` and the words of two or more Chinese characters of its
     full mode (``cut_all=True``), from one pass: both modes split the text into the same blocks
     and look each block's words up in the same graph (``get_DAG``), and the full mode's words
-    of two or more characters are exactly that graph's edges. Cutting twice cost a fifth of a
-    clean build. jieba's own code, its steps kept (tests/test_extensions.py compares the two on
-    every post; tests/test_upstream_contracts.py names the parts of jieba this uses)."""
+    of two or more characters are that graph's edges (outside those blocks, each piece whole).
+    Cutting twice cost a fifth of a clean build. jieba's own code, its steps kept
+    (tests/test_extensions.py compares the one pass with jieba's two cuts on every post;
+    tests/test_upstream_contracts.py names the parts of jieba this uses)."""
     tokenizer = jieba.dt
     tokenizer.check_initialized()
     words: list[str] = []
@@ -153,7 +154,9 @@ def _cut(text: str) -> tuple[list[str], Counter[str]]:
                 if jieba.re_skip_default.match(piece):
                     words.append(piece)
                 else:
-                    words.extend(piece)
+                    words.extend(piece)  # the accurate mode: one character at a time
+                    if CJK_WORD.fullmatch(piece):
+                        full[piece] += 1  # the full mode: the piece whole (㐀㐁㐂, outside its blocks)
             continue
         graph = tokenizer.get_DAG(block)
         for start, ends in graph.items():
