@@ -451,8 +451,8 @@ def _bigrams(text: str) -> dict[str, int]:
     return dict(counts)
 
 
-def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple[str, str], float]:
-    """The definition, computed the slow way: sublinear TF-IDF, top terms, cosine."""
+def _reference_vectors(terms: dict[str, dict[str, int]], top: int) -> dict[str, dict[str, float]]:
+    """The definition, computed the slow way: sublinear TF-IDF, top terms, unit length."""
     import math
 
     from kb.pages.related_posts import term_key
@@ -468,6 +468,11 @@ def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple
         kept = sorted(weights.items(), key=lambda item: (-item[1], term_key(item[0])))[:top]
         norm = math.sqrt(sum(w * w for _t, w in kept)) or 1.0
         vectors[doc] = {t: w / norm for t, w in kept}
+    return vectors
+
+
+def _reference_cosines(terms: dict[str, dict[str, int]], top: int) -> dict[tuple[str, str], float]:
+    vectors = _reference_vectors(terms, top)
     return {
         (a, b): sum(w * vectors[b].get(t, 0.0) for t, w in vectors[a].items()) for a in terms for b in terms
     }
@@ -516,6 +521,122 @@ def test_related_matrix_matches_the_slow_definition_with_truncated_vectors():
     for i, x in enumerate(docs):
         for j, y in enumerate(docs):
             assert abs(scores[i, j] - expected[x, y]) < 1e-9, (x, y)
+
+
+def _related_site(size: int, seed: int):
+    """A site of ``size`` posts with random prose, tags, dates and links, as ``related`` sees it."""
+    import random
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from kb.pages.related_posts import term_counts
+
+    rng = random.Random(seed)
+    alphabet = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差"
+    tag_pool = ["扩散", "采样", "并发", "优化", "概率", "Java"]
+    docs = [f"posts/p{i:02d}/index" for i in range(size)]
+    terms = {doc: _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(5, 80)))) for doc in docs}
+    infos = {
+        doc: [
+            {
+                "tags": rng.sample(tag_pool, rng.randint(0, 3)),
+                "date": datetime(2024, 1, 1) + timedelta(days=rng.randrange(60)),  # dates repeat
+            }
+        ]
+        for doc in docs
+    }
+    links = {
+        doc: {other for other in rng.sample(docs, 2) if other != doc and rng.random() < 0.2} for doc in docs
+    }
+    env = SimpleNamespace(
+        ablog_posts=infos,
+        found_docs=set(docs),
+        kb_post_terms={doc: term_counts(terms[doc]) for doc in docs},
+    )
+    config = SimpleNamespace(kb_related_count=5, kb_related_weights={"text": 0.5, "tags": 0.3, "links": 0.2})
+    return env, config, terms, links
+
+
+def _reference_related(env, terms, links, cap: int) -> dict[str, list[str]]:
+    """``related``'s documented definition, the slow way: every pair, the capped cosine, the
+    tag and tag-pair neighbourhoods in date order, Jaccard, links; rounded, ties by name."""
+    import itertools
+
+    from kb.pages.related_posts import TOP_TERMS
+
+    docs = sorted(terms)
+    vectors = _reference_vectors(terms, TOP_TERMS)
+    heaviest: dict[str, list[str]] = {}
+    for term in {t for vector in vectors.values() for t in vector}:
+        holders = sorted((d for d in docs if term in vectors[d]), key=lambda d: (-vectors[d][term], d))
+        heaviest[term] = holders[:cap]
+    tags = {doc: set(env.ablog_posts[doc][0]["tags"]) for doc in docs}
+    dated = sorted(docs, key=lambda d: (str(env.ablog_posts[d][0]["date"]), d))
+    near = set()
+    groups = {
+        g
+        for d in docs
+        for g in itertools.chain(((t,) for t in tags[d]), itertools.combinations(sorted(tags[d]), 2))
+    }
+    for group in groups:
+        members = [d for d in dated if set(group) <= tags[d]]
+        near |= {(a, b) for i, a in enumerate(members) for b in members[i + 1 : i + 1 + cap]}
+    result = {}
+    for a in docs:
+        scores = {}
+        for b in docs:
+            cosine = sum(
+                w * vectors[b][t]
+                for t, w in vectors[a].items()
+                if t in vectors[b] and {a, b} <= set(heaviest[t])
+            )
+            linked = b in links[a] or a in links[b]
+            candidate = a != b and (cosine > 0 or linked or (a, b) in near or (b, a) in near)
+            union = len(tags[a] | tags[b])
+            jaccard = len(tags[a] & tags[b]) / union if union else 0.0
+            score = round(0.5 * cosine + 0.3 * jaccard + 0.2 * linked, 9)
+            if candidate and score > 0:
+                scores[b] = score
+        result[a] = sorted(scores, key=lambda b: (-scores[b], b))[:5]
+    return result
+
+
+@pytest.mark.parametrize("cap", [2, 5, 40])
+def test_related_lists_follow_the_documented_candidate_rule(monkeypatch, cap: int):
+    """``related`` scores candidate pairs only (kb/pages/related_posts.py). With the cap above
+    the site's size that is every pair (the lists a full scoring gives); with a small cap, terms
+    and tags held by more posts than the cap are cut exactly as the docstring says."""
+    from kb.pages import related_posts
+
+    env, config, terms, links = _related_site(30, seed=cap)
+    monkeypatch.setattr(related_posts, "CAP", cap)
+    monkeypatch.setattr(related_posts, "links_between_posts", lambda env, posts: {p: links[p] for p in posts})
+    lists = {doc: [b for b, _reason in items] for doc, items in related_posts.related(env, config).items()}
+    assert lists == _reference_related(env, terms, links, cap)
+    if cap == 2:  # the cap cuts something here: a full scoring gives other lists
+        assert lists != _reference_related(env, terms, links, 100)
+
+
+def test_capped_columns_keep_each_columns_heaviest_entries_ties_to_the_smaller_row():
+    from scipy import sparse
+
+    from kb.pages.related_posts import capped_columns
+
+    matrix = sparse.csr_matrix([[0.5, 0.1], [0.2, 0.3], [0.5, 0.3], [0.9, 0.0]])
+    assert capped_columns(matrix, 2).toarray().tolist() == [[0.5, 0.0], [0.0, 0.3], [0.0, 0.3], [0.9, 0.0]]
+    assert capped_columns(matrix, 4).toarray().tolist() == matrix.toarray().tolist()
+
+
+def test_term_numbers_are_numpys_unique():
+    import numpy as np
+
+    from kb.pages.related_posts import _term_numbers
+
+    keys = np.array([7, 3, 7, 2**63 + 5, 3, 0, 7], np.uint64)
+    vocabulary, inverse = np.unique(keys, return_inverse=True)
+    number, df = _term_numbers(keys)
+    assert number.tolist() == inverse.tolist()
+    assert df.tolist() == np.bincount(inverse).tolist()
 
 
 def test_split_text_indexes_every_dictionary_word_and_stems():

@@ -9,6 +9,9 @@ Three signals, each in [0, 1], are combined with the weights in ``kb_related_wei
 * **tags**: Jaccard overlap of the two posts' tags;
 * **links**: 1 when either post links to the other (``{doc}``, ``{ref}``, ``{eq}`` …).
 
+Only *candidate* pairs are scored, so the cost grows linearly with the site (see ``related``);
+with at most ``CAP`` posts every pair that shares anything is a candidate.
+
 A post is never related to itself, ties are broken by document name, and scores are rounded
 before sorting, so the lists are the same on every build of the same sources, clean or
 incremental. The list is marked ``no-search`` so other posts' titles do not become search hits
@@ -52,7 +55,7 @@ SKIPPED = (
     nodes.raw,
 )
 TOP_TERMS = 200
-BLOCK = 256  # rows of the score matrix held at once
+CAP = 32  # how many posts a term or tag pairs each post with (see related())
 FEATURE = "related"
 TermCounts = tuple  # (bytes of sorted uint64 term keys, bytes of uint32 counts)
 
@@ -114,86 +117,187 @@ def tfidf_matrix(terms: dict[str, TermCounts], docs: list[str], top: int = TOP_T
         (np.frombuffer(keys, np.uint64), np.frombuffer(counts, np.uint32))
         for keys, counts in (terms.get(doc, (b"", b"")) for doc in docs)
     ]
-    row = np.repeat(np.arange(len(docs)), [len(keys) for keys, _counts in pairs])
-    vocabulary, col = np.unique(np.concatenate([keys for keys, _counts in pairs]), return_inverse=True)
-    count = np.concatenate([counts for _keys, counts in pairs]).astype(np.float64)
     n = len(docs)
-    df = np.bincount(col, minlength=len(vocabulary))
+    row = np.repeat(np.arange(n), [len(keys) for keys, _counts in pairs])
+    col, df = _term_numbers(np.concatenate([keys for keys, _counts in pairs]))
+    count = np.concatenate([counts for _keys, counts in pairs]).astype(np.float64)
     informative = df[col] < n
     row, col, count = row[informative], col[informative], count[informative]
     weight = (1 + np.log(count)) * np.log(n / df[col])
-    order = np.lexsort((col, -weight, row))  # by document, heaviest first, then by term
-    row, col, weight = row[order], col[order], weight[order]
-    rank = np.arange(row.size) - np.searchsorted(row, row)  # position within the document
-    kept = rank < top
-    matrix = sparse.csr_matrix((weight[kept], (row[kept], col[kept])), shape=(n, len(vocabulary)))
+    # A document's entries are in term order, so a stable sort of its weights puts the heaviest
+    # first and ties by term; only documents with more than `top` terms need one.
+    bounds = np.searchsorted(row, np.arange(n + 1))
+    kept = np.ones(row.size, bool)
+    for doc in np.flatnonzero(np.diff(bounds) > top):
+        start = bounds[doc]
+        kept[start + np.argsort(-weight[start : bounds[doc + 1]], kind="stable")[top:]] = False
+    matrix = sparse.csr_matrix((weight[kept], (row[kept], col[kept])), shape=(n, len(df)))
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
 
 
+def _term_numbers(keys: Any) -> tuple[Any, Any]:
+    """Each key's number in the sorted vocabulary, and how often each term occurs: what
+    ``np.unique(keys, return_inverse=True)`` and a ``bincount`` give, in a third of the time."""
+    import numpy as np
+
+    order = np.argsort(keys, kind="stable")  # merges the documents' sorted runs
+    ordered = keys[order]
+    new = np.ones(len(keys), bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    number = np.empty(len(keys), np.int64)
+    number[order] = np.cumsum(new) - 1
+    return number, np.diff(np.append(np.flatnonzero(new), len(keys)))
+
+
 def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, str], ...]]:
     """For each post, up to ``kb_related_count`` (post, reason) pairs, most related first.
 
-    The pairwise scores are computed with sparse matrix products, a block of rows at a time, so
-    time and memory stay near linear in the number of posts for a fixed block (each block is a
-    dense ``BLOCK x posts`` array)."""
+    Scoring every pair of posts is quadratic (27 s of every build at 10,000 posts), so a pair is
+    scored only when it is a *candidate*: the two posts link to each other, or they share a term
+    and both are among the ``CAP`` posts that weigh it most, or they share a tag (or two tags)
+    and are at most ``CAP`` places apart in the date order of the posts that have it. Each post
+    then has a bounded number of candidates, whatever the size of the site.
+
+    The text score is the cosine over the same shared terms: a term kept by more than ``CAP``
+    posts counts only between its ``CAP`` heaviest (a term that common says little about a pair,
+    and its IDF is low). The tag and link scores are exact. With at most ``CAP`` posts nothing is
+    cut, and the lists are the ones that scoring every pair gives."""
     import numpy as np
 
     posts = post_docnames(env)
     if len(posts) < 2:
         return {doc: () for doc in posts}
     n = len(posts)
-    text = tfidf_matrix(env.kb_post_terms, posts)
-    tags = {doc: sorted({str(tag) for tag in env.ablog_posts[doc][0]["tags"] or ()}) for doc in posts}
-    tag_index = {tag: i for i, tag in enumerate(sorted(set().union(*tags.values())))}
-    tagged = _indicator(
-        [(r, tag_index[tag]) for r, doc in enumerate(posts) for tag in tags[doc]], (n, len(tag_index))
-    )
-    tag_count = np.asarray(tagged.sum(axis=1)).ravel()
     position = {doc: i for i, doc in enumerate(posts)}
+    infos = [env.ablog_posts[doc][0] for doc in posts]
+    tags = [sorted({str(tag) for tag in info["tags"] or ()}) for info in infos]
+    text = capped_columns(tfidf_matrix(env.kb_post_terms, posts), CAP)
+    cosine = (text @ text.T).tocsr()  # nonzero only where two posts share a term both are capped in
     links = links_between_posts(env, posts)
-    pairs = [(position[a], position[b]) for a in posts for b in links[a]]
-    pairs += [(b, a) for a, b in pairs]
-    linked = _indicator(pairs, (n, n))
+    linked = _symmetric([(position[a], position[b]) for a in posts for b in links[a]], n)
+    near = _symmetric(_near_in_tags(tags, [str(info["date"] or "") for info in infos], CAP), n)
+    # The candidate pairs, as sorted keys first * n + second: the union of the three patterns,
+    # without a post paired with itself.
+    parts = [cosine, linked, near]
+    keys = np.concatenate([_keys(matrix) for matrix in parts])
+    order = np.argsort(keys, kind="stable")  # merges the sorted runs
+    keys = keys[order]
+    once = np.ones(len(keys), bool)
+    once[1:] = keys[1:] != keys[:-1]
+    pair = np.cumsum(once) - 1  # each key's place among the distinct keys
+    sizes = np.cumsum([0] + [matrix.nnz for matrix in parts])
+    text_score, link = (
+        np.bincount(pair, _only(order, sizes[i], sizes[i + 1], parts[i].data), minlength=pair[-1] + 1)
+        for i in (0, 1)
+    )  # each key is at most once in each part, so the sum is its value there
+    keys = keys[once]
+    other = keys // n != keys % n
+    keys, text_score, link = keys[other], text_score[other], link[other]
+    first, second = keys // n, keys % n
+    jaccard = _jaccard(tags, first, second)
     w_text, w_tags, w_links = (config.kb_related_weights[k] for k in ("text", "tags", "links"))
+    scores = np.round(w_text * text_score + w_tags * jaccard + w_links * link, 9)
     count = config.kb_related_count
+    bounds = np.searchsorted(first, np.arange(n + 1))
     result = {}
-    for start in range(0, n, BLOCK):
-        rows = slice(start, min(start + BLOCK, n))
-        shared = (tagged[rows] @ tagged.T).toarray()
-        union = tag_count[rows, None] + tag_count[None, :] - shared
-        jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
-        similarity = (text[rows] @ text.T).toarray()
-        link = linked[rows].toarray()
-        scores = w_text * similarity + w_tags * jaccard + w_links * link
-        for offset, a in enumerate(range(rows.start, rows.stop)):
-            row = scores[offset]
-            row[a] = 0.0  # never the post itself
-            candidates = np.flatnonzero(row > 0)
-            rounded = np.round(row[candidates], 9)
-            if len(candidates) > count:
-                # Only what can reach the top `count` is sorted: the count-th largest score and up
-                # (ties included, so the order among them is the same as sorting them all).
-                kept = rounded >= np.partition(rounded, len(rounded) - count)[len(rounded) - count]
-                candidates, rounded = candidates[kept], rounded[kept]
-            order = np.lexsort((candidates, -rounded))[:count]
-            result[posts[a]] = tuple(
-                (posts[b], _reason(set(tags[posts[a]]) & set(tags[posts[b]]), link[offset, b]))
-                for b in candidates[order]
-            )
+    for a in range(n):
+        span = slice(bounds[a], bounds[a + 1])
+        candidates = np.flatnonzero(scores[span] > 0) + span.start
+        rounded = scores[candidates]
+        if len(candidates) > count:
+            # Only what can reach the top `count` is sorted: the count-th largest score and up
+            # (ties included, so the order among them is the same as sorting them all).
+            kept = rounded >= np.partition(rounded, len(rounded) - count)[len(rounded) - count]
+            candidates, rounded = candidates[kept], rounded[kept]
+        chosen = candidates[np.lexsort((second[candidates], -rounded))[:count]]
+        result[posts[a]] = tuple(
+            (posts[b], _reason(set(tags[a]) & set(tags[b]), link[i])) for i, b in zip(chosen, second[chosen])
+        )
     return result
 
 
-def _indicator(cells: list[tuple[int, int]], shape: tuple[int, int]) -> Any:
-    """A 0/1 ``scipy.sparse.csr_matrix`` with ones at ``cells`` (repeated cells count once)."""
+def capped_columns(matrix: Any, cap: int) -> Any:
+    """``matrix`` (CSR) with only the ``cap`` largest entries of each column kept (ties go to the
+    smaller row)."""
     import numpy as np
     from scipy import sparse
 
-    index = np.array(cells, np.int64).reshape(-1, 2)
-    matrix = sparse.csr_matrix((np.ones(len(index)), (index[:, 0], index[:, 1])), shape=shape)
-    matrix.data[:] = 1.0
+    coo = matrix.tocoo()
+    order = np.lexsort((coo.row, -coo.data, coo.col))
+    row, col, data = coo.row[order], coo.col[order], coo.data[order]
+    kept = np.arange(col.size) - np.searchsorted(col, col) < cap
+    return sparse.csr_matrix((data[kept], (row[kept], col[kept])), shape=matrix.shape)
+
+
+def _near_in_tags(tags: list[list[str]], dates: list[str], reach: int) -> Any:
+    """Pairs (i, j) of posts that share a tag, or two tags, and are at most ``reach`` places
+    apart in the date order of the posts that have that tag, or those two tags. (Posts sharing
+    two tags are the best tag matches, and few posts share any two, so they are reached even
+    where a tag alone is too common.)"""
+    import itertools
+
+    import numpy as np
+
+    by_group: dict[tuple[str, ...], list[int]] = {}
+    for i in sorted(range(len(tags)), key=lambda i: (dates[i], i)):
+        for group in itertools.chain(((tag,) for tag in tags[i]), itertools.combinations(tags[i], 2)):
+            by_group.setdefault(group, []).append(i)
+    pairs = [np.zeros((0, 2), np.int64)]
+    for members in by_group.values():
+        order = np.array(members, np.int64)
+        for step in range(1, min(reach, len(order) - 1) + 1):
+            pairs.append(np.stack([order[:-step], order[step:]], axis=1))
+    return np.concatenate(pairs)
+
+
+def _keys(matrix: Any) -> Any:
+    """The keys ``row * n + column`` of a square CSR matrix's entries, sorted."""
+    import numpy as np
+
+    matrix.sum_duplicates()  # canonical: sorted columns, each entry once
+    n = matrix.shape[0]
+    return np.repeat(np.arange(n, dtype=np.int64), np.diff(matrix.indptr)) * n + matrix.indices
+
+
+def _only(order: Any, start: int, stop: int, values: Any) -> Any:
+    """In the order ``order`` of a concatenation, ``values`` where they came from (``start`` to
+    ``stop``) and 0 elsewhere."""
+    import numpy as np
+
+    spread = np.zeros(len(order))
+    spread[start:stop] = values
+    return spread[order]
+
+
+def _symmetric(pairs: Any, n: int) -> Any:
+    """The 0/1 ``n x n`` CSR matrix with ones at the pairs (i, j) and (j, i)."""
+    import numpy as np
+    from scipy import sparse
+
+    index = np.asarray(pairs, np.int64).reshape(-1, 2)
+    rows, cols = np.concatenate([index[:, 0], index[:, 1]]), np.concatenate([index[:, 1], index[:, 0]])
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    matrix.data[:] = 1.0  # repeated pairs count once
     return matrix
+
+
+def _jaccard(tags: list[list[str]], first: Any, second: Any) -> Any:
+    """Jaccard overlap of the tag sets of each pair ``(first[k], second[k])``, from bit masks."""
+    import numpy as np
+
+    number = {tag: i for i, tag in enumerate(sorted(set().union(*map(set, tags))))}
+    masks = np.zeros((len(tags), max(1, -(-len(number) // 64))), np.uint64)
+    for i, names in enumerate(tags):
+        for name in names:
+            masks[i, number[name] // 64] |= np.uint64(1) << np.uint64(number[name] % 64)
+    sizes = np.bitwise_count(masks).sum(axis=1, dtype=np.int64)
+    shared = np.zeros(len(first), np.int64)
+    for word in range(masks.shape[1]):
+        shared += np.bitwise_count(masks[first, word] & masks[second, word])
+    union = sizes[first] + sizes[second] - shared
+    return np.divide(shared, union, out=np.zeros(len(first)), where=union > 0)
 
 
 def _reason(shared: set[str], link: float) -> str:
