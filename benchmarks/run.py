@@ -265,13 +265,20 @@ def main() -> None:
         default=bool(os.environ.get("BENCH_PAGEFIND")),
         help="also index the same posts with Pagefind and compare (benchmarks/search_designs.py)",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=os.environ.get("BENCH_KEEP"),
+        help="build the sites in this folder and keep them (to profile a rebuild afterwards)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     biggest: dict[int, tuple[str, int]] = {}
     rows = []
     designs: list[tuple[int, dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        base = Path(tmp)
+        base = args.keep or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
         for n in sizes:
             print(f"N = {n} …", file=sys.stderr, flush=True)
             site = make_site(base, n)

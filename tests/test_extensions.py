@@ -821,3 +821,16 @@ def test_newest_commits_read_from_one_git_log(tmp_path: Path):
     }
     git("fetch", "-q", "--deepen", "1", cwd=shallow)  # the boundary moves behind "three"
     assert newest_commits(shallow, {"posts/a/index.md"}) == {"posts/a/index.md": 5_000_000}
+
+
+def test_resolved_pages_drop_their_doctree_bytes_and_free_memory_is_released():
+    """kb/rebuilds.py: a resolved page's bytes leave Sphinx's doctree cache; the rest stay."""
+    from types import SimpleNamespace
+
+    from kb import rebuilds
+
+    app = SimpleNamespace(env=SimpleNamespace(_pickled_doctree_cache={"a": b"1", "b": b"2"}))
+    rebuilds.forget_pickled_doctree(app, None, "a")
+    assert app.env._pickled_doctree_cache == {"b": b"2"}
+    rebuilds.forget_pickled_doctree(app, None, "never-loaded")
+    assert rebuilds.release_free_memory() == [] and rebuilds._malloc_trim() is not None  # glibc here

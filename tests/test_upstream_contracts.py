@@ -215,6 +215,16 @@ def test_sphinx_decides_parallel_reading_after_env_before_read_docs_and_writing_
     assert build.index("self.read()") < build.index("self._app.parallel > 1 and self.allow_parallel")
 
 
+def test_sphinx_keeps_loaded_doctrees_bytes_in_a_dict_by_docname():
+    """kb/rebuilds.py drops a page's entry from ``env._pickled_doctree_cache`` once the page is
+    resolved: Sphinx must keep the bytes there, by docname, and read the file when they are gone."""
+    from sphinx.environment import BuildEnvironment
+
+    source = inspect.getsource(BuildEnvironment.get_doctree)
+    assert "serialised = self._pickled_doctree_cache[docname]" in source
+    assert "except KeyError:" in source and "f.read()" in source
+
+
 def test_jieba_keeps_its_whole_dictionary_in_freq_and_total():
     """kb/search/zh.py loads jieba's dictionary (with the site's words) from its own pickle into
     ``jieba.dt.FREQ`` and ``jieba.dt.total`` and marks the tokenizer initialized: that must be all

@@ -5,7 +5,12 @@ of objects that live until the process ends), and Python's cyclic collector walk
 every full collection while pages are read and written: about a second of an edit rebuild at
 1,000 posts. They are moved out of its sight (``gc.freeze``) once loaded (``builder-inited``) and
 again once every document has been read (``env-updated``), so the collector only looks at what
-the rest of the build makes.
+the rest of the build makes. What is garbage at that moment is collected first, or it would be
+frozen with the rest and never freed.
+
+**Memory.** The main process drops each doctree's file bytes, which Sphinx would keep to the end,
+once the page is resolved, and gives the C heap's free pages back to the system after reading
+and after writing (peak resident memory of a 1,000-post clean build 479 → 383 MB).
 
 **A few documents are read in the main process, whatever ``-j`` says.** Sphinx 9 reads in parallel whenever ``-j`` allows it, even a single changed document (older
 releases required more than five). Each reader process is forked with the whole environment and
@@ -24,6 +29,8 @@ tests/test_upstream_contracts.py states the order of those steps in Sphinx's bui
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gc
 from typing import Any
 
@@ -53,7 +60,38 @@ def restore_parallel_writing(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 
 def freeze_what_lives(*args: object) -> list[str]:
+    gc.collect()  # what is garbage now would otherwise be frozen with the rest, and never freed
     gc.freeze()
+    release_free_memory()
+    return []
+
+
+def forget_pickled_doctree(app: Sphinx, doctree: object, docname: str) -> None:
+    """Sphinx keeps the file bytes of every doctree it loads (``env._pickled_doctree_cache``)
+    until the process ends, to unpickle it again without reading the file. Writing in parallel,
+    the main process loads every page's doctree once, so that is every doctree of the site held
+    to the end: 55 MB at 1,000 posts. Once a page is resolved its bytes are dropped (a later load
+    reads the file again)."""
+    app.env._pickled_doctree_cache.pop(docname, None)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory(*args: object) -> list[str]:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing). The main process frees most of what it allocates to write a page (the doctree's
+    bytes, the page's HTML), but glibc keeps freed pages that lie between live ones: 80 of the
+    main process's 330 MB after writing 1,000 posts. Called once reading is over and once the
+    documents are written."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
     return []
 
 
@@ -62,4 +100,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-updated", restore_parallel_writing, priority=pipeline.RESTORE_PARALLEL_WRITING)
     app.connect("builder-inited", freeze_what_lives)
     app.connect("env-updated", freeze_what_lives, priority=pipeline.FREEZE_THE_ENVIRONMENT)
+    app.connect("doctree-resolved", forget_pickled_doctree)
+    app.connect("html-collect-pages", release_free_memory)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
