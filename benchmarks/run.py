@@ -314,7 +314,8 @@ def main() -> None:
                     listing,
                 )
             )
-            shutil.rmtree(site)
+            if not args.keep:
+                shutil.rmtree(site)
     print(f"\nmedian of {args.repeat} runs; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
     print(
         "| posts | clean | ms/post | nothing changed | edit one post | livehtml: nothing changed / edit | "

@@ -239,6 +239,11 @@ def _entry_address(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> tuple[
 
 def _entry_cached(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> bool:
     _post_url, key, path = _entry_address(app, blog, post, fulltext)
+    return _is_current(app, post, fulltext, key, path)
+
+
+def _is_current(app: Sphinx, post: Any, fulltext: bool, key: str, path: Path) -> bool:
+    """Whether the entry file at ``path`` was made from the post as it is now (``key``)."""
     return app._kb_state.entries.get((post.docname, post.section, fulltext)) == key and path.is_file()
 
 
@@ -251,7 +256,7 @@ def _entry_xml(app: Sphinx, blog: Blog, post: Any, fulltext: bool) -> str:
     default namespace."""
     post_url, key, path = _entry_address(app, blog, post, fulltext)
     state: State = app._kb_state
-    if state.entries.get((post.docname, post.section, fulltext)) == key and path.is_file():
+    if _is_current(app, post, fulltext, key, path):
         return path.read_text(encoding="utf-8")
     entry = FeedEntry()
     entry.id(post_url)
