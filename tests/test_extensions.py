@@ -617,6 +617,22 @@ def test_related_lists_follow_the_documented_candidate_rule(monkeypatch, cap: in
         assert lists != _reference_related(env, terms, links, 100)
 
 
+def test_posts_that_share_nothing_have_no_related_articles(monkeypatch):
+    from types import SimpleNamespace
+
+    from kb.pages import related_posts
+
+    docs = ["posts/a/index", "posts/b/index", "posts/c/index"]
+    env = SimpleNamespace(
+        ablog_posts={doc: [{"tags": [], "date": None}] for doc in docs},
+        found_docs=set(docs),
+        kb_post_terms={"posts/a/index": related_posts.term_counts({})},  # no prose (code only)
+    )
+    config = SimpleNamespace(kb_related_count=5, kb_related_weights={"text": 0.5, "tags": 0.3, "links": 0.2})
+    monkeypatch.setattr(related_posts, "links_between_posts", lambda env, posts: {p: set() for p in posts})
+    assert related_posts.related(env, config) == {doc: () for doc in docs}
+
+
 def test_capped_columns_keep_each_columns_heaviest_entries_ties_to_the_smaller_row():
     from scipy import sparse
 
