@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import ablog
@@ -21,13 +22,20 @@ import pytest
 import sphinx
 import sphinx.search
 from sphinx.application import Sphinx
+from sphinx.util.docutils import docutils_namespace
 
 from sitebuild import ROOT
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Sphinx:
-    """A tiny Sphinx project with ABlog, sphinxcontrib-bibtex and the math domain loaded."""
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sphinx]:
+    """A tiny Sphinx project with ABlog, sphinxcontrib-bibtex and the math domain loaded.
+
+    A build forked from this process later (the warm builds of tests/test_incremental.py) must
+    not inherit it: it is built inside ``docutils_namespace``, as sphinx-build builds (Sphinx
+    registers its node classes with docutils for the whole process, and the later build would
+    warn that they are already registered), and ABlog's blog, whose state every ``Blog`` of the
+    process shares, is emptied afterwards."""
     src = tmp_path_factory.mktemp("contracts")
     (src / "conf.py").write_text(
         "extensions = ['ablog', 'sphinxcontrib.bibtex']\nbibtex_bibfiles = ['refs.bib']\n"
@@ -38,18 +46,20 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Sphinx:
     (src / "index.rst").write_text(
         "Title\n=====\n\n.. math:: x\n   :label: eq-x\n\nSee :eq:`eq-x`.\n", encoding="utf-8"
     )
-    application = Sphinx(
-        str(src),
-        str(src),
-        str(src / "_build"),
-        str(src / "_build/.doctrees"),
-        "html",
-        status=None,
-        warning=None,
-        freshenv=True,
-    )
-    application.build()
-    return application
+    with docutils_namespace():
+        application = Sphinx(
+            str(src),
+            str(src),
+            str(src / "_build"),
+            str(src / "_build/.doctrees"),
+            "html",
+            status=None,
+            warning=None,
+            freshenv=True,
+        )
+        application.build()
+        yield application
+    ablog.blog.Blog._dict.clear()
 
 
 # -- ABlog ----------------------------------------------------------------------------------------
