@@ -137,18 +137,28 @@ def tfidf_matrix(terms: dict[str, TermCounts], docs: list[str], top: int = TOP_T
     return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
 
 
-def _term_numbers(keys: Any) -> tuple[Any, Any]:
-    """Each key's number in the sorted vocabulary, and how often each term occurs: what
-    ``np.unique(keys, return_inverse=True)`` and a ``bincount`` give, in a third of the time."""
+def _sorted_runs(keys: Any) -> tuple[Any, Any]:
+    """The order that sorts ``keys`` (a stable sort, which merges runs already sorted) and, in
+    that order, where each distinct key starts."""
     import numpy as np
 
-    order = np.argsort(keys, kind="stable")  # merges the documents' sorted runs
+    order = np.argsort(keys, kind="stable")
     ordered = keys[order]
-    new = np.ones(len(keys), bool)
-    new[1:] = ordered[1:] != ordered[:-1]
+    starts = np.ones(len(keys), bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    return order, starts
+
+
+def _term_numbers(keys: Any) -> tuple[Any, Any]:
+    """Each key's number in the sorted vocabulary, and how often each term occurs: what
+    ``np.unique(keys, return_inverse=True)`` and a ``bincount`` give, in a third of the time
+    (the documents' keys are sorted runs)."""
+    import numpy as np
+
+    order, starts = _sorted_runs(keys)
     number = np.empty(len(keys), np.int64)
-    number[order] = np.cumsum(new) - 1
-    return number, np.diff(np.append(np.flatnonzero(new), len(keys)))
+    number[order] = np.cumsum(starts) - 1
+    return number, np.diff(np.append(np.flatnonzero(starts), len(keys)))
 
 
 def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -184,10 +194,8 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
     keys = np.concatenate([_keys(matrix) for matrix in parts])
     if not len(keys):
         return {doc: () for doc in posts}  # no two posts share a term, a tag or a link
-    order = np.argsort(keys, kind="stable")  # merges the sorted runs
+    order, once = _sorted_runs(keys)
     keys = keys[order]
-    once = np.ones(len(keys), bool)
-    once[1:] = keys[1:] != keys[:-1]
     pair = np.cumsum(once) - 1  # each key's place among the distinct keys
     sizes = np.cumsum([0] + [matrix.nnz for matrix in parts])
     text_score, link = (
