@@ -47,11 +47,11 @@ system-deps: # Debian packages the build needs (Node.js, the CJK font of the fig
 install: system-deps $(VENV)/.installed node_modules/.installed ## create .venv and node_modules
 
 .PHONY: html
-html: install ## build the site into _build/html (strict); DRAFTS=1: a preview with drafts, into _build/preview/html
+html: install ## build the site into _build/html (strict; skipped when no file changed); DRAFTS=1: a preview with drafts, into _build/preview/html
 ifneq ($(filter 1 yes true,$(DRAFTS)),)
-	$(SPHINXBUILD) -M html $(SOURCEDIR) $(PREVIEWDIR) $(SPHINXOPTS) -j $(JOBS) $(PREVIEWOPTS)
+	$(PY) scripts/build_site.py html $(SOURCEDIR) $(PREVIEWDIR) $(SPHINXOPTS) -j $(JOBS) $(PREVIEWOPTS)
 else
-	$(SPHINXBUILD) -M html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)
+	$(PY) scripts/build_site.py html $(SOURCEDIR) $(BUILDDIR) $(SPHINXOPTS) -j $(JOBS)
 endif
 
 .PHONY: livehtml

@@ -4,7 +4,8 @@ For each N (default 100, 300, 1000) a temporary site is made of the real configu
 homepage and N posts from ``corpus.py``, and measured:
 
 * clean build, rebuild with nothing changed, rebuild after editing one post's body
-  (median of ``--repeat`` runs; the same command as ``make html``), and the last two again as
+  (median of ``--repeat`` runs; the same command as ``make html``, ``scripts/build_site.py``; with
+  nothing changed also sphinx-build alone, which that script does not start), and the last two again as
   ``make livehtml`` runs them, forked from a warm process (``scripts/livehtml.py``);
 * peak RSS of the build process, output size, search index size (raw and gzip);
 * the largest listing page (the homepage, the pages of the post list, category, tag, year and
@@ -84,6 +85,12 @@ def sphinx(site: Path) -> list[str]:
     ]
 
 
+def make_html(site: Path) -> list[str]:
+    """``make html``'s command: sphinx-build, not started when no file changed (scripts/build_site.py)."""
+    command = sphinx(site)
+    return [command[0], str(ROOT / "scripts" / "build_site.py"), "html", *command[5:]]
+
+
 def make_site(base: Path, n: int) -> Path:
     """The real configuration and homepage with N synthetic posts."""
     site = make_test_site(base / f"site-{n}")
@@ -112,17 +119,18 @@ def largest_listing(html: Path) -> tuple[str, int, int]:
 
 
 def measure_builds(site: Path, repeat: int) -> dict[str, float]:
-    clean, noop, edit, rss = [], [], [], []
+    clean, noop, sphinx_noop, edit, rss = [], [], [], [], []
     for _ in range(repeat):
         shutil.rmtree(site / "_build", ignore_errors=True)
-        seconds, peak = run(sphinx(site), site)
+        seconds, peak = run(make_html(site), site)
         clean.append(seconds)
         rss.append(peak)
     for _ in range(repeat):
-        noop.append(run(sphinx(site), site)[0])
+        noop.append(run(make_html(site), site)[0])
+        sphinx_noop.append(run(sphinx(site), site)[0])  # what Sphinx alone takes to find nothing
     for i in range(repeat):
         edit_post(site, i)
-        edit.append(run(sphinx(site), site)[0])
+        edit.append(run(make_html(site), site)[0])
     # The same rebuilds as `make livehtml` runs them: forked from a warm process.
     warm_noop, warm_edit = [], []
     with WarmSphinx(site) as warm:
@@ -136,6 +144,7 @@ def measure_builds(site: Path, repeat: int) -> dict[str, float]:
     return {
         "clean": statistics.median(clean),
         "noop": statistics.median(noop),
+        "sphinx_noop": statistics.median(sphinx_noop),
         "edit": statistics.median(edit),
         "rss": max(rss),
         "warm_noop": statistics.median(warm_noop),
@@ -283,7 +292,7 @@ def main() -> None:
             print(f"N = {n} …", file=sys.stderr, flush=True)
             site = make_site(base, n)
             if args.clean_only:
-                seconds, peak = run(sphinx(site), site)
+                seconds, peak = run(make_html(site), site)
                 builds = {"clean": seconds, "rss": peak}
             else:
                 builds = measure_builds(site, args.repeat)
@@ -327,7 +336,7 @@ def main() -> None:
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
         listing_cell = f"{listing_page}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB)"
         rebuilds = (
-            f"{b['noop']:.1f} s | {b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s"
+            f"{b['noop']:.2f} s (sphinx-build: {b['sphinx_noop']:.1f} s) | {b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s"
             if "noop" in b
             else "– | – | –"
         )

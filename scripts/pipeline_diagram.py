@@ -43,7 +43,17 @@ EVENTS = [
     "html-collect-pages",
     "build-finished",
 ]
-SUBSYSTEMS = ["blog", "math", "figures", "search", "pages", "assets", "cross_page", "rebuilds"]
+SUBSYSTEMS = [
+    "blog",
+    "math",
+    "figures",
+    "search",
+    "pages",
+    "assets",
+    "cross_page",
+    "rebuilds",
+    "warned_documents",
+]
 COLOURS = {name: f"C{index}" for index, name in enumerate(SUBSYSTEMS)}
 
 

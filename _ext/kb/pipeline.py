@@ -42,6 +42,8 @@ ESCAPE_CONTEXT_TEXT = 600  # pages: text that ABlog and the theme (500) put in m
 DEFER_HEAD_SCRIPTS = 900  # assets: the head's scripts deferred, once everyone has added theirs
 
 # -- build-finished: every page has been written --------------------------------------------------
+SAVE_WARNED_DOCUMENTS = 0  # warned_documents: which documents warned, noted before the handlers
+# below (they run in every build, so their warnings recur anyway)
 SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
 COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
 SAVE_BLOG_STATE = 520  # blog: outputs of removed posts and collections deleted, state saved

@@ -32,6 +32,7 @@ MODULES = [
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.cross_page")
     app.setup_extension("kb.rebuilds")
+    app.setup_extension("kb.warned_documents")
     for module in MODULES:
         app.setup_extension(f"kb.blog.{module}")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

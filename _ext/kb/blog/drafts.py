@@ -33,6 +33,7 @@ every post it sees is published (``ablog.blog.TOMORROW``).
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
@@ -208,6 +209,26 @@ def _glob_escape(path: str) -> str:
     return re.sub(r"([*?[])", r"[\1]", path)
 
 
+NEXT_SCHEDULED = "kb-next-scheduled.json"  # beside the doctrees; read by scripts/build_site.py
+
+
+def note_next_scheduled(doctreedir: Path, found: dict[str, Unpublished], timezone: str) -> None:
+    """Write when the clock alone next changes this build's output: the earliest date of a
+    scheduled post (seconds since 1970), or null. ``make html`` (``scripts/build_site.py``) skips
+    Sphinx when no file changed, unless that date has come."""
+    dates = [post.date for post in found.values() if not post.draft and post.date is not None]
+    due = min(dates).replace(tzinfo=ZoneInfo(timezone)).timestamp() if dates else None
+    path = doctreedir / NEXT_SCHEDULED
+    text = json.dumps({"next": due})
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def leave_out_unpublished(app: Sphinx) -> None:
     """``builder-inited``: find the unpublished posts; in a published build, exclude them from
     the sources for Sphinx's coming search for documents."""
@@ -224,6 +245,7 @@ def leave_out_unpublished(app: Sphinx) -> None:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         cache_path.write_bytes(pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
     app._kb_unpublished = found
+    note_next_scheduled(Path(app.doctreedir), found, config.kb_timezone)
     app._kb_excluded_patterns = []
     if not config.kb_drafts and found:
         patterns = [_glob_escape(docname + ".md") for docname in found]
