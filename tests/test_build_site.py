@@ -160,8 +160,17 @@ def test_skips_after_a_success_and_builds_after_any_change(fake_site: Path, monk
         lambda: (fake_site / "posts" / "a" / "index.md").write_text("# A!\n", encoding="utf-8"),
         lambda: (fake_site / "posts" / "b.md").write_text("# B\n", encoding="utf-8"),
         lambda: (fake_site / "posts" / "b.md").unlink(),
-        lambda: (fake_site / "_build" / "html" / "index.html").write_text("by hand", encoding="utf-8"),
-        lambda: (fake_site / "_build" / "doctrees" / "x.doctree").write_text("", encoding="utf-8"),
+        lambda: (fake_site / "_build" / "html" / "index.html").unlink(),
+        lambda: (fake_site / "_build" / "html" / "sub" / "deeper").mkdir(parents=True),
+        lambda: (fake_site / "_build" / "html" / "sub" / "deeper" / "page.html").write_text(
+            "", encoding="utf-8"
+        ),
+        lambda: (fake_site / "_build" / "html" / "sub" / "deeper" / "page.html").rename(
+            fake_site / "_build" / "html" / "sub" / "deeper" / "other.html"
+        ),
+        lambda: (fake_site / "_build" / "doctrees" / "environment.pickle").write_text(
+            "other", encoding="utf-8"
+        ),
     ]
     for number, change in enumerate(changes, start=2):
         change()

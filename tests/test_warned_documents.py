@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kb.warned_documents import WARNED, documents_of
 from corpus import make_corpus, write_sphinx
+from kb.warned_documents import WARNED, documents_of
 from sitebuild import PARALLEL, doctrees, make_site, sphinx_build
 
 MESSAGE = "posts/dangling-doc/index.md:17: WARNING: unknown document: '../no-such-post/index'"
