@@ -192,7 +192,7 @@ def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
     builder, srcdir, builddir, options = argv[0], Path(argv[1]), Path(argv[2]), list(argv[3:])
     current, why = is_current(builder, srcdir, builddir, options, environ, build_date(environ))
     if current:
-        print(f"{builddir / builder}: {why}; sphinx-build not run (SPHINXOPTS=-a to force it)")
+        print(f"{builddir / builder}: {why}; sphinx-build not run (`make clean html` builds from nothing)")
         return 0
     state = state_file(builddir, builder)
     state.unlink(missing_ok=True)

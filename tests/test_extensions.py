@@ -850,3 +850,59 @@ def test_resolved_pages_drop_their_doctree_bytes_and_free_memory_is_released():
     assert app.env._pickled_doctree_cache == {"b": b"2"}
     rebuilds.forget_pickled_doctree(app, None, "never-loaded")
     assert rebuilds.release_free_memory() == [] and rebuilds._malloc_trim() is not None  # glibc here
+
+
+class _ReaderEnv:
+    """A stand-in environment for kb.rebuilds.read_in_parallel: it records what was read into it
+    and what was merged, and a merge adds the other environment's documents (as Sphinx's does)."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+        self.merges: list[tuple[list[str], list[str]]] = []
+        self._app = None
+
+    def clear_doc(self, docname: str) -> None:
+        pass
+
+    def merge_info_from(self, docnames: list[str], other: _ReaderEnv, app: object) -> None:
+        self.merges.append((list(docnames), list(other.documents)))
+        self.documents.extend(docnames)
+
+
+class _ReaderBuilder:
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.env = _ReaderEnv()
+        self.config = SimpleNamespace(verbosity=0)
+        self.events = SimpleNamespace(emit=lambda *args: None)
+        self._app = None
+
+    def read_doc(self, docname: str, _cache: bool = True) -> None:
+        assert not _cache
+        self.env.documents.append(docname)
+
+
+@pytest.mark.parametrize("limit", [None, 0])
+def test_a_parallel_reader_sends_back_only_what_it_read(monkeypatch, limit: int | None):
+    """kb/rebuilds.py: each reader is forked from the environment as it was before reading, so
+    it sends back its own chunk and nothing merged before it (Sphinx's own method sends back
+    everything merged so far); results are merged in chunk order. With the held results over
+    the limit, they are merged at once, as Sphinx does, and every document is still merged once."""
+    from sphinx.util.parallel import make_chunks
+
+    from kb import rebuilds
+
+    if limit is not None:
+        monkeypatch.setattr(rebuilds, "HELD_RESULTS_LIMIT", limit)
+    docnames = [f"posts/p{i:03d}/index" for i in range(120)]
+    builder = _ReaderBuilder()
+    rebuilds.read_in_parallel(builder, docnames, 2)  # type: ignore[arg-type]
+    chunks = make_chunks(docnames, 2)
+    assert len(chunks) > 2
+    assert sorted(builder.env.documents) == docnames  # every document merged, once
+    if limit is None:
+        assert builder.env.merges == [(chunk, chunk) for chunk in chunks]
+    else:
+        assert sorted(docs for docs, _ in builder.env.merges) == sorted(chunks)
+        assert any(len(sent) > len(docs) for docs, sent in builder.env.merges)  # carried earlier ones

@@ -439,3 +439,33 @@ def test_the_themes_script_resolves_auto_as_the_layouts_head_does():
     assert 'var theme = mode == "auto" ? colorScheme : mode;' in set_theme
     layout = (ROOT / "_templates" / "layout.html").read_text(encoding="utf-8")
     assert 'matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"' in layout
+
+
+def test_sphinx_parallel_read_is_the_method_kb_rebuilds_stands_in_for():
+    """kb/rebuilds.py replaces ``Builder._read_parallel`` on the builder with ``read_in_parallel``,
+    which does the same steps except when it merges: Sphinx must call that method to read with
+    ``-j``, and the method must still be the one mirrored (purge and clear every outdated
+    document, fork readers over ``make_chunks``, each reading with ``_cache=False`` and sending
+    its pickled environment, merged with ``merge_info_from``). A change here must be mirrored."""
+    from sphinx.builders import Builder
+
+    read = inspect.getsource(Builder.read)
+    assert "self._read_parallel(docnames, nproc=self._app.parallel)" in read
+    method = inspect.getsource(Builder._read_parallel)
+    steps = [
+        "chunks = make_chunks(docnames, nproc)",
+        "self.events.emit('env-purge-doc', self.env, docname)",
+        "self.env.clear_doc(docname)",
+        "self.env._app = self._app",
+        "self.read_doc(docname, _cache=False)",
+        "return pickle.dumps(self.env, pickle.HIGHEST_PROTOCOL)",
+        "env = pickle.loads(otherenv)",
+        "self.env.merge_info_from(docs, env, self._app)",
+        "tasks = ParallelTasks(nproc)",
+        "tasks.add_task(read_process, chunk, merge)",
+        "tasks.join()",
+    ]
+    for step in steps:
+        assert step in method, step
+    lines = [line for line in method.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert len(lines) == 26, "Sphinx's method changed: compare it with kb.rebuilds.read_in_parallel"
