@@ -906,3 +906,62 @@ def test_a_parallel_reader_sends_back_only_what_it_read(monkeypatch, limit: int 
     else:
         assert sorted(docs for docs, _ in builder.env.merges) == sorted(chunks)
         assert any(len(sent) > len(docs) for docs, sent in builder.env.merges)  # carried earlier ones
+
+
+class _WriterBuilder:
+    """A stand-in builder for kb.rebuilds.write_in_parallel: pages are written as files named
+    after them; the main process counts what it resolved."""
+
+    def __init__(self, outdir: Path, parallel: int) -> None:
+        from types import SimpleNamespace
+
+        self.outdir = outdir
+        self.resolved: list[str] = []
+        self.serialized: list[str] = []
+        self.env = SimpleNamespace(get_and_resolve_doctree=self.resolve)
+        self.config = SimpleNamespace(verbosity=0)
+        self.tags = None
+        self._app = SimpleNamespace(parallel=parallel)
+        self.phase = None
+
+    def resolve(self, docname: str, builder: object, tags: object = None) -> str:
+        self.resolved.append(docname)
+        return f"doctree of {docname}"
+
+    def write_doc_serialized(self, docname: str, doctree: str) -> None:
+        self.serialized.append(docname)
+
+    def write_doc(self, docname: str, doctree: str) -> None:
+        (self.outdir / docname).write_text(doctree, encoding="utf-8")
+
+
+def test_parallel_writing_resolves_only_a_few_chunks_ahead_and_uses_every_process(
+    monkeypatch, tmp_path: Path
+):
+    """kb/rebuilds.py: pages are resolved in the main process no more than 2 x -j chunks ahead of
+    the writers (Sphinx's own method resolves the whole site first), -j writers run (Sphinx: one
+    fewer), and every page is resolved, serialized and written once."""
+    import sphinx.util.parallel
+
+    from kb import rebuilds
+
+    held: list[int] = []
+    writers: list[int] = []
+
+    class CountingTasks(sphinx.util.parallel.ParallelTasks):
+        def add_task(self, task_func, arg=None, result_func=None) -> None:
+            writers.append(self.nproc)
+            super().add_task(task_func, arg, result_func)
+            held.append(len(self._args))  # chunks resolved and not yet written
+
+    monkeypatch.setattr(rebuilds, "ParallelTasks", CountingTasks)
+    monkeypatch.setattr(
+        rebuilds, "_write_docname", lambda docname, **kwargs: (tmp_path / docname).write_text("first")
+    )
+    docnames = [f"page{i:03d}" for i in range(400)]
+    builder = _WriterBuilder(tmp_path, parallel=2)
+    rebuilds.write_in_parallel(builder, docnames, 1)  # type: ignore[arg-type]
+    assert builder.resolved == builder.serialized == docnames[1:]
+    assert sorted(path.name for path in tmp_path.iterdir()) == docnames
+    assert len(held) > 8 and max(held) <= 2 * 2 + 1
+    assert set(writers) == {2}

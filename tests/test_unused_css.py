@@ -96,6 +96,21 @@ def test_the_registry_reads_changed_pages_again_and_forgets_deleted_ones(tmp_pat
     assert registry.pages["a/index.html"].classes == {"four"}
 
 
+def test_many_pages_are_read_in_processes_with_the_same_result(tmp_path: Path):
+    """Enough new pages are read in forked processes (a clean build); the registry is the one
+    the main process would make alone."""
+    out = tmp_path / "html"
+    for number in range(3 * unused_css.MIN_PARALLEL_PAGES):
+        page = out / f"p{number % 7}" / f"{number}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f'<p class="c{number} shared"></p>', encoding="utf-8")
+    alone, forked = unused_css.Registry(), unused_css.Registry()
+    assert unused_css.update_registry(alone, out, processes=1)
+    assert unused_css.update_registry(forked, out, processes=2)
+    assert forked.pages == alone.pages and len(alone.pages) == 3 * unused_css.MIN_PARALLEL_PAGES
+    assert alone.pages["p3/10.html"].classes == {"c10", "shared"}
+
+
 # -- the real site -----------------------------------------------------------------------------
 
 

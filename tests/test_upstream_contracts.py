@@ -469,3 +469,40 @@ def test_sphinx_parallel_read_is_the_method_kb_rebuilds_stands_in_for():
         assert step in method, step
     lines = [line for line in method.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert len(lines) == 26, "Sphinx's method changed: compare it with kb.rebuilds.read_in_parallel"
+
+
+def test_sphinx_parallel_write_is_the_method_kb_rebuilds_stands_in_for():
+    """kb/rebuilds.py replaces ``Builder._write_parallel`` with ``write_in_parallel``: Sphinx must
+    call it to write with ``-j`` (with one writer fewer than ``-j``, which the replacement does
+    not use), and the method must still be the one mirrored (the first page written by
+    ``_write_docname``, then each page resolved and ``write_doc_serialized`` in the main process
+    and written by ``write_doc`` in a forked writer). The replacement waits for a free writer with
+    ``ParallelTasks._join_one``, which must collect a finished writer (True when it did) and start
+    waiting ones up to ``nproc``."""
+    from sphinx.builders import Builder, _write_docname
+    from sphinx.util.parallel import ParallelTasks
+
+    assert "self._write_parallel(sorted_docnames, nproc=self._app.parallel - 1)" in inspect.getsource(
+        Builder.write_documents
+    )
+    assert list(inspect.signature(_write_docname).parameters) == ["docname", "env", "builder", "tags"]
+    method = inspect.getsource(Builder._write_parallel)
+    steps = [
+        "self.phase = BuildPhase.WRITING",
+        "self.write_doc(docname, doctree)",
+        "firstname, docnames = docnames[0], docnames[1:]",
+        "_write_docname(firstname, env=self.env, builder=self, tags=self.tags)",
+        "chunks = make_chunks(docnames, nproc)",
+        "self.phase = BuildPhase.RESOLVING",
+        "doctree = self.env.get_and_resolve_doctree(",
+        "self.write_doc_serialized(docname, doctree)",
+        "tasks.add_task(write_process, arg, on_chunk_done)",
+        "tasks.join()",
+    ]
+    for step in steps:
+        assert step in method, step
+    lines = [line for line in method.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert len(lines) == 30, "Sphinx's method changed: compare it with kb.rebuilds.write_in_parallel"
+    join_one = inspect.getsource(ParallelTasks._join_one)
+    assert "return joined_any" in join_one
+    assert "while self._precvs_waiting and self._pworking < self.nproc:" in join_one

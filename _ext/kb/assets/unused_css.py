@@ -32,12 +32,14 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.parallel import ParallelTasks, make_chunks, parallel_available
 
 from .. import pipeline
 
@@ -90,11 +92,38 @@ def read_page(path: Path, outdir: Path, stamp: tuple[int, int]) -> PageUse:
     return PageUse(stamp, frozenset(classes), frozenset(properties), frozenset(scripts))
 
 
-def update_registry(registry: Registry, outdir: Path) -> bool:
-    """Read the pages that are new or changed since the registry saw them; forget deleted ones."""
+MIN_PARALLEL_PAGES = 128  # fewer pages to read are read by the main process
+
+
+def _read_pages(outdir: Path, pages: list[tuple[str, tuple[int, int]]]) -> list[PageUse]:
+    return [read_page(outdir / relpath, outdir, stamp) for relpath, stamp in pages]
+
+
+def read_pages(outdir: Path, pages: list[tuple[str, tuple[int, int]]], processes: int) -> list[PageUse]:
+    """:func:`read_page` of each ``(relpath, stamp)``, in order; in ``processes`` forked processes
+    when there are many (a clean build reads every page: ~1,700 at 1,000 posts, 3 s in one)."""
+    if processes < 2 or not parallel_available or len(pages) < MIN_PARALLEL_PAGES:
+        return _read_pages(outdir, pages)
+    chunks = make_chunks(pages, processes, maxbatch=MIN_PARALLEL_PAGES)  # type: ignore[arg-type]
+    results: dict[int, list[PageUse]] = {}
+
+    def keep(number: int, _chunk: object, read: list[PageUse]) -> None:
+        results[number] = read
+
+    tasks = ParallelTasks(processes)
+    for number, chunk in enumerate(chunks):
+        tasks.add_task(partial(_read_pages, outdir), chunk, partial(keep, number))
+    tasks.join()
+    return [page for number in range(len(chunks)) for page in results[number]]
+
+
+def update_registry(registry: Registry, outdir: Path, processes: int = 1) -> bool:
+    """Read the pages that are new or changed since the registry saw them (in ``processes``
+    forked processes when there are many); forget deleted ones."""
     outdir = outdir.resolve()
     changed = False
     seen = set()
+    stale: list[tuple[str, tuple[int, int]]] = []
     # os.walk and DirEntry.stat: a third of Path.rglob's time, which every build pays.
     for dirpath, _dirnames, filenames in os.walk(outdir):
         for name in filenames:
@@ -107,8 +136,10 @@ def update_registry(registry: Registry, outdir: Path) -> bool:
             stamp = (stat.st_mtime_ns, stat.st_size)
             known = registry.pages.get(relpath)
             if known is None or known.stamp != stamp:
-                registry.pages[relpath] = read_page(Path(path), outdir, stamp)
-                changed = True
+                stale.append((relpath, stamp))
+    for (relpath, _stamp), page in zip(stale, read_pages(outdir, stale, processes), strict=True):
+        registry.pages[relpath] = page
+        changed = True
     for relpath in [name for name in registry.pages if name not in seen]:
         del registry.pages[relpath]
         changed = True
@@ -279,7 +310,7 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
     outdir = Path(app.outdir).resolve()
     registry_path = Path(app.doctreedir) / REGISTRY_FILE
     registry = load_registry(registry_path)
-    if update_registry(registry, outdir):
+    if update_registry(registry, outdir, app.parallel):
         with registry_path.open("wb") as stream:
             pickle.dump(registry, stream, protocol=pickle.HIGHEST_PROTOCOL)
     pages = registry.pages.values()
