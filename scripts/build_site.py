@@ -8,7 +8,8 @@ same question from file stamps alone, in milliseconds, the way ``make`` does.
 After a build that **succeeded**, it saves a fingerprint of everything the build depends on:
 
 * the size and modification time of every file under the source directory, except the build
-  directory, ``node_modules``, ``__pycache__``, folders whose name starts with a dot (Git,
+  directory, folders named ``_build``, ``node_modules`` or ``__pycache__``, folders whose name
+  starts with a dot (Git,
   the virtualenvs, tool caches) and the compiled translations (``.mo``, made by the build from
   the ``.po`` files, which count);
 * the installed packages: the virtualenv's ``site-packages`` folder (its time changes whenever
@@ -47,6 +48,10 @@ from pathlib import Path
 # Environment variables that change what the build writes: conf.py's canonical URL on Read the
 # Docs, the build date of drafts.py (scheduled posts), and Python's own (hash seed, paths).
 ENVIRONMENT = ("READTHEDOCS_CANONICAL_URL", "SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "PYTHONPATH")
+# Folders whose files the build never reads: npm's packages (their lock file counts), Python's
+# byte code, and every folder named ``_build`` (conf.py excludes it: a ``DRAFTS=1`` preview is
+# built into ``_build/preview``, beside the output of ``make html``, which it must not watch).
+IGNORED = ("node_modules", "__pycache__", "_build")
 # Files the build itself makes in the source folder: Sphinx compiles the translations'
 # ``.po`` (which count) into ``.mo`` (which do not) in the first build.
 COMPILED = (".mo",)
@@ -124,7 +129,7 @@ def _digest(lines: Iterator[str]) -> str:
 
 def inputs(srcdir: Path, builddir: Path, options: Sequence[str], environ: Mapping[str, str]) -> str:
     """The fingerprint of what the build reads (see the module's docstring)."""
-    skip = frozenset({"node_modules", "__pycache__", os.path.abspath(builddir)})
+    skip = frozenset({*IGNORED, os.path.abspath(builddir)})
     settings = [
         sys.executable,
         sys.version,

@@ -115,8 +115,8 @@ def fake_site(tmp_path: Path) -> Path:
     (site / "posts" / "a").mkdir(parents=True)
     (site / "posts" / "a" / "index.md").write_text("# A\n", encoding="utf-8")
     (site / "conf.py").write_text("", encoding="utf-8")
-    for ignored in (".git", "node_modules", "__pycache__"):
-        (site / ignored).mkdir()
+    for ignored in (".git", "node_modules", "__pycache__", "_build/preview"):
+        (site / ignored).mkdir(parents=True)
         (site / ignored / "file").write_text("1", encoding="utf-8")
     return site
 
@@ -152,7 +152,7 @@ def test_skips_after_a_success_and_builds_after_any_change(fake_site: Path, monk
     fake = FakeSphinx(fake_site)
     assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == 1
     assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == 1
-    for ignored in (".git", "node_modules", "__pycache__"):  # not read by the build
+    for ignored in (".git", "node_modules", "__pycache__", "_build/preview"):  # not read by the build
         (fake_site / ignored / "file").write_text("2", encoding="utf-8")
     assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == 1
 
@@ -250,3 +250,27 @@ def test_every_environment_variable_the_build_reads_is_in_the_fingerprint():
     }
     assert found, "the pattern finds nothing: the test would pass whatever the code reads"
     assert found <= set(build_site.ENVIRONMENT), found - set(build_site.ENVIRONMENT)
+
+
+def test_a_preview_does_not_watch_the_published_output_beside_it(fake_site: Path, monkeypatch):
+    """``DRAFTS=1 make html`` builds into ``_build/preview``; ``make html``'s ``_build/html`` beside
+    it is output, not a source."""
+    import sphinx.cmd.build
+
+    preview = fake_site / "_build" / "preview"
+    calls: list[list[str]] = []
+
+    def fake(argv: list[str]) -> int:
+        calls.append(argv)
+        (preview / "html").mkdir(parents=True, exist_ok=True)
+        (preview / "doctrees").mkdir(parents=True, exist_ok=True)
+        return 0
+
+    monkeypatch.setattr(sphinx.cmd.build, "main", fake)
+    argv = ["html", str(fake_site), str(preview), "-D", "kb_drafts=1"]
+    assert build_site.main(argv, {}) == 0 and len(calls) == 1
+    (fake_site / "_build" / "html").mkdir(parents=True)
+    (fake_site / "_build" / "html" / "index.html").write_text("published", encoding="utf-8")
+    assert build_site.main(argv, {}) == 0 and len(calls) == 1
+    (fake_site / "posts" / "a" / "index.md").write_text("# A, edited\n", encoding="utf-8")
+    assert build_site.main(argv, {}) == 0 and len(calls) == 2
