@@ -65,10 +65,11 @@ STATE_VERSION = 1
 def _stamps(
     folder: Path, skip: frozenset[str] = frozenset(), suffixes: tuple[str, ...] = ()
 ) -> Iterator[str]:
-    """``path size mtime_ns`` of every file under ``folder`` (not following links to folders),
-    leaving out folders named in ``skip`` or starting with a dot, and files ending in one of
-    ``suffixes``."""
+    """``path size mtime_ns`` of every file under ``folder``, leaving out folders named in
+    ``skip`` or starting with a dot, and files ending in one of ``suffixes``. Links to folders
+    are followed (as Sphinx follows them looking for sources), each folder once."""
     stack = [folder]
+    seen = {os.path.realpath(folder)}
     while stack:
         current = stack.pop()
         try:
@@ -76,8 +77,12 @@ def _stamps(
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if not (entry.name.startswith(".") or entry.path in skip or entry.name in skip):
+            if entry.is_dir():
+                real = os.path.realpath(entry.path)
+                if not (
+                    entry.name.startswith(".") or entry.path in skip or entry.name in skip or real in seen
+                ):
+                    seen.add(real)
                     stack.append(Path(entry.path))
                 continue
             if suffixes and entry.name.endswith(suffixes):

@@ -156,7 +156,15 @@ def test_skips_after_a_success_and_builds_after_any_change(fake_site: Path, monk
         (fake_site / ignored / "file").write_text("2", encoding="utf-8")
     assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == 1
 
+    elsewhere = fake_site.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "macros.py").write_text("x = 1\n", encoding="utf-8")
+    (fake_site / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(fake_site, target_is_directory=True)  # walked once
+    assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == 2
+    calls = fake.calls
     changes = [
+        lambda: (elsewhere / "macros.py").write_text("x = 22\n", encoding="utf-8"),  # through a link
         lambda: (fake_site / "posts" / "a" / "index.md").write_text("# A!\n", encoding="utf-8"),
         lambda: (fake_site / "posts" / "b.md").write_text("# B\n", encoding="utf-8"),
         lambda: (fake_site / "posts" / "b.md").unlink(),
@@ -172,7 +180,7 @@ def test_skips_after_a_success_and_builds_after_any_change(fake_site: Path, monk
             "other", encoding="utf-8"
         ),
     ]
-    for number, change in enumerate(changes, start=2):
+    for number, change in enumerate(changes, start=calls + 1):
         change()
         assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == number
         assert run(fake_site, fake, monkeypatch, "-W") == 0 and fake.calls == number
