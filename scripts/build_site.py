@@ -1,17 +1,16 @@
 """``make html``: ``sphinx-build -M``, not started at all when nothing it reads has changed.
 
 Sphinx finds out by itself that nothing changed, but only after importing itself, the theme,
-ABlog, our extensions, NumPy and jieba, and unpickling the environment: 1.4 s at 1,000 posts and
-10 s at 10,000 (README, performance), to write the same bytes again. This script answers the
+ABlog, our extensions, NumPy and jieba, and unpickling the environment: 1.5 s at 1,000 posts and
+9 s at 10,000 (README, performance), to write the same bytes again. This script answers the
 same question from file stamps alone, in milliseconds, the way ``make`` does.
 
 After a build that **succeeded**, it saves a fingerprint of everything the build depends on:
 
-* the size and modification time of every file under the source directory, except the build
-  directory, folders named ``_build``, ``node_modules`` or ``__pycache__``, folders whose name
-  starts with a dot (Git,
-  the virtualenvs, tool caches) and the compiled translations (``.mo``, made by the build from
-  the ``.po`` files, which count);
+* the size and modification time of every file under the source directory (links to folders
+  followed), except the build directory, folders named ``_build``, ``node_modules`` or
+  ``__pycache__``, folders whose name starts with a dot (Git, the virtualenvs, tool caches) and
+  the compiled translations (``.mo``, made by the build from the ``.po`` files, which count);
 * the installed packages: the virtualenv's ``site-packages`` folder (its time changes whenever
   pip adds or removes a package) and npm's ``node_modules/.package-lock.json``;
 * the Python interpreter, the Sphinx options, and the environment variables the configuration
@@ -168,10 +167,16 @@ def state_file(builddir: Path, builder: str) -> Path:
 
 
 def is_current(
-    builder: str, srcdir: Path, builddir: Path, options: Sequence[str], environ: Mapping[str, str], now: float
+    builder: str,
+    srcdir: Path,
+    builddir: Path,
+    options: Sequence[str],
+    environ: Mapping[str, str],
+    now: float,
+    sources: str | None = None,
 ) -> tuple[bool, str]:
     """Whether the last successful build's output is what a build now would write, and why
-    (or why not)."""
+    (or why not). ``sources``: :func:`inputs` of these arguments, when already computed."""
     if any(option in FORCING for option in options):
         return False, "rebuild forced"
     try:
@@ -183,7 +188,7 @@ def is_current(
     due = saved.get("scheduled")
     if isinstance(due, int | float) and now >= due:
         return False, "a scheduled post is due"
-    if saved.get("inputs") != inputs(srcdir, builddir, options, environ):
+    if saved.get("inputs") != (sources or inputs(srcdir, builddir, options, environ)):
         return False, "sources changed"
     if saved.get("outputs") != outputs(builddir, builder):
         return False, "output changed"
@@ -200,13 +205,13 @@ def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
     if len(argv) < 3:
         sys.exit("usage: build_site.py BUILDER SOURCEDIR BUILDDIR [sphinx-build options]")
     builder, srcdir, builddir, options = argv[0], Path(argv[1]), Path(argv[2]), list(argv[3:])
-    current, why = is_current(builder, srcdir, builddir, options, environ, build_date(environ))
+    before = inputs(srcdir, builddir, options, environ)  # also what the build will have read
+    current, why = is_current(builder, srcdir, builddir, options, environ, build_date(environ), before)
     if current:
         print(f"{builddir / builder}: {why}; sphinx-build not run (`make clean html` builds from nothing)")
         return 0
     state = state_file(builddir, builder)
     state.unlink(missing_ok=True)
-    before = inputs(srcdir, builddir, options, environ)
 
     from sphinx.cmd.build import main as sphinx_build  # after the check: the import is the cost
 
