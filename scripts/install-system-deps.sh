@@ -10,7 +10,10 @@ what="${1:-test}"
 need=()
 command -v node >/dev/null || need+=(nodejs npm)
 command -v make >/dev/null || need+=(make)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK SC" || need+=(fonts-noto-cjk)
+# Not `fc-list | grep -q`: grep stops at the first match, fc-list may then die of SIGPIPE, and
+# with pipefail the font counted as missing about every other run (apt-get ran on every second
+# `make html`, and a user who is not root got "missing system packages").
+[ -n "$(fc-list "Noto Sans CJK SC" family 2>/dev/null)" ] || need+=(fonts-noto-cjk)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v javac >/dev/null || need+=(default-jdk-headless)
