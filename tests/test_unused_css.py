@@ -226,6 +226,13 @@ def test_pages_look_the_same_with_the_trimmed_stylesheets(
             url = f"{hosted}/{path}"
             trimmed = _screenshots(trimmed_page, url, path in INTERACTIVE)
             original = _screenshots(original_page, url, path in INTERACTIVE)
+            if trimmed != original:
+                # Taken once more, both: under load a full-page shot of DDIM at 420 px once
+                # differed by a shade (11 of 255) along the edges of one long code block, and
+                # the same block matched on other runs. A difference the stylesheets make is
+                # there every time; only one seen twice counts.
+                trimmed = _screenshots(trimmed_page, url, path in INTERACTIVE)
+                original = _screenshots(original_page, url, path in INTERACTIVE)
             assert [label for label, _ in trimmed] == [label for label, _ in original], url
             for (label, ours), (_, theirs) in zip(trimmed, original):
                 if ours != theirs:
