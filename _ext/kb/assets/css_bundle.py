@@ -141,8 +141,16 @@ def version(static: Path, parts: list[str]) -> str:
     return _checksum(tuple((static / part, _stamp(static / part)) for part in parts))
 
 
+def bundles(app: Sphinx) -> bool:
+    """Whether the builder's pages link the bundle: HTML pages with query strings (Sphinx writes
+    no ``?v=`` for EPUB and HTML Help, which allow none; they keep their links)."""
+    return app.builder.format == "html" and app.builder.name not in {"epub", "htmlhelp"}
+
+
 def link_bundle(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     """The page links the bundle (``kb_css_bundle``) instead of the stylesheets it holds."""
+    if not bundles(app):
+        return
     parts = site_parts(app)
     bundled = set(parts)
     css_files = context.get("css_files")
@@ -154,7 +162,7 @@ def link_bundle(app: Sphinx, pagename: str, templatename: str, context: dict[str
 
 
 def write_bundle(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or not bundles(app):
         return
     static = Path(app.outdir, "_static")
     parts = [part for part in site_parts(app) if part not in BODY_PARTS or (static / part).is_file()]
