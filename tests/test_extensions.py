@@ -420,6 +420,56 @@ def test_icon_rules_are_parsed_with_aliases_after_trimming():
     assert icon_font.theme_codepoints(trimmed) == {0xF019}  # --pst-icon-gone: nothing uses it
 
 
+# -- css_bundle ----------------------------------------------------------------------------------
+
+
+def test_the_bundle_resolves_imports_rebases_urls_and_names_its_encoding_once(tmp_path: Path):
+    from kb.assets import css_bundle
+
+    static = tmp_path / "_static"
+    (static / "styles").mkdir(parents=True)
+    (static / "katex" / "fonts").mkdir(parents=True)
+    (static / "basic.css").write_text("div.body { margin: 0 }\n", encoding="utf-8")
+    (static / "styles" / "theme.css").write_text('@import "../basic.css";\n', encoding="utf-8")
+    (static / "styles" / "pydata-sphinx-theme.css").write_text(
+        '@charset "UTF-8";.a{background:url(../vendor/i.svg)}\n/*# sourceMappingURL=p.css.map */\n',
+        encoding="utf-8",
+    )
+    (static / "katex" / "katex.min.css").write_text(
+        "@font-face{font-family:K;src:url(fonts/K.woff2) format(\"woff2\"),url('fonts/K.woff')}"
+        '.b{background:url("data:image/svg+xml;utf8,<svg/>")}.c{background:url(#m)}',
+        encoding="utf-8",
+    )
+    (static / "kb.css").write_text('.d{content:"→"}', encoding="utf-8")
+    text = css_bundle.bundle_text(
+        static, ["styles/theme.css", "styles/pydata-sphinx-theme.css", "katex/katex.min.css", "kb.css"]
+    )
+    assert text.startswith('@charset "UTF-8";\n') and text.count("@charset") == 1
+    assert "@import" not in text and "sourceMappingURL" not in text
+    assert text.index("div.body") < text.index(".a{") < text.index("@font-face") < text.index(".d{")
+    assert "url(../vendor/i.svg)" in text  # the bundle's own folder: as it was
+    assert "url(../katex/fonts/K.woff2) format(\"woff2\"),url('../katex/fonts/K.woff')" in text
+    assert 'url("data:image/svg+xml;utf8,<svg/>")' in text and "url(#m)" in text
+
+
+@pytest.mark.parametrize(
+    "rule, problem",
+    [
+        ('@import "b.css";', "@import cycle"),
+        ('@import url("https://cdn.example.org/x.css");', "cannot bundle"),
+        ('@import "c.css" print;', "cannot bundle"),
+    ],
+)
+def test_the_bundle_refuses_imports_it_cannot_inline(tmp_path: Path, rule: str, problem: str):
+    from kb.assets import css_bundle
+
+    (tmp_path / "a.css").write_text('@import "b.css";', encoding="utf-8")
+    (tmp_path / "b.css").write_text(rule.replace("b.css", "a.css"), encoding="utf-8")
+    (tmp_path / "c.css").write_text(".c{}", encoding="utf-8")
+    with pytest.raises(ValueError, match=problem):
+        css_bundle.part_text(tmp_path, "a.css")
+
+
 # -- related_posts: Chinese-aware text similarity ------------------------------------------------
 
 

@@ -50,6 +50,7 @@ def replace_line(path: Path, prefix: str, new: str) -> None:
 
 
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
+BUNDLE = Path("_static", "styles", "kb-site.css")  # every stylesheet, trimmed (kb/assets/css_bundle.py)
 # Every build of this module: two posts on each page of the post lists.
 OPTIONS = ("-D", "kb_posts_per_page=2")
 
@@ -148,10 +149,12 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     checked(sphinx_build(site, outdir, *OPTIONS, "-j", "2", environ=BEFORE))
     # The post deleted below is the only one with a "see also" box: its rules leave the CSS.
     assert ".seealso" in (outdir / THEME_CSS).read_text(encoding="utf-8")
+    assert ".seealso" in (outdir / BUNDLE).read_text(encoding="utf-8")  # pages link the bundle
     assert not (outdir / "posts/bench-scheduled").exists() and not (outdir / "posts/bench-0007").exists()
     change_like_an_author(site)
     checked(sphinx_build(site, outdir, *OPTIONS, "-j", "2", environ=AFTER))
     assert ".seealso" not in (outdir / THEME_CSS).read_text(encoding="utf-8")
+    assert ".seealso" not in (outdir / BUNDLE).read_text(encoding="utf-8")
 
     clean_site = make_site(base / "clean-site")
     for name in [

@@ -454,6 +454,66 @@ def test_every_local_asset_a_page_loads_exists(html_dir: Path):
     assert not missing, sorted(missing)[:20]
 
 
+# What a page linked before kb/assets/css_bundle.py put it into one file, in the page's order
+# (ABlog's tag cloud linked its sheet in the sidebar).
+BUNDLED = [
+    "styles/theme.css",
+    "styles/pydata-sphinx-theme.css",
+    "pygments.css",
+    "styles/sphinx-book-theme.css",
+    "copybutton.css",
+    "katex/katex.min.css",
+    "katex-math.css",
+    "kb.css",
+    "ablog/tagcloud.css",
+]
+BUNDLE = "_static/styles/kb-site.css"
+
+
+def _rules(css: str) -> str:
+    """CSS without what the bundle changes (encoding, source map, url() paths) and spacing."""
+    css = re.sub(r'@charset "[^"]*";|/\*# sourceMappingURL=[^*]*\*/', "", css)
+    return re.sub(r"\s+", "", re.sub(r"url\([^)]*\)", "url()", css))
+
+
+def test_the_stylesheet_bundle_holds_the_trimmed_stylesheets_in_the_pages_order(html_dir: Path):
+    bundle = html_dir / BUNDLE
+    text = bundle.read_text(encoding="utf-8")
+    sections = re.split(r"^/\* ([\w./-]+\.css) \*/\n", text, flags=re.MULTILINE)
+    assert sections[0] == '@charset "UTF-8";\n' and "@import" not in text
+    assert sections[1::2] == BUNDLED
+    static = html_dir / "_static"
+    for name, body in zip(BUNDLED, sections[2::2]):
+        source = (static / name).read_text(encoding="utf-8")
+        # theme.css is @import "../basic.css": the bundle holds basic.css there.
+        source = re.sub(
+            r'@import "([^"]+)";',
+            lambda m: (static / name).parent.joinpath(m[1]).read_text(encoding="utf-8"),  # noqa: B023
+            source,
+        )
+        assert _rules(body) == _rules(source), name
+    urls = set(re.findall(r"url\(['\"]?([^'\")]+)", text)) - {
+        u for u in re.findall(r"url\(['\"]?(data:[^)]*)", text)
+    }
+    assert any("KaTeX_Main-Regular.woff2" in url for url in urls)
+    for url in urls:
+        if not url.startswith(("data:", "#")):
+            assert (bundle.parent / url).resolve().is_file(), url
+
+
+def test_every_page_links_the_one_stylesheet_bundle(html_dir: Path):
+    checked = 0
+    for path in all_pages(html_dir):
+        if path.relative_to(html_dir).parts[0] == "_static":
+            continue
+        links = [node["href"] for node in soup(path).select("link[rel~=stylesheet]")]
+        assert len(links) == 1 and urlsplit(links[0]).path.endswith(BUNDLE), f"{path}: {links}"
+        assert soup(path).select_one(f"head > link[rel~=stylesheet][href='{links[0]}']"), path
+        assert re.fullmatch(r"v=[0-9a-f]{8}", urlsplit(links[0]).query), links[0]
+        checked += 1
+    assert checked > 100
+
+
 def test_output_has_no_unloaded_script_or_stale_source_map(html_dir: Path):
     # The layout drops the theme's fontawesome.js (icon_font subsets the web fonts instead).
     assert not list(html_dir.rglob("fontawesome.js*map")) and not list(html_dir.rglob("fontawesome.js"))

@@ -8,12 +8,13 @@ same with the trimmed stylesheets as with the theme's originals.
 from __future__ import annotations
 
 import gzip
+import re
 import time
 from pathlib import Path
 
 import pytest
 
-from kb.assets import unused_css
+from kb.assets import css_bundle, unused_css
 from sitebuild import ROOT, make_site, sphinx_build
 
 
@@ -115,14 +116,19 @@ def test_many_pages_are_read_in_processes_with_the_same_result(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def original_css(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """The stylesheets as the theme, Sphinx and KaTeX ship them: a small site built with
-    trimming turned off (they do not depend on the pages)."""
+def untrimmed_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``_static`` of a small site built with trimming turned off: the stylesheets as the theme,
+    Sphinx and KaTeX ship them (they do not depend on the pages), and their bundle."""
     base = tmp_path_factory.mktemp("untrimmed")
     site = make_site(base / "site", "tags-list")
     build = sphinx_build(site, base / "html", "-D", "unused_css_files=")
     assert build.returncode == 0, build.output[-3000:]
-    return {name: (base / "html" / "_static" / name).read_bytes() for name in TRIMMED}
+    return base / "html" / "_static"
+
+
+@pytest.fixture(scope="module")
+def original_css(untrimmed_static: Path) -> dict[str, bytes]:
+    return {name: (untrimmed_static / name).read_bytes() for name in TRIMMED}
 
 
 @pytest.mark.slow  # the real site's build
@@ -271,8 +277,17 @@ def _serve(body: bytes):
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 420])
 def test_pages_look_the_same_with_the_trimmed_stylesheets(
-    browser, hosted: str, width: int, original_css: dict[str, bytes], tmp_path: Path
+    browser,
+    hosted: str,
+    html_dir: Path,
+    width: int,
+    original_css: dict[str, bytes],
+    untrimmed_static: Path,
+    tmp_path: Path,
 ):
+    # Pages link the stylesheets' bundle (kb/assets/css_bundle.py): the untrimmed site's.
+    original_bundle = (untrimmed_static / css_bundle.BUNDLE).read_bytes()
+    assert len(original_bundle) > 1.5 * len((html_dir / "_static" / css_bundle.BUNDLE).read_bytes())
     different = []
     for mode in ["light", "dark"]:
         # The site follows the reader's system: the colour scheme picks the mode.
@@ -281,6 +296,7 @@ def test_pages_look_the_same_with_the_trimmed_stylesheets(
         original_page = context.new_page()
         for name, body in original_css.items():
             original_page.route(f"**/_static/{name}*", _serve(body))
+        original_page.route(f"**/_static/{css_bundle.BUNDLE}*", _serve(original_bundle))
         for path in PAGES:
             url = f"{hosted}/{path}"
             trimmed = _screenshots(trimmed_page, url, path in INTERACTIVE)
@@ -292,6 +308,63 @@ def test_pages_look_the_same_with_the_trimmed_stylesheets(
                     (tmp_path / f"{stem}-trimmed.png").write_bytes(ours)
                     (tmp_path / f"{stem}-original.png").write_bytes(theirs)
                     different.append(f"{url} ({mode}, {label})")
+        context.close()
+    assert not different, f"renders differ (screenshots in {tmp_path}): {different}"
+
+
+# The stylesheets the bundle holds, as pages linked them one by one before (test_site: BUNDLED).
+ONE_BY_ONE = [
+    "styles/theme.css",
+    "styles/pydata-sphinx-theme.css",
+    "pygments.css",
+    "styles/sphinx-book-theme.css",
+    "copybutton.css",
+    "katex/katex.min.css",
+    "katex-math.css",
+    "kb.css",
+    "ablog/tagcloud.css",
+]
+_BUNDLE_LINK = re.compile(r'<link rel="stylesheet" href="([^"]*)_static/styles/kb-site\.css\?v=[0-9a-f]+" />')
+
+
+def _linked_one_by_one(route) -> None:
+    """The page as it was before the bundle: each stylesheet linked by itself (the trimmed files
+    the bundle was made of), the tag cloud's last."""
+    if route.request.resource_type != "document":
+        route.continue_()
+        return
+    response = route.fetch()
+    html = response.text()
+    match = _BUNDLE_LINK.search(html)
+    assert match, route.request.url
+    links = "".join(f'<link rel="stylesheet" href="{match[1]}_static/{name}" />' for name in ONE_BY_ONE)
+    route.fulfill(response=response, body=html.replace(match[0], links))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 420])
+def test_pages_look_the_same_with_the_stylesheets_bundled(browser, hosted: str, width: int, tmp_path: Path):
+    different = []
+    for mode in ["light", "dark"]:
+        context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=mode)
+        bundled_page = context.new_page()
+        separate_page = context.new_page()
+        separate_page.route("**/*", _linked_one_by_one)
+        loaded: list[str] = []
+        separate_page.on("requestfinished", lambda request: loaded.append(request.url))  # noqa: B023
+        for path in PAGES:
+            url = f"{hosted}/{path}"
+            bundled = _screenshots(bundled_page, url, path in INTERACTIVE)
+            separate = _screenshots(separate_page, url, path in INTERACTIVE)
+            assert [label for label, _ in bundled] == [label for label, _ in separate], url
+            for (label, ours), (_, theirs) in zip(bundled, separate):
+                if not same_render(ours, theirs):
+                    stem = f"{width}-{mode}-{path}-{label}".replace("/", "_").replace(" ", "_")
+                    (tmp_path / f"{stem}-bundled.png").write_bytes(ours)
+                    (tmp_path / f"{stem}-separate.png").write_bytes(theirs)
+                    different.append(f"{url} ({mode}, {label})")
+        assert not [url for url in loaded if "kb-site.css" in url]
+        assert [url for url in loaded if url.endswith("/_static/ablog/tagcloud.css")]
         context.close()
     assert not different, f"renders differ (screenshots in {tmp_path}): {different}"
 

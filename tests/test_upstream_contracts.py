@@ -129,6 +129,8 @@ def test_escaping_ablog_templates_differ_from_ablogs_only_by_escaping(name: str)
     ABlog template (a new field, a fix) must be copied again, with |e added."""
     ours = (ROOT / "_templates" / "ablog" / name).read_text(encoding="utf-8")
     ours = re.sub(r"\{#-.*?-#\}\n", "", ours, count=1, flags=re.DOTALL)  # our header comment
+    # tagcloud.html's stylesheet is linked only when the site's bundle does not hold it.
+    ours = re.sub(r"  \{%- if not kb_css_bundle %\}\n(.*?)  \{%- endif %\}\n", r"\1", ours, flags=re.DOTALL)
     theirs = (ABLOG_TEMPLATES / name).read_text(encoding="utf-8")
     assert "|e" in ours
     assert re.sub(r"\|e(\s*\}\})", r"\1", ours) == theirs
@@ -340,7 +342,8 @@ def test_book_theme_puts_the_raw_title_into_pagetitle():
 
 def test_the_layouts_css_block_is_the_themes_minus_fontawesome():
     """_templates/layout.html copies pydata-sphinx-theme's ``css`` block to leave out
-    fontawesome.js; the copy must follow the theme's block line by line otherwise."""
+    fontawesome.js, and the theme's stylesheets when the site's bundle holds them; the copy must
+    follow the theme's block line by line otherwise."""
     theme = (
         Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "layout.html"
     ).read_text(encoding="utf-8")
@@ -352,6 +355,15 @@ def test_the_layouts_css_block_is_the_themes_minus_fontawesome():
         return [line.strip() for line in body.splitlines() if line.strip()]
 
     theirs, mine = block(theme), block(ours)
+    # The theme's stylesheets are in the site's bundle (kb/assets/css_bundle.py) when it is there.
+    bundle = [
+        "{%- if kb_css_bundle %}",
+        '<link rel="stylesheet" href="{{ kb_css_bundle }}" />',
+        "{%- else %}",
+    ]
+    start = mine.index(bundle[0])
+    assert mine[start : start + 3] == bundle and mine[start + 4] == "{%- endif %}"
+    mine = [*mine[:start], mine[start + 3], *mine[start + 5 :]]
     assert "{{ _webpack.head_js_preload() }}" in theirs
     position = theirs.index("{{ _webpack.head_js_preload() }}")
     assert mine[:position] == theirs[:position]
@@ -509,3 +521,26 @@ def test_sphinx_parallel_write_is_the_method_kb_rebuilds_stands_in_for():
     join_one = inspect.getsource(ParallelTasks._join_one)
     assert "return joined_any" in join_one
     assert "while self._precvs_waiting and self._pworking < self.nproc:" in join_one
+
+
+def test_html_builder_keeps_the_site_wide_stylesheets_before_writing_and_copies_assets_first():
+    """kb/assets/css_bundle.py bundles ``_orig_css_files`` (the stylesheets every page links, kept
+    by ``prepare_writing`` before pages add their own) in the order of their priority, as a page
+    links them, and versions the bundle by its parts as
+    ``copy_assets`` left them before the pages were written, as Sphinx's ``_file_checksum`` does
+    for each stylesheet."""
+    from sphinx.builders import Builder
+    from sphinx.builders.html import StandaloneHTMLBuilder
+    from sphinx.builders.html._assets import _CascadingStyleSheet
+
+    assert "self._orig_css_files = list(" in inspect.getsource(StandaloneHTMLBuilder.prepare_writing)
+    assert "self._css_files[:] = self._orig_css_files" in inspect.getsource(StandaloneHTMLBuilder.handle_page)
+    write = inspect.getsource(Builder.write)
+    assert (
+        write.index("self.prepare_writing(")
+        < write.index("self.copy_assets()")
+        < write.index("self.write_documents(")
+    )
+    assert "key=lambda css: css.priority" in inspect.getsource(StandaloneHTMLBuilder.handle_page)
+    sheet = _CascadingStyleSheet("_static/x.css", rel="stylesheet", type="text/css")
+    assert str(sheet.filename) == "_static/x.css" and sheet.attributes["rel"] == "stylesheet"

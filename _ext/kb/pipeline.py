@@ -40,6 +40,7 @@ MARK_UNPUBLISHED_POSTS = 600  # blog: preview marks in post lists, after ABlog m
 ADD_PAGE_META = 400  # pages: Open Graph, description and article meta
 ESCAPE_CONTEXT_TEXT = 600  # pages: text that ABlog and the theme (500) put in markup, escaped
 DEFER_HEAD_SCRIPTS = 900  # assets: the head's scripts deferred, once everyone has added theirs
+BUNDLE_STYLESHEETS = 900  # assets: the page links one stylesheet, once everyone has added theirs
 
 # -- build-finished: every page has been written --------------------------------------------------
 SAVE_WARNED_DOCUMENTS = 0  # warned_documents: which documents warned, noted before the handlers
@@ -52,5 +53,6 @@ WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that
 TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it records
 # those classes (unused_css.site_classes) ...
 SUBSET_ICON_FONT = 750  # assets: ... which the icon font is subset to
+WRITE_STYLESHEET_BUNDLE = 760  # assets: the stylesheets, trimmed, concatenated into one file
 PATCH_THEME_SCRIPT = 800  # assets: the theme's script without its on-load tab-stop measurement
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end

@@ -3,6 +3,8 @@
 * :mod:`kb.assets.unused_css` cuts the theme's stylesheets to the rules the pages can match;
 * :mod:`kb.assets.icon_font` drops ``fontawesome.js`` and subsets the icon fonts to the icons
   those rules still name;
+* :mod:`kb.assets.css_bundle` puts a page's stylesheets, trimmed, into one file, so the first
+  paint waits for one request instead of ten;
 * :mod:`kb.assets.lazy_sections`: article sections laid out when they come near the screen
   (``content-visibility``), and in-page links that land on their target all the same;
 * :mod:`kb.assets.theme_script` takes the theme script's on-load measurement of every code
@@ -20,7 +22,15 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-MODULES = ["unused_css", "icon_font", "lazy_sections", "theme_script", "deferred_scripts", "template_cache"]
+MODULES = [
+    "unused_css",
+    "icon_font",
+    "css_bundle",
+    "lazy_sections",
+    "theme_script",
+    "deferred_scripts",
+    "template_cache",
+]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

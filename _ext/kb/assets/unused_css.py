@@ -42,6 +42,7 @@ from sphinx.util import logging
 from sphinx.util.parallel import ParallelTasks, make_chunks, parallel_available
 
 from .. import pipeline
+from .css_bundle import BUNDLE
 
 logger = logging.getLogger(__name__)
 
@@ -344,10 +345,11 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
     )
     # Custom properties the trimmed sheets may define for others: the other stylesheets of the
     # site, the scripts and the pages (inline styles) may refer to them.
+    # Not the bundle of them all (css_bundle): it holds the previous build's trimmed sheets.
     others = [
         path.read_text(encoding="utf-8")
         for path in sorted(static.rglob("*.css"))
-        if str(path.relative_to(static)) not in names
+        if path.relative_to(static).as_posix() not in {*names, BUNDLE}
     ]
     referenced = set(_CUSTOM_PROPERTY.findall(" ".join(others + scripts)))
     referenced |= set().union(*(page.properties for page in pages))
