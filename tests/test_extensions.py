@@ -1015,3 +1015,55 @@ def test_parallel_writing_resolves_only_a_few_chunks_ahead_and_uses_every_proces
     assert sorted(path.name for path in tmp_path.iterdir()) == docnames
     assert len(held) > 8 and max(held) <= 2 * 2 + 1
     assert set(writers) == {2}
+
+
+# -- code_spans --------------------------------------------------------------------------------
+
+
+def _style(name: str, styles: dict) -> type:
+    from pygments.style import Style
+
+    return type(name, (Style,), {"styles": styles})
+
+
+def test_plain_token_types_are_the_types_every_style_draws_as_plain_text():
+    from pygments.token import Keyword, Name, Punctuation, Text
+
+    from kb.assets.code_spans import plain_token_types
+
+    light = _style("Light", {Text: "#111", Name: "#111", Punctuation: "#111", Keyword: "bold #111"})
+    dark = _style("Dark", {Text: "#eee", Name: "#eee", Punctuation: "#f00", Keyword: "#eee"})
+    assert Name in plain_token_types([light])
+    assert Keyword not in plain_token_types([light])  # bold: not plain
+    plain = plain_token_types([light, dark])
+    assert Name in plain
+    assert Punctuation not in plain  # red in the dark style
+    assert Keyword not in plain and Text not in plain  # Text has no class: nothing to drop
+    assert Name.Builtin in plain  # a standard subtype inherits the colour here
+    assert Name.Madeup not in plain  # a lexer's own subtype keeps its classes
+
+
+def test_plain_runs_formatter_writes_the_same_code_with_fewer_spans():
+    import html
+
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+    from pygments.styles import get_style_by_name
+
+    from kb.assets.code_spans import PlainRunsHtmlFormatter, plain_token_types
+
+    source = (ROOT / "posts" / "edm-design-space" / "edm_toy.py").read_text(encoding="utf-8")
+    styles = [get_style_by_name("a11y-high-contrast-light"), get_style_by_name("a11y-high-contrast-dark")]
+    formatter = type("F", (PlainRunsHtmlFormatter,), {"plain_types": plain_token_types(styles)})
+    stock = highlight(source, PythonLexer(), HtmlFormatter(hl_lines=[3]))
+    ours = highlight(source, PythonLexer(), formatter(hl_lines=[3]))
+
+    def text(markup: str) -> str:
+        return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+    assert text(ours) == text(stock)
+    assert text(ours).strip() == source.strip()
+    assert '<span class="n">' in stock and '<span class="n">' not in ours and '<span class="p">' not in ours
+    assert '<span class="k">' in ours and '<span class="hll">' in ours  # coloured tokens, options
+    assert ours.count("<span") < 0.5 * stock.count("<span"), (ours.count("<span"), stock.count("<span"))

@@ -379,3 +379,57 @@ def test_a_page_names_the_scripts_it_loads_at_once_and_later(tmp_path: Path):
     )
     used = unused_css.read_page(page, tmp_path, (0, 0))
     assert used.scripts == {"_static/bootstrap.js", "_static/lazy.js", "_static/app.js"}
+
+
+# -- code without the spans drawn as plain text (kb/assets/code_spans.py) -------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow  # the real site's build
+def test_code_without_its_plain_spans_looks_as_pygments_draws_it(
+    browser, html_dir: Path, untrimmed_static: Path, tmp_path: Path
+):
+    """The real site's code block (edm_toy.py, included whole) against the same code as stock
+    Pygments writes it, with the theme's untrimmed ``pygments.css``: the same text, a third of
+    the spans, and the same pixels in light and dark mode. A rule giving names a colour of their
+    own (which a style that colours names would write) tells the two apart."""
+    import html as entities
+
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    source = (ROOT / "posts" / "edm-design-space" / "edm_toy.py").read_text(encoding="utf-8")
+    page = (html_dir / "posts" / "edm-design-space" / "index.html").read_text(encoding="utf-8")
+    blocks = re.findall(r'<div class="highlight"><pre>(.*?)</pre></div>', page, re.S)
+
+    def text(markup: str) -> str:
+        return entities.unescape(re.sub(r"<[^>]+>", "", markup))
+
+    ours = next(block for block in blocks if text(block).strip() == source.strip())
+    written = re.search(r"<pre>(.*?)</pre>", highlight(source, PythonLexer(), HtmlFormatter()), re.S)
+    assert written
+    stock = written[1]
+    assert text(ours) == text(stock)
+    assert ours.count("<span") < 0.5 * stock.count("<span"), (ours.count("<span"), stock.count("<span"))
+    (tmp_path / "pygments.css").write_bytes((untrimmed_static / "pygments.css").read_bytes())
+
+    def shot(mode: str, code: str, extra_css: str = "") -> bytes:
+        document = tmp_path / "code.html"
+        document.write_text(
+            f'<!DOCTYPE html><html data-theme="{mode}"><head><meta charset="utf-8">'
+            '<link rel="stylesheet" href="pygments.css">'
+            f"<style>pre {{ font: 13px/1.4 monospace; margin: 0 }} {extra_css}</style></head>"
+            f'<body><div class="highlight"><pre>{code}</pre></div></body></html>',
+            encoding="utf-8",
+        )
+        page = browser.new_page(viewport={"width": 900, "height": 600})
+        page.goto(document.as_uri())
+        png = page.screenshot(full_page=True)
+        page.close()
+        return png
+
+    for mode in ["light", "dark"]:
+        assert shot(mode, ours) == shot(mode, stock), mode
+    coloured_names = 'html[data-theme="light"] .highlight .n {{ color: #c00 }}'
+    assert shot("light", ours, coloured_names) != shot("light", stock, coloured_names)

@@ -544,3 +544,32 @@ def test_html_builder_keeps_the_site_wide_stylesheets_before_writing_and_copies_
     assert "key=lambda css: css.priority" in inspect.getsource(StandaloneHTMLBuilder.handle_page)
     sheet = _CascadingStyleSheet("_static/x.css", rel="stylesheet", type="text/css")
     assert str(sheet.filename) == "_static/x.css" and sheet.attributes["rel"] == "stylesheet"
+
+
+def test_the_html_highlighter_writes_code_with_the_formatter_kb_code_spans_sets():
+    """kb/assets/code_spans.py sets the HTML builder's ``highlighter.formatter`` at
+    ``builder-inited``, wrapping ``HtmlFormatter.format_unencoded``: Sphinx must create the
+    highlighter before that event and highlight every block with ``self.formatter``, Pygments
+    must write through ``format_unencoded``, and the theme must write pygments.css from the two
+    style options code_spans reads."""
+    import pydata_sphinx_theme.pygments
+    from pygments.formatter import Formatter
+    from pygments.formatters import HtmlFormatter
+    from sphinx.builders.html import StandaloneHTMLBuilder
+    from sphinx.highlighting import PygmentsBridge
+
+    from kb.assets.code_spans import STYLE_OPTIONS
+
+    assert "self.init_highlighter()" in inspect.getsource(StandaloneHTMLBuilder.init)
+    assert "self.formatter: type[Formatter[str]] = self.html_formatter" in inspect.getsource(
+        PygmentsBridge.__init__
+    )
+    assert "return self.formatter(**kwargs)" in inspect.getsource(PygmentsBridge.get_formatter)
+    assert "formatter = self.get_formatter(**kwargs)" in inspect.getsource(PygmentsBridge.highlight_block)
+    assert "return self.format_unencoded(tokensource, outfile)" in inspect.getsource(Formatter.format)
+    assert "format_unencoded" in vars(HtmlFormatter)
+    overwrite = inspect.getsource(pydata_sphinx_theme.pygments.overwrite_pygments_css)
+    assert 'style_key = f"pygments_{light_or_dark}_style"' in overwrite
+    assert STYLE_OPTIONS == ("pygments_light_style", "pygments_dark_style")
+    assert "theme_options.get(style_key, None)" in overwrite
+    assert "app.builder.theme.get_options()[style_key]" in overwrite
