@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import textwrap
 import time
 from collections import Counter
@@ -1067,3 +1068,20 @@ def test_plain_runs_formatter_writes_the_same_code_with_fewer_spans():
     assert '<span class="n">' in stock and '<span class="n">' not in ours and '<span class="p">' not in ours
     assert '<span class="k">' in ours and '<span class="hll">' in ours  # coloured tokens, options
     assert ours.count("<span") < 0.5 * stock.count("<span"), (ours.count("<span"), stock.count("<span"))
+
+
+def test_loading_the_themes_pygments_style_leaves_logging_as_it_was():
+    """a11y_pygments configures the root logger when imported; kb.assets.code_spans loads the
+    styles without letting it (a fresh interpreter: the module must not be imported yet)."""
+    code = (
+        "import logging, sys; sys.path.insert(0, '_ext')\n"
+        "from kb.assets.code_spans import load_style\n"
+        "assert 'a11y_pygments' not in sys.modules\n"
+        "load_style('a11y-high-contrast-light')\n"
+        "assert 'a11y_pygments' in sys.modules\n"
+        "root = logging.getLogger()\n"
+        "print(len(root.handlers), root.level)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0", str(30)]  # no handler, WARNING

@@ -20,6 +20,7 @@ doctree) are unchanged; the stylesheet trim then drops the rules no page uses an
 
 from __future__ import annotations
 
+import logging as stdlib_logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -76,9 +77,23 @@ def theme_styles(app: Sphinx) -> list[StyleMeta] | None:
             f"kb.assets.code_spans: the theme has no option {missing}: which styles does it use?"
         )
     try:
-        return [get_style_by_name(options[name]) for name in STYLE_OPTIONS]
+        return [load_style(options[name]) for name in STYLE_OPTIONS]
     except ClassNotFound:
         return None
+
+
+def load_style(name: str) -> StyleMeta:
+    """The Pygments style ``name``, its package's import leaving Python's logging as it was:
+    ``a11y_pygments`` (the theme's styles) calls ``logging.basicConfig(level=INFO)`` when
+    imported, which printed every library's INFO messages (fontTools' subsetting, …) into the
+    build's output from then on."""
+    root = stdlib_logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return get_style_by_name(name)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def write_plain_runs(app: Sphinx) -> None:
