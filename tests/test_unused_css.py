@@ -245,9 +245,14 @@ def _screenshots(page, url: str, interactive: bool) -> list[tuple[str, bytes]]:
         toggle.first.click()
         page.wait_for_selector(".dropdown-menu.show")
         shot("colour menu")
+        # Bootstrap closes the menu on Escape only from its toggle or the menu, and the book
+        # theme takes the focus off the toggle when it is clicked (in some runs the menu stayed
+        # open into the next shots): Escape from the toggle, and wait for the menu to close.
+        toggle.first.focus()
         page.keyboard.press("Escape")
-        # Escape gives the toggle back its focus, and with it its own tooltip ("Color mode"),
-        # which fades on its own clock: blur it and wait below for the search button's alone.
+        page.wait_for_selector(".dropdown-menu.show", state="detached")
+        # The toggle keeps the focus, and with it its own tooltip ("Color mode"), which fades
+        # on its own clock: blur it and wait below for the search button's alone.
         page.evaluate("document.activeElement.blur()")
     search = page.locator(".search-button__button >> visible=true")
     if search.count():
