@@ -35,6 +35,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.cross_page")
     app.setup_extension("kb.rebuilds")
     app.setup_extension("kb.warned_documents")
+    app.setup_extension("kb.empty_templates")  # ABlog's sidebars, on every page
     for module in MODULES:
         app.setup_extension(f"kb.blog.{module}")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
