@@ -47,7 +47,8 @@ PAGE_INDEPENDENT: frozenset[type] = frozenset(
 
 # (docname, section) -> the excerpt's HTML as ``to_html(pagename)`` returns it; this build only.
 _rendered: dict[tuple[str, str | None], str] = {}
-_upstream_to_html = ablog.blog.Post.to_html
+# ABlog's own method (``__wrapped__``: this module imported again, as a test may, finds its own).
+_upstream_to_html = getattr(ablog.blog.Post.to_html, "__wrapped__", ablog.blog.Post.to_html)
 
 
 def is_page_independent(post: Any) -> bool:
@@ -76,6 +77,9 @@ def to_html(
         builder.dlpath = relative_uri(builder.get_target_uri(pagename), "_downloads")
         builder.current_docname = pagename
     return html
+
+
+to_html.__wrapped__ = _upstream_to_html
 
 
 def forget(app: Sphinx) -> None:
