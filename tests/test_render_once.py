@@ -4,6 +4,7 @@ sidebar templates (kb/empty_templates.py). Each must give exactly what rendering
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,12 +35,19 @@ TEMPLATES = {
     "set-then-if.html": "{% set t = a %}{% if t %}<p>{% endif %}",
     "loop.html": "{% for i in items %}<li>{% endfor %}",
     "reads-section.html": "{% if 'loop.html' in sidebars %}<p>{% endif %}",
+    "pure-calls.html": "{% if a %}<a href='{{ pathto(a.get('b')) }}'>{{ _('x') }}</a>{% endif %}",
+    # What a skipped rendering would leave undone (the theme's unique_html_id counts calls).
+    "counts.html": "{% set id = next_id('x') %}<div id='{{ id }}'></div>",
+    "counts-in-guard.html": "{% if a %}<div id='{{ next_id('x') }}'></div>{% endif %}",
+    "method.html": "{% if items %}<p>{{ items.pop() }}</p>{% endif %}",
+    "includes.html": "<p>{% include 'counts.html' %}</p>",
 }
 KINDS = {
     "text.html": empty_templates.ALWAYS,
     "guard.html": "guard",
     "guard-attr.html": "guard",
     "reads-section.html": "guard",
+    "pure-calls.html": "guard",
 }
 CONTEXTS = [
     {"x": "", "items": [], "a": {"b": 0}, "b": False, "maybe": ""},
@@ -57,11 +65,23 @@ def _theme_app(rendered: list[str]) -> Any:
         rendered.append(name)
         return environment.get_template(name).render(context)
 
+    environment.globals.update(pathto=lambda name: f"../{name}.html", _=str.upper)
     return SimpleNamespace(
         builder=SimpleNamespace(
             format="html", templates=SimpleNamespace(environment=environment, render=render)
         )
     )
+
+
+class Counter:
+    """The theme's unique_html_id: each call gives the next id."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, base: str) -> str:
+        self.calls += 1
+        return f"{base}-{self.calls}"
 
 
 def test_templates_are_classified_by_what_their_source_decides():
@@ -81,12 +101,16 @@ def test_the_same_templates_are_kept_as_by_the_theme_with_fewer_renders(context:
     for templates in cases:
         theirs: list[str] = []
         ours: list[str] = []
-        expected = empty_templates._upstream(_theme_app(theirs), dict(context), templates, "sidebars")
+        their_ids, our_ids = Counter(), Counter()
+        expected = empty_templates._upstream(
+            _theme_app(theirs), dict(copy.deepcopy(context), next_id=their_ids), templates, "sidebars"
+        )
         empty_templates._kinds.clear()
         kept = empty_templates.update_and_remove_templates(
-            _theme_app(ours), dict(context), templates, "sidebars"
+            _theme_app(ours), dict(copy.deepcopy(context), next_id=our_ids), templates, "sidebars"
         )
         assert kept == expected, templates
+        assert our_ids.calls == their_ids.calls  # the page renders the same ids afterwards
         assert not set(ours) & set(KINDS), ours
     # The theme's own list of templates never checked is honoured too.
     ours = []

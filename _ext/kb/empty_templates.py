@@ -16,9 +16,13 @@ template once per build and finds
   whitespace: the template is empty exactly when ``test`` is false, and only ``test`` is
   evaluated, in the same context (ABlog's sidebars: ``{% if ablog.tags %}<div …>``).
 
-Any other template (``{% extends %}``, expressions or loops at the top, an ``elif``) is rendered
-as the theme does. The list that results is the theme's, template for template: a template is
-dropped exactly when its rendering would have been whitespace.
+Only a template that calls nothing but functions without side effects (:data:`PURE_CALLS`:
+``pathto``, ``gettext``, ABlog's ``recent`` …) and includes or imports nothing is decided so: the
+rendering skipped must not change what the page renders later (the theme's ``unique_html_id``
+counts its calls, so its ids would change). Any other template (``{% extends %}``, expressions
+or loops at the top, an ``elif``, another call) is rendered as the theme does. The list that
+results is the theme's, template for template: a template is dropped exactly when its rendering
+would have been whitespace, and the page is the same.
 """
 
 from __future__ import annotations
@@ -37,6 +41,21 @@ logger = logging.getLogger(__name__)
 
 ALWAYS = "always"  # the template renders text whatever the context
 UNKNOWN = "unknown"  # rendered to find out, as the theme does
+
+# Functions (by name) and methods (by attribute) that return a value and change nothing: pathto
+# and hasdoc (Sphinx), gettext and _ (translations), ABlog's anchor, Blog.recent and
+# Collection.relsize, and dict.get and date.strftime.
+PURE_CALLS = frozenset({"pathto", "hasdoc", "gettext", "_", "anchor", "recent", "relsize", "get", "strftime"})
+# Statements that run other templates or code.
+_OPAQUE = (
+    jinja_nodes.Include,
+    jinja_nodes.Import,
+    jinja_nodes.FromImport,
+    jinja_nodes.Macro,
+    jinja_nodes.CallBlock,
+    jinja_nodes.ExprStmt,
+    jinja_nodes.Extends,
+)
 
 # template name -> ALWAYS, UNKNOWN or the compiled guard (renders "x" when the template has text);
 # filled once per build (the templates can change between ``make livehtml`` builds).
@@ -62,11 +81,22 @@ def _is_blank(body: list[jinja_nodes.Node]) -> bool:
     )
 
 
+def _callee(call: jinja_nodes.Call) -> str | None:
+    if isinstance(call.node, jinja_nodes.Name):
+        return call.node.name
+    if isinstance(call.node, jinja_nodes.Getattr):
+        return call.node.attr
+    return None
+
+
 def classify(environment: Environment, source: str, name: str) -> str | Template:
     """ALWAYS, UNKNOWN, or a template that renders ``"x"`` exactly when ``source`` renders text."""
-    body = environment.parse(source, name).body
-    if any(isinstance(node, jinja_nodes.Extends) for node in body):
-        return UNKNOWN  # the parent's blocks are what renders
+    template = environment.parse(source, name)
+    body = template.body
+    if any(True for _node in template.find_all(_OPAQUE)) or not all(
+        _callee(call) in PURE_CALLS for call in template.find_all(jinja_nodes.Call)
+    ):
+        return UNKNOWN  # what it runs may be needed even when its output is not
     if _has_text(body):
         return ALWAYS
     branches = [node for node in body if isinstance(node, jinja_nodes.If)]
