@@ -53,6 +53,7 @@ SUBSYSTEMS = [
     "cross_page",
     "rebuilds",
     "warned_documents",
+    "empty_templates",
 ]
 COLOURS = {name: f"C{index}" for index, name in enumerate(SUBSYSTEMS)}
 

@@ -24,6 +24,8 @@ import sphinx.search
 from sphinx.application import Sphinx
 from sphinx.util.docutils import docutils_namespace
 
+from kb import empty_templates
+from kb.blog import excerpts
 from sitebuild import ROOT
 
 
@@ -93,7 +95,47 @@ def test_ablog_helpers_the_blog_calls_or_replaces_exist():
     assert callable(ablog.post.register_posts)
     assert callable(ablog.post.generate_archive_pages) and callable(ablog.post.generate_atom_feeds)
     assert "new_document" in vars(ablog.blog)
-    assert "new_document(" in inspect.getsource(ablog.blog.Post.to_html)
+    assert "new_document(" in inspect.getsource(excerpts._upstream_to_html)
+
+
+def test_ablog_renders_excerpts_as_the_kept_excerpts_assume():
+    """kb/blog/excerpts.py replaces ``ablog.blog.Post.to_html`` and keeps a page-independent
+    excerpt's HTML for the build; when it reuses one, it leaves on the builder what ABlog's
+    ``html_builder_write_doc`` leaves. A new ``to_html`` may render excerpts differently (compare,
+    then move the digest); a new attribute set there must be set on reuse too."""
+    assert ablog.blog.Post.to_html in (excerpts._upstream_to_html, excerpts.to_html)
+    source = inspect.getsource(excerpts._upstream_to_html)
+    assert hashlib.sha256(source.encode()).hexdigest() == (
+        "ec4e01307af808bf5221df7b452939feeb4d478a54e8ddde99afff03edff41ee"
+    )
+    write = inspect.getsource(ablog.blog.html_builder_write_doc)
+    assert re.findall(r"self\.(\w+) = ", write) == [
+        "secnumbers",
+        "fignumbers",
+        "imgpath",
+        "dlpath",
+        "current_docname",
+    ]
+    assert "img_src_path = relative_uri(self.get_target_uri(docname), img_folder)" in write
+    assert 'self.dlpath = relative_uri(self.get_target_uri(docname), "_downloads")' in write
+
+
+def test_the_theme_checks_empty_templates_through_the_function_the_site_replaces():
+    """kb/empty_templates.py replaces ``pydata_sphinx_theme.utils._update_and_remove_templates``,
+    which the theme looks up through its module on every page, and reproduces it step for step
+    (tests/test_render_once.py compares the two); when the theme changes it, follow the change."""
+    import pydata_sphinx_theme.utils
+
+    assert "utils._update_and_remove_templates(" in inspect.getsource(
+        pydata_sphinx_theme.update_and_remove_templates
+    )
+    assert "= _update_and_remove_templates(" in inspect.getsource(
+        pydata_sphinx_theme.utils.set_secondary_sidebar_items
+    )
+    source = inspect.getsource(empty_templates._upstream)
+    assert hashlib.sha256(source.encode()).hexdigest() == (
+        "705e9e656105fff7f278476e703a11edc55807eef6893b9f42e59598b6672eec"
+    )
 
 
 def test_ablog_version_is_the_one_the_takeover_follows():

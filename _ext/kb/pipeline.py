@@ -45,14 +45,16 @@ BUNDLE_STYLESHEETS = 900  # assets: the page links one stylesheet, once everyone
 # -- build-finished: every page has been written --------------------------------------------------
 SAVE_WARNED_DOCUMENTS = 0  # warned_documents: which documents warned, noted before the handlers
 # below (they run in every build, so their warnings recur anyway)
+START_SEARCH_INDEX = 10  # search: with -j, _search/ assembled in a forked process meanwhile
 SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
 COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
 SAVE_BLOG_STATE = 520  # blog: outputs of removed posts and collections deleted, state saved
-WRITE_SEARCH_INDEX = 550  # search: _search/ assembled from the pages' records
 WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that now exist
 TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it records
 # those classes (unused_css.site_classes) ...
 SUBSET_ICON_FONT = 750  # assets: ... which the icon font is subset to
 WRITE_STYLESHEET_BUNDLE = 760  # assets: the stylesheets, trimmed, concatenated into one file
 PATCH_THEME_SCRIPT = 800  # assets: the theme's script without its on-load tab-stop measurement
+WRITE_SEARCH_INDEX = 850  # search: _search/ assembled from the pages' records (or the forked
+# process of START_SEARCH_INDEX waited for); needs nothing the steps above write
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end

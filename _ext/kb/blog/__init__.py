@@ -7,6 +7,7 @@
 * :mod:`kb.blog.post_meta` writes the metadata line under each post's title;
 * :mod:`kb.blog.post_links` makes relative document links absolute, so ABlog's copies keep them;
 * :mod:`kb.blog.incremental` takes over ABlog's collection pages and Atom feeds;
+* :mod:`kb.blog.excerpts` renders each post's excerpt once per build, not once per page listing it;
 * :mod:`kb.blog.citation` ends every post with its licence and how to cite it;
 * :mod:`kb.blog.parallel` merges ABlog's post records, so the site can be read in parallel.
 """
@@ -24,6 +25,7 @@ MODULES = [
     "post_meta",
     "post_links",
     "incremental",
+    "excerpts",
     "citation",
     "parallel",
 ]
@@ -33,6 +35,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.cross_page")
     app.setup_extension("kb.rebuilds")
     app.setup_extension("kb.warned_documents")
+    app.setup_extension("kb.empty_templates")  # ABlog's sidebars, on every page
     for module in MODULES:
         app.setup_extension(f"kb.blog.{module}")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

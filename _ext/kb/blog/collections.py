@@ -47,6 +47,7 @@ from sphinx.util.docutils import new_document
 from sphinx.util.parallel import ParallelTasks, make_chunks, parallel_available
 
 from .drafts import preview_marks
+from .excerpts import prerender
 from .feeds import write_feeds
 from .state import State, digest, load_state
 
@@ -363,6 +364,9 @@ def write_pages_in_parallel(app: Sphinx, pages: list[tuple[str, dict[str, Any], 
     def write(chunk: list[tuple[str, dict[str, Any], str]]) -> None:
         for pagename, context, template in chunk:
             app.builder.handle_page(pagename, context, template)
+
+    # Every writer inherits the excerpts, each rendered once (a post is listed on ~7 pages).
+    prerender(app, pages)
 
     # The first page of each template is written here, so its compiled template is inherited.
     first: dict[str, tuple[str, dict[str, Any], str]] = {}

@@ -36,6 +36,7 @@ import math
 import os
 import pickle
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ import sphinx.search
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.parallel import ParallelTasks, parallel_available
 
 from .. import pipeline
 from ..blog.post_links import links_between_posts
@@ -322,15 +324,14 @@ def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
     return {name: record for name, (_stamp, record) in records.items()}
 
 
-def write_index(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    outdir = Path(app.outdir)
-    for name in SPHINX_SEARCH_FILES:
-        (outdir / name).unlink(missing_ok=True)
-    target = outdir / OUTPUT_DIR
-    if not sources_changed(app.env) and _format(target / "index.json") == FORMAT:
-        return
+def _index_is_current(app: Sphinx) -> bool:
+    """Whether ``_search/`` already holds the index of these pages (no source changed)."""
+    return not sources_changed(app.env) and _format(Path(app.outdir) / OUTPUT_DIR / "index.json") == FORMAT
+
+
+def _assemble_index(app: Sphinx) -> None:
+    """``_search/`` assembled from the pages' records, files written only when they changed."""
+    target = Path(app.outdir) / OUTPUT_DIR
     records = load_records(app, {name for name in app.env.found_docs if is_searchable(app, name)})
     urls = {name: app.builder.get_target_uri(name) for name in records}
     inlinks: dict[str, int] = {}
@@ -351,6 +352,35 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
     logger.info("search index: %d pages, %d files (%d written)", len(records), len(files), written)
 
 
+def start_index(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``, first: with ``-j``, assemble the index in a forked process while the
+    other steps of the build's end run (font subsets, the stylesheet trim; 2 s at 1,000 posts,
+    most of it on a core that would wait); :func:`write_index` waits for it. The index needs
+    only the environment and the records kept beside the doctrees, nothing those steps write."""
+    app._kb_search_index_task = None
+    if exception is not None or app.builder.format != "html":
+        return
+    if app.parallel < 2 or not parallel_available or _index_is_current(app):
+        return
+    task = ParallelTasks(1)
+    task.add_task(partial(_assemble_index, app))
+    app._kb_search_index_task = task
+
+
+def write_index(app: Sphinx, exception: Exception | None) -> None:
+    task: ParallelTasks | None = getattr(app, "_kb_search_index_task", None)
+    if task is not None:
+        app._kb_search_index_task = None
+        task.join()  # its log records are emitted here, as if it had run in this process
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for name in SPHINX_SEARCH_FILES:
+        (outdir / name).unlink(missing_ok=True)
+    if task is None and not _index_is_current(app):
+        _assemble_index(app)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.blog.post_links")  # env.kb_outlinks: the ranking prior
     quiet_jieba()
@@ -360,6 +390,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", write_scripts)
     app.connect("doctree-read", store_record, priority=pipeline.STORE_SEARCH_RECORD)
     app.connect("html-collect-pages", search_page)
+    app.connect("build-finished", start_index, priority=pipeline.START_SEARCH_INDEX)
     app.connect("build-finished", write_index, priority=pipeline.WRITE_SEARCH_INDEX)
     app.add_js_file(SCRIPT, loading_method="defer")
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}
