@@ -1085,3 +1085,36 @@ def test_loading_the_themes_pygments_style_leaves_logging_as_it_was():
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["0", str(30)]  # no handler, WARNING
+
+
+# -- the extensions' env_version -------------------------------------------------------------
+
+
+def test_source_version_follows_the_content_of_the_extensions_files(tmp_path: Path):
+    from kb import source_version
+
+    (tmp_path / "blog").mkdir()
+    (tmp_path / "blog" / "feeds.py").write_text("x = 1\n")
+    (tmp_path / "search.js").write_text("let a;\n")
+    first = source_version.__wrapped__(tmp_path)
+    (tmp_path / "blog" / "__pycache__").mkdir()
+    (tmp_path / "blog" / "__pycache__" / "feeds.cpython-311.pyc").write_bytes(b"\0")
+    os.utime(tmp_path / "search.js", (1, 1))  # a new time, the same content
+    assert source_version.__wrapped__(tmp_path) == first
+    (tmp_path / "search.js").write_text("let b;\n")
+    assert source_version.__wrapped__(tmp_path) != first
+    (tmp_path / "search.js").write_text("let a;\n")
+    (tmp_path / "search.js").rename(tmp_path / "blog" / "search.js")  # moved: another file
+    assert source_version.__wrapped__(tmp_path) != first
+    assert isinstance(first, int) and first > 0
+
+
+def test_every_kb_package_gives_sphinx_the_source_version_as_its_env_version():
+    import importlib
+
+    from kb import source_version
+
+    for package in ("blog", "math", "figures", "search", "pages", "assets"):
+        source = (ROOT / "_ext" / "kb" / package / "__init__.py").read_text(encoding="utf-8")
+        assert '"env_version": source_version()' in source, package
+        assert importlib.import_module(f"kb.{package}").source_version is source_version

@@ -615,3 +615,18 @@ def test_the_html_highlighter_writes_code_with_the_formatter_kb_code_spans_sets(
     assert STYLE_OPTIONS == ("pygments_light_style", "pygments_dark_style")
     assert "theme_options.get(style_key, None)" in overwrite
     assert "app.builder.theme.get_options()[style_key]" in overwrite
+
+
+def test_sphinx_reads_every_document_again_when_an_extensions_env_version_changes():
+    """kb's packages give Sphinx ``env_version`` = ``kb.source_version()`` so that a change to
+    the extensions' code rebuilds every page: Sphinx must compare the saved environment's
+    versions with the extensions' metadata, and start a fresh environment when they differ."""
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment, _get_env_version
+
+    assert "ext.metadata.get('env_version')" in inspect.getsource(_get_env_version)
+    setup = inspect.getsource(BuildEnvironment.setup)
+    assert "if self.version and self.version != _get_env_version(app.extensions):" in setup
+    assert "raise BuildEnvironmentError(__('build environment version not current'))" in setup
+    load = inspect.getsource(Sphinx._load_existing_env)
+    assert "env.setup(self)" in load and "env = self._create_fresh_env()" in load

@@ -18,3 +18,28 @@ builds on) with ``app.setup_extension``, so loading one never depends on the ord
 The extensions talk through Sphinx's events; :mod:`kb.pipeline` names, in one place, every
 handler whose order matters and the priority that gives it that order.
 """
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def source_version(root: Path = PACKAGE) -> int:
+    """A number that changes with the content of any file of the site's extensions (``root``,
+    ``_ext/kb``; compiled caches aside), which every package gives Sphinx as its ``env_version``.
+
+    Sphinx keeps a saved environment only while each extension's ``env_version`` is the one it was
+    saved with, and otherwise reads every document again and writes every page. Without it, a
+    change to this code (code blocks written another way, say) left every page as the old code
+    wrote it until its own source changed: Sphinx compares the configuration, not the
+    extensions' code."""
+    digest = hashlib.blake2b(digest_size=4)
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return int.from_bytes(digest.digest(), "big")

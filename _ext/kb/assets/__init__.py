@@ -24,6 +24,8 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from .. import source_version
+
 MODULES = [
     "unused_css",
     "icon_font",
@@ -39,4 +41,9 @@ MODULES = [
 def setup(app: Sphinx) -> dict[str, Any]:
     for module in MODULES:
         app.setup_extension(f"kb.assets.{module}")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "env_version": source_version(),  # a saved environment is only good for the code that made it
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -18,6 +18,8 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from .. import source_version
+
 MODULES = [
     "titles",
     "frontmatter",
@@ -38,4 +40,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.empty_templates")  # ABlog's sidebars, on every page
     for module in MODULES:
         app.setup_extension(f"kb.blog.{module}")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "env_version": source_version(),  # a saved environment is only good for the code that made it
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

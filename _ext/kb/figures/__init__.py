@@ -11,8 +11,15 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from .. import source_version
+
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.cross_page")
     app.setup_extension("kb.figures.directive")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "env_version": source_version(),  # a saved environment is only good for the code that made it
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -15,7 +15,14 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from .. import source_version
+
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.search.index")
-    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "2.0",
+        "env_version": source_version(),  # a saved environment is only good for the code that made it
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }
