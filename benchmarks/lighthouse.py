@@ -157,10 +157,13 @@ def main() -> None:
     parser.add_argument("--page", action="append", help="a page to audit (path in the site)")
     args = parser.parse_args()
     pages = args.page or default_pages(args.sites[0], args.all)
+    load_before = os.getloadavg()[0]
     result = measure(args.sites, pages, args.repeat)
+    # Lighthouse scales the CPU work it observes: other jobs on the machine lower the scores.
+    load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     print(
         f"\nLighthouse {subprocess.run([str(LIGHTHOUSE), '--version'], capture_output=True, text=True).stdout.strip()}, "
-        f"mobile, served gzip-compressed; median of {args.repeat} runs\n"
+        f"mobile, served gzip-compressed; median of {args.repeat} runs; {load}\n"
     )
     print("| page | site | performance | FCP | LCP | TBT | CLS | Speed Index | DOM elements |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
