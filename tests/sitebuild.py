@@ -32,6 +32,20 @@ STRICT = ("-W", "--keep-going", "-n")
 # `make html` reads and writes in one process per core (Makefile: JOBS).
 PARALLEL = ("-j", "auto")
 # Debian's Chromium, driven by Playwright in the browser tests and the benchmark.
+# What a page linked before kb/assets/css_bundle.py put it into one file, in the page's order
+# (ABlog's tag cloud linked its sheet in the sidebar): test_site checks the bundle holds them,
+# test_unused_css links them one by one again.
+BUNDLED_STYLESHEETS = [
+    "styles/theme.css",
+    "styles/pydata-sphinx-theme.css",
+    "pygments.css",
+    "styles/sphinx-book-theme.css",
+    "copybutton.css",
+    "katex/katex.min.css",
+    "katex-math.css",
+    "kb.css",
+    "ablog/tagcloud.css",
+]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

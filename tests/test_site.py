@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from posts_source import SourcePost, source_posts
-from sitebuild import Build, parse_html, site_config
+from sitebuild import BUNDLED_STYLESHEETS, Build, parse_html, site_config
 
 pytestmark = pytest.mark.slow  # one clean build of the real site
 
@@ -454,19 +454,6 @@ def test_every_local_asset_a_page_loads_exists(html_dir: Path):
     assert not missing, sorted(missing)[:20]
 
 
-# What a page linked before kb/assets/css_bundle.py put it into one file, in the page's order
-# (ABlog's tag cloud linked its sheet in the sidebar).
-BUNDLED = [
-    "styles/theme.css",
-    "styles/pydata-sphinx-theme.css",
-    "pygments.css",
-    "styles/sphinx-book-theme.css",
-    "copybutton.css",
-    "katex/katex.min.css",
-    "katex-math.css",
-    "kb.css",
-    "ablog/tagcloud.css",
-]
 BUNDLE = "_static/styles/kb-site.css"
 
 
@@ -481,9 +468,9 @@ def test_the_stylesheet_bundle_holds_the_trimmed_stylesheets_in_the_pages_order(
     text = bundle.read_text(encoding="utf-8")
     sections = re.split(r"^/\* ([\w./-]+\.css) \*/\n", text, flags=re.MULTILINE)
     assert sections[0] == '@charset "UTF-8";\n' and "@import" not in text
-    assert sections[1::2] == BUNDLED
+    assert sections[1::2] == BUNDLED_STYLESHEETS
     static = html_dir / "_static"
-    for name, body in zip(BUNDLED, sections[2::2]):
+    for name, body in zip(BUNDLED_STYLESHEETS, sections[2::2]):
         source = (static / name).read_text(encoding="utf-8")
         # theme.css is @import "../basic.css": the bundle holds basic.css there.
         source = re.sub(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kb.assets import css_bundle, unused_css
-from sitebuild import ROOT, make_site, sphinx_build
+from sitebuild import BUNDLED_STYLESHEETS, ROOT, make_site, sphinx_build
 
 
 def _configured_stylesheets() -> list[str]:
@@ -275,6 +275,28 @@ def _screenshots(page, url: str, interactive: bool) -> list[tuple[str, bytes]]:
     return shots
 
 
+def _renders_differing(
+    ours: list[tuple[str, bytes]],
+    theirs: list[tuple[str, bytes]],
+    names: tuple[str, str],
+    url: str,
+    mode: str,
+    stem: str,
+    folder: Path,
+) -> list[str]:
+    """The shots of ``url`` in ``mode`` (taken the same way, same labels) that are not the same
+    render, each pair saved in ``folder`` as ``<stem>-<label>-<name>.png`` for a look."""
+    assert [label for label, _ in ours] == [label for label, _ in theirs], url
+    different = []
+    for (label, mine), (_, other) in zip(ours, theirs):
+        if not same_render(mine, other):
+            file_stem = f"{stem}-{label}".replace("/", "_").replace(" ", "_")
+            (folder / f"{file_stem}-{names[0]}.png").write_bytes(mine)
+            (folder / f"{file_stem}-{names[1]}.png").write_bytes(other)
+            different.append(f"{url} ({mode}, {label})")
+    return different
+
+
 def _serve(body: bytes):
     return lambda route: route.fulfill(body=body, content_type="text/css")
 
@@ -306,29 +328,13 @@ def test_pages_look_the_same_with_the_trimmed_stylesheets(
             url = f"{hosted}/{path}"
             trimmed = _screenshots(trimmed_page, url, path in INTERACTIVE)
             original = _screenshots(original_page, url, path in INTERACTIVE)
-            assert [label for label, _ in trimmed] == [label for label, _ in original], url
-            for (label, ours), (_, theirs) in zip(trimmed, original):
-                if not same_render(ours, theirs):
-                    stem = f"{width}-{mode}-{path}-{label}".replace("/", "_").replace(" ", "_")
-                    (tmp_path / f"{stem}-trimmed.png").write_bytes(ours)
-                    (tmp_path / f"{stem}-original.png").write_bytes(theirs)
-                    different.append(f"{url} ({mode}, {label})")
+            different += _renders_differing(
+                trimmed, original, ("trimmed", "original"), url, mode, f"{width}-{mode}-{path}", tmp_path
+            )
         context.close()
     assert not different, f"renders differ (screenshots in {tmp_path}): {different}"
 
 
-# The stylesheets the bundle holds, as pages linked them one by one before (test_site: BUNDLED).
-ONE_BY_ONE = [
-    "styles/theme.css",
-    "styles/pydata-sphinx-theme.css",
-    "pygments.css",
-    "styles/sphinx-book-theme.css",
-    "copybutton.css",
-    "katex/katex.min.css",
-    "katex-math.css",
-    "kb.css",
-    "ablog/tagcloud.css",
-]
 _BUNDLE_LINK = re.compile(r'<link rel="stylesheet" href="([^"]*)_static/styles/kb-site\.css\?v=[0-9a-f]+" />')
 
 
@@ -342,7 +348,9 @@ def _linked_one_by_one(route) -> None:
     html = response.text()
     match = _BUNDLE_LINK.search(html)
     assert match, route.request.url
-    links = "".join(f'<link rel="stylesheet" href="{match[1]}_static/{name}" />' for name in ONE_BY_ONE)
+    links = "".join(
+        f'<link rel="stylesheet" href="{match[1]}_static/{name}" />' for name in BUNDLED_STYLESHEETS
+    )
     route.fulfill(response=response, body=html.replace(match[0], links))
 
 
@@ -361,13 +369,9 @@ def test_pages_look_the_same_with_the_stylesheets_bundled(browser, hosted: str, 
             url = f"{hosted}/{path}"
             bundled = _screenshots(bundled_page, url, path in INTERACTIVE)
             separate = _screenshots(separate_page, url, path in INTERACTIVE)
-            assert [label for label, _ in bundled] == [label for label, _ in separate], url
-            for (label, ours), (_, theirs) in zip(bundled, separate):
-                if not same_render(ours, theirs):
-                    stem = f"{width}-{mode}-{path}-{label}".replace("/", "_").replace(" ", "_")
-                    (tmp_path / f"{stem}-bundled.png").write_bytes(ours)
-                    (tmp_path / f"{stem}-separate.png").write_bytes(theirs)
-                    different.append(f"{url} ({mode}, {label})")
+            different += _renders_differing(
+                bundled, separate, ("bundled", "separate"), url, mode, f"{width}-{mode}-{path}", tmp_path
+            )
         assert not [url for url in loaded if "kb-site.css" in url]
         assert [url for url in loaded if url.endswith("/_static/ablog/tagcloud.css")]
         context.close()
