@@ -27,6 +27,8 @@ FREEZE_THE_ENVIRONMENT = 990  # rebuilds: the environment, complete, hidden from
 ORDER_ABLOG_POSTS = 50  # blog: ABlog's post records in document order, however read (-j)
 COLLECT_FIGURES = 100  # figures: wait for the drawing workers before anything uses figures
 ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) numbered its own
+START_SEARCH_INDEX = 995  # search: with -j, _search/ assembled in a forked process while the
+# pages are written; forked from the environment complete and frozen (FREEZE_THE_ENVIRONMENT)
 
 # -- missing-reference ----------------------------------------------------------------------------
 REGISTER_POSTS_FIRST = 400  # blog: fill ABlog's registry before ABlog's own handler (500) looks
@@ -45,7 +47,6 @@ BUNDLE_STYLESHEETS = 900  # assets: the page links one stylesheet, once everyone
 # -- build-finished: every page has been written --------------------------------------------------
 SAVE_WARNED_DOCUMENTS = 0  # warned_documents: which documents warned, noted before the handlers
 # below (they run in every build, so their warnings recur anyway)
-START_SEARCH_INDEX = 10  # search: with -j, _search/ assembled in a forked process meanwhile
 SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
 COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
 SAVE_BLOG_STATE = 520  # blog: outputs of removed posts and collections deleted, state saved
@@ -56,5 +57,5 @@ SUBSET_ICON_FONT = 750  # assets: ... which the icon font is subset to
 WRITE_STYLESHEET_BUNDLE = 760  # assets: the stylesheets, trimmed, concatenated into one file
 PATCH_THEME_SCRIPT = 800  # assets: the theme's script without its on-load tab-stop measurement
 WRITE_SEARCH_INDEX = 850  # search: _search/ assembled from the pages' records (or the forked
-# process of START_SEARCH_INDEX waited for); needs nothing the steps above write
+# process of START_SEARCH_INDEX waited for)
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end

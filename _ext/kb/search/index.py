@@ -43,6 +43,7 @@ from typing import Any
 import sphinx.search
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.parallel import ParallelTasks, parallel_available
 
@@ -352,19 +353,21 @@ def _assemble_index(app: Sphinx) -> None:
     logger.info("search index: %d pages, %d files (%d written)", len(records), len(files), written)
 
 
-def start_index(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``, first: with ``-j``, assemble the index in a forked process while the
-    other steps of the build's end run (font subsets, the stylesheet trim; 2 s at 1,000 posts,
-    most of it on a core that would wait); :func:`write_index` waits for it. The index needs
-    only the environment and the records kept beside the doctrees, nothing those steps write."""
+def start_index(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """``env-updated``, last: with ``-j``, assemble the index in a forked process while the pages
+    are written and the build's last steps run; :func:`write_index` waits for it. The index needs
+    only the environment, complete once every document is read, and the records kept beside the
+    doctrees: nothing that writing the pages changes. Started at the end of the build instead,
+    it kept the main process waiting (0.45 s of a 3.3 s edit rebuild at 1,000 posts)."""
     app._kb_search_index_task = None
-    if exception is not None or app.builder.format != "html":
-        return
-    if app.parallel < 2 or not parallel_available or _index_is_current(app):
-        return
+    if app.builder.format != "html" or app.parallel < 2 or not parallel_available:
+        return []
+    if _index_is_current(app):
+        return []
     task = ParallelTasks(1)
     task.add_task(partial(_assemble_index, app))
     app._kb_search_index_task = task
+    return []
 
 
 def write_index(app: Sphinx, exception: Exception | None) -> None:
@@ -373,7 +376,7 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
         app._kb_search_index_task = None
         task.join()  # its log records are emitted here, as if it had run in this process
     if exception is not None or app.builder.format != "html":
-        return
+        return  # (a started index is complete all the same: it depends on no written page)
     outdir = Path(app.outdir)
     for name in SPHINX_SEARCH_FILES:
         (outdir / name).unlink(missing_ok=True)
@@ -390,7 +393,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", write_scripts)
     app.connect("doctree-read", store_record, priority=pipeline.STORE_SEARCH_RECORD)
     app.connect("html-collect-pages", search_page)
-    app.connect("build-finished", start_index, priority=pipeline.START_SEARCH_INDEX)
+    app.connect("env-updated", start_index, priority=pipeline.START_SEARCH_INDEX)
     app.connect("build-finished", write_index, priority=pipeline.WRITE_SEARCH_INDEX)
     app.add_js_file(SCRIPT, loading_method="defer")
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}
