@@ -49,7 +49,7 @@ SAVE_WARNED_DOCUMENTS = 0  # warned_documents: which documents warned, noted bef
 # below (they run in every build, so their warnings recur anyway)
 SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
 COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
-SAVE_BLOG_STATE = 520  # blog: outputs of removed posts and collections deleted, state saved
+REMOVE_STALE_BLOG_OUTPUTS = 520  # blog: outputs of removed posts and collections deleted
 WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that now exist
 TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it records
 # those classes (unused_css.site_classes) ...
@@ -58,4 +58,6 @@ WRITE_STYLESHEET_BUNDLE = 760  # assets: the stylesheets, trimmed, concatenated 
 PATCH_THEME_SCRIPT = 800  # assets: the theme's script without its on-load tab-stop measurement
 WRITE_SEARCH_INDEX = 850  # search: _search/ assembled from the pages' records (or the forked
 # process of START_SEARCH_INDEX waited for)
+SAVE_BLOG_STATE = 860  # blog: the feeds written in a forked process (with -j) waited for, and
+# what the blog wrote saved for the next build
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end

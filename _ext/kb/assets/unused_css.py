@@ -377,6 +377,6 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("unused_css_files", [], "html", list)
     app.add_config_value("unused_css_keep", [], "html", list)
-    # After the blog deleted the pages of removed posts (pipeline.SAVE_BLOG_STATE).
+    # After the blog deleted the pages of removed posts (pipeline.REMOVE_STALE_BLOG_OUTPUTS).
     app.connect("build-finished", trim_site_css, priority=pipeline.TRIM_CSS)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urljoin
@@ -159,14 +160,47 @@ def write_feeds(app: Sphinx) -> None:
         # An edit rewrites a handful of feeds with one changed entry: checking every entry's
         # cache twice would cost more than making that entry here.
         make_entries_in_parallel(app, blog, feeds)
+    if not feeds:
+        return
+    if app.parallel > 1 and parallel_available:
+        # Nothing after this step reads the feeds: they are put together in a forked process
+        # while the build's last steps run, and wait_for_feeds takes back what it cached.
+        task = ParallelTasks(1)
+        task.add_task(partial(_write_feed_files, app, blog, feeds), None, partial(_take_back, state))
+        app._kb_feeds_task = task
+    else:
+        _take_back(state, None, _write_feed_files(app, blog, feeds))
+
+
+def _write_feed_files(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...]]) -> tuple[dict, dict]:
+    """Write ``feeds``; return the entries they cached and each feed's key (for the state)."""
+    state: State = app._kb_state
+    before = dict(state.entries)
+    outdir = Path(app.builder.outdir)
+    written = {}
     for ordered, relpath, title, url, fulltext, key in feeds:
         target = outdir / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w", encoding="utf-8", newline="") as out:
             _write_atom(out, app, blog, ordered, title, url, fulltext)
-        state.feeds[relpath] = key
-    if feeds:
-        logger.info("blog: %d Atom feeds written", len(feeds))
+        written[relpath] = key
+    logger.info("blog: %d Atom feeds written", len(feeds))
+    return {entry: key for entry, key in state.entries.items() if before.get(entry) != key}, written
+
+
+def _take_back(state: State, _arg: object, result: tuple[dict, dict]) -> None:
+    entries, feeds = result
+    state.entries.update(entries)
+    state.feeds.update(feeds)
+
+
+def wait_for_feeds(app: Sphinx) -> None:
+    """The feeds written in a forked process (:func:`write_feeds`), waited for; their entries
+    and keys are in the state once this returns. Called however the build ended."""
+    task: ParallelTasks | None = getattr(app, "_kb_feeds_task", None)
+    if task is not None:
+        app._kb_feeds_task = None
+        task.join()
 
 
 def make_entries_in_parallel(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...]]) -> None:

@@ -49,7 +49,13 @@ from .collections import (
     replace_ablog_handlers,
     resolve_page_links,
 )
-from .state import save_state
+from .feeds import wait_for_feeds
+from .state import remove_stale_outputs, save_state
+
+
+def save_state_when_feeds_are_written(app: Sphinx, exception: Exception | None) -> None:
+    wait_for_feeds(app)  # the feeds' entries and keys go into the state
+    save_state(app, exception)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -71,7 +77,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-updated", pages_to_rewrite)
     app.connect("html-collect-pages", collect_pages)
     app.connect("missing-reference", resolve_page_links)
-    app.connect("build-finished", save_state, priority=pipeline.SAVE_BLOG_STATE)
+    app.connect("build-finished", remove_stale_outputs, priority=pipeline.REMOVE_STALE_BLOG_OUTPUTS)
+    app.connect("build-finished", save_state_when_feeds_are_written, priority=pipeline.SAVE_BLOG_STATE)
     return {
         "version": "1.0",
         "parallel_read_safe": True,

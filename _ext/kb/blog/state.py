@@ -71,10 +71,15 @@ def entry_path(app: Sphinx, docname: str, section: str, fulltext: bool) -> Path:
     return Path(app.doctreedir) / ENTRIES_DIR / docname / f"{section or '_'}.{kind}.xml"
 
 
-def save_state(app: Sphinx, exception: Exception | None) -> None:
+def remove_stale_outputs(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or not hasattr(app, "_kb_state"):
         return
     delete_stale_outputs(app)
+
+
+def save_state(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or not hasattr(app, "_kb_state"):
+        return
     path = state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(app._kb_state, protocol=pickle.HIGHEST_PROTOCOL))
