@@ -28,6 +28,7 @@ from sitebuild import (
     ROOT,
     ROOTS,
     Build,
+    doctrees,
     make_site,
     output_files,
     source_date_epoch,
@@ -352,3 +353,21 @@ def test_nothing_changed_rewrites_nothing(tmp_path: Path, jobs: str):
     # Sphinx always regenerates its index pages and sphinx-notfound-page its 404 page (one page
     # each, from templates); nothing of ours may be rewritten.
     assert [name for name in rewritten if name not in {"genindex.html", "search.html", "404.html"}] == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_edit_reaches_the_search_index(tmp_path: Path, jobs: str):
+    """An edit rebuild reads its few pages in the main process; with ``-j 2`` their words are cut
+    in the forked process that assembles the index (kb.search.index.store_record), with ``-j 1``
+    where the page is read. Either way the edited words are found and nothing is left pending."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(4, seed=3), site)
+    outdir = tmp_path / "out"
+    checked(sphinx_build(site, outdir, "-j", jobs))
+    append(post_file(site, "bench-0001"), "\n袋鼠科的 quokka 出现在这里。\n")
+    checked(sphinx_build(site, outdir, "-j", jobs))
+    blocks = [json.loads(path.read_bytes()) for path in sorted((outdir / "_search/t").glob("*.json"))]
+    assert any("quokka" in block for block in blocks)
+    shown = "".join(path.read_text(encoding="utf-8") for path in (outdir / "_search/d").glob("*.json"))
+    assert "袋鼠科的 quokka 出现在这里。" in shown
+    assert not list(doctrees(outdir).rglob("*.pending.pickle"))

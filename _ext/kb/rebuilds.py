@@ -92,6 +92,11 @@ def read_few_documents_serially(app: Sphinx, env: BuildEnvironment, docnames: li
         app.parallel = 1
 
 
+def reads_serially_for_parallel_writing(app: Sphinx) -> bool:
+    """True while a few documents are read in the main process of a ``-j`` build."""
+    return "_kb_parallel" in app.__dict__
+
+
 def restore_parallel_writing(app: Sphinx, env: BuildEnvironment) -> list[str]:
     if "_kb_parallel" in app.__dict__:
         app.parallel = app.__dict__.pop("_kb_parallel")

@@ -164,7 +164,14 @@ def page_record(
     ``terms`` maps each term to ``[tier, count, mask]``: the best tier it occurs in, how often
     it occurs (all tiers together) and a bit mask of the chunks holding it (title terms mark
     chunk 0)."""
-    chunks = page_chunks(doctree, skip_headings)
+    return record_of_chunks(page_chunks(doctree, skip_headings), title, metadata, macros)
+
+
+def record_of_chunks(
+    chunks: list[Chunk], title: str, metadata: dict[str, Any], macros: dict[str, str]
+) -> dict[str, Any]:
+    """:func:`page_record` from the page's chunks: the part that needs no doctree (and is
+    most of the work: the words of every chunk, jieba's dictionary loaded for the first)."""
     tags = [t.strip() for t in str(metadata.get("tags", "")).split(",") if t.strip()]
     description = str(metadata.get("description", "")).strip()
     best: dict[str, int] = {}

@@ -6,6 +6,7 @@ Sphinx's own index (one ``searchindex.js`` that every search downloads whole, 1.
 doubled formulas included) are switched off. Instead:
 
 * each page's record (:func:`kb.search.extract.page_record`) is computed when the page is read
+  (or, for the few pages of an edit rebuild, where the index is assembled: :func:`store_record`)
   and kept beside the doctrees (``kb_search/<docname>.json``), so an incremental build re-reads
   only what changed and assembles the same index as a clean build;
 * ``_search/index.json`` (small, fetched first) lists the first term of every *block*, the
@@ -50,12 +51,14 @@ from sphinx.util.parallel import ParallelTasks, parallel_available
 from .. import pipeline
 from ..blog.post_links import links_between_posts
 from ..cross_page import sources_changed
-from .extract import LINK, page_record
+from ..rebuilds import reads_serially_for_parallel_writing
+from .extract import LINK, page_chunks, record_of_chunks
 from .zh import is_guess, quiet_jieba, use_dictionary
 
 logger = logging.getLogger(__name__)
 
 RECORDS_DIR = "kb_search"
+PENDING_SUFFIX = ".pending.pickle"  # a record's input, its words not yet cut (store_record)
 RECORDS_CACHE = "kb_search_records.pickle"  # every record with its file's stamp (load_records)
 KEPT_BESIDE_DOCTREES = (RECORDS_DIR + "/",)  # one record per page, read when the index is assembled
 OUTPUT_DIR = "_search"
@@ -108,19 +111,29 @@ def switch_off_sphinx_search(app: Sphinx) -> None:
 def store_record(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
     path = record_path(app, docname)
+    pending = path.with_name(path.name[: -len(".json")] + PENDING_SUFFIX)
     if not is_searchable(app, docname):
         path.unlink(missing_ok=True)
+        pending.unlink(missing_ok=True)
         return
     title = app.env.titles.get(docname)
-    record = page_record(
-        doctree,
+    page = (
+        page_chunks(doctree, frozenset(app.config.kb_search_skip_headings)),
         title.astext() if title is not None else docname,
-        app.env.metadata.get(docname, {}),
-        app.config.kb_math_macros,
-        frozenset(app.config.kb_search_skip_headings),
+        dict(app.env.metadata.get(docname, {})),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_dumps(record))
+    if reads_serially_for_parallel_writing(app):
+        # A few pages read in the main process of a -j build: their words are cut where the
+        # index is assembled, in a forked process beside the writing (start_index), not here.
+        # An edit rebuild then never loads jieba's dictionary in the main process (0.2 s at
+        # 1,000 posts). What the record needs is kept on disk, so a build that stops before the
+        # index is assembled leaves it for the next one (load_records).
+        pending.write_bytes(pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL))
+        path.unlink(missing_ok=True)
+        return
+    path.write_bytes(_dumps(record_of_chunks(*page, app.config.kb_math_macros)))
+    pending.unlink(missing_ok=True)
 
 
 def write_scripts(app: Sphinx) -> None:
@@ -305,6 +318,18 @@ def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
         cached = {}
     records: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
     for dirpath, _dirnames, filenames in os.walk(folder):
+        # Records whose words this process cuts (store_record): made first, then read below.
+        for filename in [name for name in filenames if name.endswith(PENDING_SUFFIX)]:
+            pending = os.path.join(dirpath, filename)
+            record = Path(pending[: -len(PENDING_SUFFIX)] + ".json")
+            if os.path.relpath(record, folder)[: -len(".json")].replace(os.sep, "/") in wanted:
+                chunks, title, metadata = pickle.loads(Path(pending).read_bytes())
+                record.write_bytes(
+                    _dumps(record_of_chunks(chunks, title, metadata, app.config.kb_math_macros))
+                )
+                if record.name not in filenames:
+                    filenames.append(record.name)
+            os.unlink(pending)
         for filename in filenames:
             if not filename.endswith(".json"):
                 continue
