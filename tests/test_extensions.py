@@ -738,6 +738,29 @@ def test_a_headings_formulas_are_searchable_like_the_texts():
     assert chunk.formulas == ["I-\\gamma P_\\pi", "\\gamma<1"]
 
 
+def test_the_collector_is_paused_only_while_the_environment_loads():
+    """kb/rebuilds.py: no garbage collection from config-inited to builder-inited (Sphinx
+    unpickles the environment in between); a collector that was already off stays off."""
+    import gc
+
+    from kb import rebuilds
+
+    app = SimpleNamespace(fresh_env_used=False)
+    assert gc.isenabled()
+    try:
+        rebuilds.pause_the_collector(app, None)
+        assert not gc.isenabled()
+        rebuilds.freeze_the_loaded_environment(app)
+        assert gc.isenabled()
+        gc.disable()
+        rebuilds.pause_the_collector(app, None)
+        rebuilds.freeze_the_loaded_environment(app)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 def test_a_rebuild_reads_few_documents_in_the_main_process_and_writes_in_parallel():
     """kb/rebuilds.py: a read of a few documents (or of a small share of a big site) runs with
     ``app.parallel`` 1, given back at env-updated; a big read keeps -j."""

@@ -269,6 +269,21 @@ def test_sphinx_decides_parallel_reading_after_env_before_read_docs_and_writing_
     assert build.index("self.read()") < build.index("self._app.parallel > 1 and self.allow_parallel")
 
 
+def test_sphinx_loads_the_environment_between_config_inited_and_builder_inited():
+    """kb/rebuilds.py pauses the garbage collector at config-inited and starts it again at
+    builder-inited: the environment must be unpickled in between, and nothing else as long."""
+    from sphinx.application import Sphinx
+
+    init = inspect.getsource(Sphinx.__init__)
+    assert (
+        init.index("self.events.emit('config-inited'")
+        < init.index("self.env = self._init_env(freshenv)")
+        < init.index("self._init_builder()")
+    )
+    assert "pickle.load(" in inspect.getsource(Sphinx._load_existing_env)
+    assert "'builder-inited'" in inspect.getsource(Sphinx._init_builder)
+
+
 def test_sphinx_keeps_loaded_doctrees_bytes_in_a_dict_by_docname():
     """kb/rebuilds.py drops a page's entry from ``env._pickled_doctree_cache`` once the page is
     resolved: Sphinx must keep the bytes there, by docname, and read the file when they are gone."""

@@ -6,6 +6,10 @@ connects its handler with the constant here instead of a bare number, so the who
 read, and changed, in this file. README.md draws the same pipeline (docs/pipeline.svg).
 """
 
+# -- config-inited / builder-inited: the environment is loaded between the two --------------------
+PAUSE_THE_COLLECTOR = 990  # rebuilds: no garbage collection while the environment is unpickled
+FREEZE_THE_LOADED_ENVIRONMENT = 0  # rebuilds: the loaded environment frozen, the collector back
+
 # -- doctree-read: a document has been parsed ---------------------------------------------------
 # ABlog copies each post's excerpt and body into the environment at 500; what those copies must
 # already contain happens before, what works on ABlog's record of the post happens after.

@@ -3,7 +3,8 @@
 **Garbage collection.** A rebuild starts by unpickling the environment (at 1,000 posts, millions
 of objects that live until the process ends), and Python's cyclic collector walks all of them at
 every full collection while pages are read and written: about a second of an edit rebuild at
-1,000 posts. They are moved out of its sight (``gc.freeze``) once loaded (``builder-inited``) and
+1,000 posts. The collector is paused while the environment is unpickled (from ``config-inited``),
+the objects are moved out of its sight (``gc.freeze``) once loaded (``builder-inited``) and
 again once every document has been read (``env-updated``), so the collector only looks at what
 the rest of the build makes. At ``env-updated`` what is garbage is collected first, or it would
 be frozen with the rest and never freed; a freshly unpickled environment has none, so it is
@@ -103,8 +104,21 @@ def restore_parallel_writing(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
+def pause_the_collector(app: Sphinx, config: object) -> None:
+    """``config-inited``, last: Sphinx unpickles the environment next. Each full collection
+    during the load walks every object unpickled so far, and the load triggers several: with
+    the collector paused, it takes half the time (at 1,000 posts 174 → 85 ms measured alone)."""
+    if gc.isenabled():
+        gc.disable()
+        app.__dict__["_kb_collector_paused"] = True
+
+
 def freeze_the_loaded_environment(app: Sphinx) -> None:
+    if app.fresh_env_used:
+        gc.collect()  # an environment loaded and then discarded (another version) is garbage
     gc.freeze()  # unpickling makes no garbage: a collection here would walk it all for nothing
+    if app.__dict__.pop("_kb_collector_paused", False):
+        gc.enable()
 
 
 def freeze_the_complete_environment(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -239,7 +253,10 @@ def use_own_parallel_read_and_write(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-before-read-docs", read_few_documents_serially, priority=pipeline.READ_FEW_SERIALLY)
     app.connect("env-updated", restore_parallel_writing, priority=pipeline.RESTORE_PARALLEL_WRITING)
-    app.connect("builder-inited", freeze_the_loaded_environment)
+    app.connect("config-inited", pause_the_collector, priority=pipeline.PAUSE_THE_COLLECTOR)
+    app.connect(
+        "builder-inited", freeze_the_loaded_environment, priority=pipeline.FREEZE_THE_LOADED_ENVIRONMENT
+    )
     app.connect("builder-inited", use_own_parallel_read_and_write)
     app.connect("env-updated", freeze_the_complete_environment, priority=pipeline.FREEZE_THE_ENVIRONMENT)
     app.connect("doctree-resolved", forget_pickled_doctree)
