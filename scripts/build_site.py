@@ -35,6 +35,7 @@ arguments of ``sphinx-build -M``.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -213,9 +214,16 @@ def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
     state = state_file(builddir, builder)
     state.unlink(missing_ok=True)
 
-    from sphinx.cmd.build import main as sphinx_build  # after the check: the import is the cost
+    # Sphinx, its extensions and the environment are loaded with the garbage collector paused
+    # (they make no garbage, and each full collection walks everything loaded so far);
+    # kb.rebuilds starts it again at builder-inited, once the environment is loaded.
+    gc.disable()
+    try:
+        from sphinx.cmd.build import main as sphinx_build  # after the check: the import is the cost
 
-    status = sphinx_build(["-M", builder, str(srcdir), str(builddir), *options])
+        status = sphinx_build(["-M", builder, str(srcdir), str(builddir), *options])
+    finally:
+        gc.enable()
     if status == 0 and inputs(srcdir, builddir, options, environ) == before:
         saved = {
             "version": STATE_VERSION,

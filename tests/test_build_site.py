@@ -282,3 +282,17 @@ def test_a_preview_does_not_watch_the_published_output_beside_it(fake_site: Path
     assert build_site.main(argv, {}) == 0 and len(calls) == 1
     (fake_site / "posts" / "a" / "index.md").write_text("# A, edited\n", encoding="utf-8")
     assert build_site.main(argv, {}) == 0 and len(calls) == 2
+
+
+def test_sphinx_runs_with_the_collector_paused_until_kb_starts_it_and_it_runs_after(
+    fake_site: Path, monkeypatch
+):
+    """Sphinx and the extensions are imported with the garbage collector paused (kb.rebuilds
+    starts it again once the environment is loaded); whatever the build did, it runs afterwards."""
+    import gc
+
+    seen: list[bool] = []
+    fake = FakeSphinx(fake_site)
+    fake.during = lambda: seen.append(gc.isenabled())
+    assert run(fake_site, fake, monkeypatch) == 0
+    assert seen == [False] and gc.isenabled()
