@@ -126,14 +126,14 @@ def _script_path(folder: str, src: str, outdir: Path, real: RealPaths) -> str | 
 
     Resolving every script of every page took a third of the pages' scan (each a ``realpath``
     through every folder above the page). The same result with two caches: the page's folder
-    resolved once per folder; ``..`` that lead ``src`` then climb the resolved folder (what
-    ``realpath`` does with them); the rest is resolved once per target. A ``src`` with ``..``
-    after a name, or absolute, or empty, is resolved as it is."""
+    resolved once per folder; the ``..`` that lead ``src`` then climb the resolved folder (what
+    ``realpath`` does with them), and the rest is resolved once per target. An absolute or
+    empty ``src`` is resolved as it is."""
     names = [name for name in src.split("/") if name not in ("", ".")]
     ups = 0
     while ups < len(names) and names[ups] == "..":
         ups += 1
-    if not names or src.startswith("/") or ".." in names[ups:]:
+    if not names or src.startswith("/"):
         return _inside((Path(folder) / src).resolve(), outdir)
     base = real.folders.get(folder)
     if base is None:
@@ -487,9 +487,18 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
     outdir = Path(app.outdir).resolve()
     registry_path = Path(app.doctreedir) / REGISTRY_FILE
     registry = load_registry(registry_path)
-    if update_registry(registry, outdir, app.parallel, load_written_pages(Path(app.doctreedir))):
+    known = dict(registry.pages)
+    written = load_written_pages(Path(app.doctreedir))
+    if update_registry(registry, outdir, app.parallel, written):
         with registry_path.open("wb") as stream:
             pickle.dump(registry, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    new = [
+        (use, written.get(relpath))
+        for relpath, use in registry.pages.items()
+        if use is not known.get(relpath)
+    ]
+    taken = sum(use is noted for use, noted in new)
+    logger.info("stylesheet trim: %d pages scanned as written, %d read again", taken, len(new) - taken)
     pages = registry.pages.values()
     classes = frozenset().union(*(page.classes for page in pages))
     app._kb_site_classes = classes
