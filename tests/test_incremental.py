@@ -15,6 +15,7 @@ from other pages: series boxes and the series page, related-articles lists, the 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from corpus import make_corpus, write_sphinx
+from kb.assets import unused_css
 from livehtml import WarmSphinx
 from sitebuild import (
     PARALLEL,
@@ -153,8 +155,9 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert ".seealso" in (outdir / BUNDLE).read_text(encoding="utf-8")  # pages link the bundle
     assert not (outdir / "posts/bench-scheduled").exists() and not (outdir / "posts/bench-0007").exists()
     change_like_an_author(site)
-    checked(sphinx_build(site, outdir, *OPTIONS, "-j", "2", environ=AFTER))
+    rebuild = checked(sphinx_build(site, outdir, *OPTIONS, "-j", "2", environ=AFTER))
     assert ".seealso" not in (outdir / THEME_CSS).read_text(encoding="utf-8")
+    assert_pages_scanned_as_written(rebuild, outdir, clean=False)
     assert ".seealso" not in (outdir / BUNDLE).read_text(encoding="utf-8")
 
     clean_site = make_site(base / "clean-site")
@@ -170,8 +173,20 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         shutil.copy2(site / name, clean_site / name)
     shutil.copytree(site / "posts", clean_site / "posts")
     clean_out = base / "clean"
-    checked(sphinx_build(clean_site, clean_out, *OPTIONS, "-j", "1", environ=AFTER))
+    clean = checked(sphinx_build(clean_site, clean_out, *OPTIONS, "-j", "1", environ=AFTER))
+    assert_pages_scanned_as_written(clean, clean_out, clean=True)
     return outdir, clean_out
+
+
+def assert_pages_scanned_as_written(build: Build, outdir: Path, *, clean: bool) -> None:
+    """The stylesheet trim (kb.assets.unused_css) took every page the build wrote from its writer
+    and read again only HTML files the builder copies (the theme's, under ``_static``)."""
+    found = re.search(r"stylesheet trim: (\d+) pages scanned as written, (\d+) read again", build.output)
+    assert found, build.output[-3000:]
+    scanned, read = map(int, found.groups())
+    pages = [path for path in outdir.rglob("*.html") if path.relative_to(outdir).parts[0] != "_static"]
+    assert scanned == len(pages) if clean else 0 < scanned <= len(pages), (scanned, read, len(pages))
+    assert read <= len(list((outdir / "_static").rglob("*.html")))
 
 
 def make_changing_site(base: Path) -> Path:
@@ -212,6 +227,18 @@ def test_incremental_build_leaves_the_same_files(builds: tuple[Path, Path]):
     assert sorted(set(clean) - set(incremental)) == [], "files the incremental build did not write"
     different = [name for name in clean if incremental[name] != clean[name]]
     assert different == []
+
+
+def test_the_stylesheet_trim_knows_each_page_as_reading_its_file_finds(builds: tuple[Path, Path]):
+    """The stylesheet trim's record of what each page uses (kb/assets/unused_css.py), made
+    partly from the pages' text as their writers (forked with -j 2) wrote them, is what reading
+    every page of the output finds."""
+    for outdir in builds:
+        kept = unused_css.load_registry(doctrees(outdir) / unused_css.REGISTRY_FILE)
+        read = unused_css.Registry()
+        unused_css.update_registry(read, outdir)
+        assert kept.pages and kept.pages == read.pages
+        assert not (doctrees(outdir) / unused_css.WRITTEN_DIR).exists()
 
 
 def test_warm_rebuilds_leave_the_same_files(builds: tuple[Path, Path], warm_builds: Path):

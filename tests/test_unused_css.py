@@ -11,6 +11,7 @@ import gzip
 import re
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -110,6 +111,112 @@ def test_many_pages_are_read_in_processes_with_the_same_result(tmp_path: Path):
     assert unused_css.update_registry(forked, out, processes=2)
     assert forked.pages == alone.pages and len(alone.pages) == 3 * unused_css.MIN_PARALLEL_PAGES
     assert alone.pages["p3/10.html"].classes == {"c10", "shared"}
+
+
+def _plain_reading(path: Path, outdir: Path) -> unused_css.PageUse:
+    """What a page uses, found the straightforward way (the scan before it was made faster):
+    every ``\\bclass=`` attribute, every script link resolved on its own."""
+    html = path.read_text(encoding="utf-8")
+    classes = {
+        name
+        for values in re.findall(r"""\bclass=(?:"([^"]*)"|'([^']*)')""", html)
+        for name in " ".join(values).split()
+    }
+    scripts = set()
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        for src in re.findall(r'\s(?:src|data-kb-lazy-src)="([^"]+)"', tag):
+            parts = urlsplit(src)
+            if parts.scheme or parts.netloc:
+                continue
+            target = (path.parent / unquote(parts.path)).resolve()
+            if target.is_relative_to(outdir):
+                scripts.add(str(target.relative_to(outdir)))
+    properties = set(re.findall(r"--[A-Za-z_][\w-]*", html))
+    return unused_css.PageUse((0, 0), frozenset(classes), frozenset(properties), frozenset(scripts))
+
+
+def test_the_scan_finds_what_a_plain_reading_finds(tmp_path: Path):
+    """The scan looks for ``class=`` from its literal and resolves script links once per folder
+    and target; on pages in real and symlinked folders, with every kind of link, it finds what
+    reading each attribute and resolving each link on its own finds."""
+    out = tmp_path / "html"
+    (out / "real" / "deep").mkdir(parents=True)
+    (out / "_static" / "sub").mkdir(parents=True)
+    (out / "alias").symlink_to(out / "real" / "deep")  # ../ from alias/ is real/, not the root
+    (out / "_static" / "hop").symlink_to(out / "real")  # a link to climb out of with ..
+    (tmp_path / "elsewhere").mkdir()
+    (out / "outside").symlink_to(tmp_path / "elsewhere")
+    body = (
+        '<div class="a b" data-class="c"><p class=\'d\'>x</p><i subclass="no" _class=\'no\''
+        ' éclass="no"></i><span class=""></span><b class="a  e\n f">--x var(--y-z)</b></div>'
+        '<script src="../_static/s.js?v=1"></script><script src="../../_static/s.js"></script>'
+        '<script defer data-kb-lazy-src="./../_static/sub/t.js#h" src="/abs.js"></script>'
+        '<script src="../_static/hop/../x.js"></script><script src="../outside/o.js"></script>'
+        '<script src="https://example.org/e.js"></script><script src="//cdn.example/f.js"></script>'
+        '<script src="%2E%2E/_static/q.js"></script><script src="?v=2"></script><script src=".."></script>'
+        '<script src="../../../../../../up.js"></script><script src="hop//./s.js"></script>'
+    )
+    pages = [
+        out / "index.html",
+        out / "real" / "p.html",
+        out / "real" / "deep" / "q.html",
+        out / "alias" / "r.html",
+    ]
+    for page in pages:
+        page.write_text(body, encoding="utf-8")
+    real = unused_css.RealPaths()  # shared by the pages, as in one pass
+    for page in pages:
+        scanned = unused_css.read_page(page, out, (0, 0), real)
+        assert scanned == _plain_reading(page, out), page
+    assert scanned.classes == {"a", "b", "c", "d", "e", "f"}
+    # From the symlinked folder, ../../ climbs from real/deep, not from alias/ (outside the site).
+    assert "_static/s.js" in scanned.scripts
+    in_real = unused_css.read_page(out / "real" / "p.html", out, (0, 0)).scripts
+    assert "x.js" in in_real and "_static/x.js" not in in_real  # .. after the link _static/hop
+    assert not [script for script in in_real if "o.js" in script]  # a link leading outside
+
+
+def test_the_text_a_page_was_written_with_is_what_reading_its_file_gives(tmp_path: Path):
+    """Sphinx writes a page as ``Path.write_text(output, encoding="utf-8",
+    errors="xmlcharrefreplace")``; the scan reads it with universal newlines."""
+    page = tmp_path / "page.html"
+    for output in ['<p class="a">中文</p>', 'a\r\nb\rc\n<p class="x\ry">', ""]:
+        page.write_text(output, encoding="utf-8", errors="xmlcharrefreplace")
+        stamp = (0, page.stat().st_size)
+        assert unused_css.written_text(output, stamp) == page.read_text(encoding="utf-8")
+    # What UTF-8 cannot encode is written as a character reference: read from the file instead.
+    assert unused_css.written_text('<p class="\ud800">', (0, 30)) is None
+    assert unused_css.written_text("abc", (0, 4)) is None  # not the file's size
+
+
+def test_a_note_of_a_written_page_is_taken_only_while_the_file_has_its_stamp(tmp_path: Path):
+    out = tmp_path / "html"
+    out.mkdir()
+    page, other = out / "a.html", out / "b.html"
+    page.write_text('<p class="on-disk"></p>', encoding="utf-8")
+    other.write_text('<p class="other"></p>', encoding="utf-8")
+    stamp = (page.stat().st_mtime_ns, page.stat().st_size)
+    noted = unused_css.PageUse(stamp, frozenset({"noted"}), frozenset(), frozenset())
+    stale = unused_css.PageUse((1, 2), frozenset({"stale"}), frozenset(), frozenset())
+    registry = unused_css.Registry()
+    assert unused_css.update_registry(registry, out, written={"a.html": noted, "b.html": stale})
+    assert registry.pages["a.html"].classes == {"noted"}  # taken, not read
+    assert registry.pages["b.html"].classes == {"other"}  # the file changed since: read
+
+
+def test_a_page_noted_twice_is_left_to_be_read(tmp_path: Path):
+    import pickle
+
+    folder = tmp_path / unused_css.WRITTEN_DIR
+    folder.mkdir()
+    use = unused_css.PageUse((1, 2), frozenset({"a"}), frozenset({"--p"}), frozenset({"_static/s.js"}))
+    for pid, names in [(11, ["once.html", "twice.html"]), (12, ["twice.html"])]:
+        with (folder / f"{pid}.pickle").open("ab") as stream:
+            for name in names:
+                pickle.dump((name, use), stream)
+    assert unused_css.load_written_pages(tmp_path) == {"once.html": use}
+    assert not folder.exists()
+    assert unused_css.load_written_pages(tmp_path) == {}  # no notes: a build that wrote nothing
 
 
 # -- the real site -----------------------------------------------------------------------------

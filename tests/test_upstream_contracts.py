@@ -645,3 +645,38 @@ def test_sphinx_reads_every_document_again_when_an_extensions_env_version_change
     assert "raise BuildEnvironmentError(__('build environment version not current'))" in setup
     load = inspect.getsource(Sphinx._load_existing_env)
     assert "env.setup(self)" in load and "env = self._create_fresh_env()" in load
+
+
+def test_html_builder_writes_a_page_with_what_its_last_template_rendering_returned():
+    """kb/assets/unused_css.py (``record_written_pages``) scans the text a page was written with
+    instead of reading the file again: it takes the last value ``self.templates.render`` returned
+    during ``handle_page``, and the file's stamp after the call. That holds while
+    ``handle_page`` renders the page once, last, and writes exactly that string, UTF-8 with
+    character references for what cannot be encoded, to ``outfilename`` or
+    ``get_output_path(pagename)``."""
+    from sphinx.builders.html import StandaloneHTMLBuilder
+
+    source = inspect.getsource(StandaloneHTMLBuilder.handle_page)
+    steps = [
+        "output = self.templates.render(templatename, ctx)",
+        "output_path = Path(outfilename)",
+        "output_path = self.get_output_path(pagename)",
+        "output_path.write_text(",
+        "output, encoding=ctx['encoding'], errors='xmlcharrefreplace'",
+    ]
+    positions = [source.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), "compare with kb.assets.unused_css"
+    assert source.count("self.templates.render(") == 1 and source.count("output =") == 1
+    assert list(inspect.signature(StandaloneHTMLBuilder.handle_page).parameters) == [
+        "self",
+        "pagename",
+        "addctx",
+        "templatename",
+        "outfilename",
+        "event_arg",
+    ]
+    assert (
+        inspect.getsource(StandaloneHTMLBuilder.get_output_path)
+        .strip()
+        .endswith("return Path(self.outdir, page_name + self.out_suffix)")
+    )

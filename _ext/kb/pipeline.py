@@ -51,7 +51,7 @@ BUNDLE_STYLESHEETS = 900  # assets: the page links one stylesheet, once everyone
 # -- build-finished: every page has been written --------------------------------------------------
 SAVE_WARNED_DOCUMENTS = 0  # warned_documents: which documents warned, noted before the handlers
 # below (they run in every build, so their warnings recur anyway)
-SUBSET_MATH_FONTS = 500  # math: KaTeX's fonts cut to the characters the formulas show
+START_MATH_FONTS = 20  # math: with -j, KaTeX's fonts cut in a forked process meanwhile
 COPY_FIGURES = 510  # figures: the SVGs the pages show, stale ones removed
 REMOVE_STALE_BLOG_OUTPUTS = 520  # blog: outputs of removed posts and collections deleted
 WRITE_SITE_FILES = 600  # pages: sitemap.xml and robots.txt, from the pages that now exist
@@ -60,6 +60,8 @@ TRIM_CSS = 700  # assets: stylesheets cut to the classes the pages use; it recor
 SUBSET_ICON_FONT = 750  # assets: ... which the icon font is subset to
 WRITE_STYLESHEET_BUNDLE = 760  # assets: the stylesheets, trimmed, concatenated into one file
 PATCH_THEME_SCRIPT = 800  # assets: the theme's script without its on-load tab-stop measurement
+SUBSET_MATH_FONTS = 840  # math: KaTeX's fonts cut to the characters the formulas show (or the
+# forked process of START_MATH_FONTS waited for); nothing above reads them
 WRITE_SEARCH_INDEX = 850  # search: _search/ assembled from the pages' records (or the forked
 # process of START_SEARCH_INDEX waited for)
 SAVE_BLOG_STATE = 860  # blog: the feeds written in a forked process (with -j) waited for, and

@@ -11,7 +11,7 @@ This extension writes ``_static/styles/kb-site.css``: those stylesheets concaten
 order the page linked them (the cascade is unchanged), ``@import`` resolved in place, one
 ``@charset`` (UTF-8, as every part is read) at its start, relative
 ``url()`` rebased to the bundle's folder, source-map comments dropped. It is written after the
-stylesheets have been trimmed and the fonts subset (``build-finished``), so it holds the same
+stylesheets have been trimmed (``build-finished``), so it holds the same
 rules as the files it replaces; those stay in ``_static`` for anything that names them. Each
 page links the bundle instead (``_templates/layout.html``, ``_templates/ablog/tagcloud.html``);
 a stylesheet a page adds for itself alone stays linked after it. The bundle's ``?v=`` is the

@@ -40,7 +40,7 @@ from sphinxcontrib.katex import get_node_equation_number
 
 from .. import pipeline
 from ..cross_page import track_per_document
-from .fonts import STATIC_SUBDIR, shown_characters, subset_math_fonts
+from .fonts import STATIC_SUBDIR, shown_characters, start_math_fonts, subset_math_fonts
 from .mathml import page_formula
 from .renderer import State, katex_module, renderer, stop_renderer
 
@@ -174,6 +174,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", copy_katex_assets)
     app.connect("build-finished", stop_renderer, priority=pipeline.STOP_RENDERERS)
     track_per_document(app, "kb_math_chars")  # docname -> the characters its formulas show
+    app.connect("build-finished", start_math_fonts, priority=pipeline.START_MATH_FONTS)
     app.connect("build-finished", subset_math_fonts, priority=pipeline.SUBSET_MATH_FONTS)
     return {
         "version": "1.0",
