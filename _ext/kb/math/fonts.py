@@ -6,8 +6,8 @@ KaTeX fonts, 90 KB in full and about a third of that as subsets. Only the ``woff
 cut; every browser that runs KaTeX's CSS picks them over the ``woff`` and ``ttf`` fallbacks.
 
 Subsetting takes 1-2 s on a clean build (brotli, about twenty fonts). With ``-j`` it runs in a
-forked process from the start of ``build-finished`` (:func:`start_math_fonts`), beside the search
-index's and while the main process trims the stylesheets; :func:`subset_math_fonts` waits for it.
+forked process from the start of ``build-finished`` (:func:`start_math_fonts`) while the main
+process trims the stylesheets; :func:`subset_math_fonts` waits for it.
 """
 
 from __future__ import annotations
