@@ -56,7 +56,7 @@ endif
 
 .PHONY: livehtml
 livehtml: install ## serve a preview (drafts included) on http://127.0.0.1:8000, rebuilt on every change
-	$(PY) scripts/livehtml.py $(SOURCEDIR) $(PREVIEWDIR)/html -d $(PREVIEWDIR)/doctrees $(SPHINXOPTS) $(PREVIEWOPTS) \
+	$(PY) scripts/livehtml.py $(SOURCEDIR) $(PREVIEWDIR)/html -d $(PREVIEWDIR)/doctrees $(SPHINXOPTS) -j $(JOBS) $(PREVIEWOPTS) \
 		--ignore '*/.venv/*' --ignore '*/node_modules/*' --ignore '*/_build/*' \
 		--ignore '*/tests/*' --ignore '*/__pycache__/*' --ignore '*.mo' --ignore '*/.pytest_cache/*' \
 		--watch _ext --port 8000

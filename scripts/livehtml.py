@@ -102,10 +102,6 @@ def preload(confdir: Path) -> None:
         get_lexer_by_name(alias)
 
 
-def _names_jobs(argv: list[str]) -> bool:
-    return any(arg in ("-j", "--jobs") or arg.startswith(("-j", "--jobs=")) for arg in argv)
-
-
 def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
     """Fork; the child runs ``sphinx-build argv`` in ``cwd``. Returns its exit status.
 
@@ -120,10 +116,11 @@ def _build_in_child(argv: list[str], cwd: str, confdir: Path) -> int:
             os.chdir(cwd)
             from sphinx.cmd.build import main
 
-            # The server is a daemonic process, and so is this fork: it cannot start Sphinx's
-            # worker processes. A rebuild reads what changed, so one process it is, whatever
-            # -j the command line carries (the last -j wins).
-            code = main([*argv, "-j", "1"] if _names_jobs(argv) else argv)
+            # The server is a daemonic process (it ends with sphinx-autobuild), and so would be
+            # this fork to multiprocessing, which then refuses to start Sphinx's worker
+            # processes (-j). The fork is a build, not the server: it waits for its workers.
+            multiprocessing.current_process().daemon = False
+            code = main(argv)
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
         except BaseException:

@@ -214,7 +214,7 @@ def warm_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", AFTER["SOURCE_DATE_EPOCH"])
         warm = WarmSphinx(site)
-    with warm:  # with make html's -j, which a fork of the (daemonic) server cannot use
+    with warm:  # with make html's -j, as make livehtml builds
         assert warm.build(sphinx_argv(site, outdir, *OPTIONS, *PARALLEL), cwd=site) == 0
         change_like_an_author(site)
         assert warm.build(sphinx_argv(site, outdir, *OPTIONS, *PARALLEL), cwd=site) == 0
