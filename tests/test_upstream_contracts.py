@@ -29,6 +29,13 @@ from kb.blog import excerpts
 from sitebuild import ROOT
 
 
+def in_order(source: str, *fragments: str) -> bool:
+    """Whether each fragment occurs in ``source`` after the one before (the first occurrence of
+    each; a missing fragment raises, as ``str.index`` does)."""
+    positions = [source.index(fragment) for fragment in fragments]
+    return all(a < b for a, b in zip(positions, positions[1:]))
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sphinx]:
     """A tiny Sphinx project with ABlog, sphinxcontrib-bibtex and the math domain loaded.
@@ -240,7 +247,7 @@ def test_sphinx_finds_documents_with_the_live_exclude_patterns_before_env_get_ou
     assert "self.config.exclude_patterns" in find_files
     assert "self.config = app.config" in inspect.getsource(BuildEnvironment.setup)
     read = inspect.getsource(Builder.read)
-    assert read.index("self.env.find_files(") < read.index("'env-get-outdated'")
+    assert in_order(read, "self.env.find_files(", "'env-get-outdated'")
 
 
 def test_sphinx_checks_consistency_only_after_a_read_so_drafts_check_on_env_updated():
@@ -260,13 +267,9 @@ def test_sphinx_decides_parallel_reading_after_env_before_read_docs_and_writing_
     from sphinx.builders import Builder
 
     read = inspect.getsource(Builder.read)
-    assert (
-        read.index("'env-before-read-docs'")
-        < read.index("self._app.parallel > 1")
-        < read.index("'env-updated'")
-    )
+    assert in_order(read, "'env-before-read-docs'", "self._app.parallel > 1", "'env-updated'")
     build = inspect.getsource(Builder.build)
-    assert build.index("self.read()") < build.index("self._app.parallel > 1 and self.allow_parallel")
+    assert in_order(build, "self.read()", "self._app.parallel > 1 and self.allow_parallel")
 
 
 def test_sphinx_loads_the_environment_between_config_inited_and_builder_inited():
@@ -275,10 +278,11 @@ def test_sphinx_loads_the_environment_between_config_inited_and_builder_inited()
     from sphinx.application import Sphinx
 
     init = inspect.getsource(Sphinx.__init__)
-    assert (
-        init.index("self.events.emit('config-inited'")
-        < init.index("self.env = self._init_env(freshenv)")
-        < init.index("self._init_builder()")
+    assert in_order(
+        init,
+        "self.events.emit('config-inited'",
+        "self.env = self._init_env(freshenv)",
+        "self._init_builder()",
     )
     assert "pickle.load(" in inspect.getsource(Sphinx._load_existing_env)
     assert "'builder-inited'" in inspect.getsource(Sphinx._init_builder)
@@ -593,11 +597,7 @@ def test_html_builder_keeps_the_site_wide_stylesheets_before_writing_and_copies_
     assert "self._orig_css_files = list(" in inspect.getsource(StandaloneHTMLBuilder.prepare_writing)
     assert "self._css_files[:] = self._orig_css_files" in inspect.getsource(StandaloneHTMLBuilder.handle_page)
     write = inspect.getsource(Builder.write)
-    assert (
-        write.index("self.prepare_writing(")
-        < write.index("self.copy_assets()")
-        < write.index("self.write_documents(")
-    )
+    assert in_order(write, "self.prepare_writing(", "self.copy_assets()", "self.write_documents(")
     assert "key=lambda css: css.priority" in inspect.getsource(StandaloneHTMLBuilder.handle_page)
     sheet = _CascadingStyleSheet("_static/x.css", rel="stylesheet", type="text/css")
     assert str(sheet.filename) == "_static/x.css" and sheet.attributes["rel"] == "stylesheet"
