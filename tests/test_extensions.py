@@ -1138,3 +1138,15 @@ def test_every_kb_package_gives_sphinx_the_source_version_as_its_env_version():
         source = (ROOT / "_ext" / "kb" / package / "__init__.py").read_text(encoding="utf-8")
         assert '"env_version": source_version()' in source, package
         assert importlib.import_module(f"kb.{package}").source_version is source_version
+
+
+def test_background_work_is_waited_for_once_and_its_result_reaches_this_process():
+    """kb/background.py: work started in a forked process is waited for by name; its result goes
+    to ``done`` here; a name with nothing started (or already waited for) waits for nothing."""
+    from kb import background
+
+    app = SimpleNamespace(parallel=2)
+    results: list[int] = []
+    background.start(app, "sum", lambda: sum(range(10)), results.append)
+    assert background.wait(app, "sum") and results == [45]
+    assert not background.wait(app, "sum") and not background.wait(app, "other")

@@ -29,6 +29,7 @@ from sphinx.locale import _
 from sphinx.util import logging
 from sphinx.util.parallel import ParallelTasks, make_chunks, parallel_available
 
+from .. import background
 from ..figures.directive import light_only
 from ..math.mathml import mathml_only, rendering_for_feed
 from .state import State, digest, entry_path
@@ -36,6 +37,7 @@ from .state import State, digest, entry_path
 logger = logging.getLogger(__name__)
 MIN_PARALLEL_ENTRIES = 64  # fewer feed entries to make are made by the main process
 MIN_PARALLEL_FEEDS = 16  # ... and so are the entries of fewer feeds to write
+BACKGROUND = "feeds"  # the forked writing of the feeds (kb.background)
 
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|//)")
@@ -162,14 +164,14 @@ def write_feeds(app: Sphinx) -> None:
         make_entries_in_parallel(app, blog, feeds)
     if not feeds:
         return
-    if app.parallel > 1 and parallel_available:
+    if background.can_fork(app):
         # Nothing after this step reads the feeds: they are put together in a forked process
         # while the build's last steps run, and wait_for_feeds takes back what it cached.
-        task = ParallelTasks(1)
-        task.add_task(partial(_write_feed_files, app, blog, feeds), None, partial(_take_back, state))
-        app._kb_feeds_task = task
+        background.start(
+            app, BACKGROUND, partial(_write_feed_files, app, blog, feeds), partial(_take_back, state)
+        )
     else:
-        _take_back(state, None, _write_feed_files(app, blog, feeds))
+        _take_back(state, _write_feed_files(app, blog, feeds))
 
 
 def _write_feed_files(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...]]) -> tuple[dict, dict]:
@@ -188,7 +190,7 @@ def _write_feed_files(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...]]) -> 
     return {entry: key for entry, key in state.entries.items() if before.get(entry) != key}, written
 
 
-def _take_back(state: State, _arg: object, result: tuple[dict, dict]) -> None:
+def _take_back(state: State, result: tuple[dict, dict]) -> None:
     entries, feeds = result
     state.entries.update(entries)
     state.feeds.update(feeds)
@@ -197,10 +199,7 @@ def _take_back(state: State, _arg: object, result: tuple[dict, dict]) -> None:
 def wait_for_feeds(app: Sphinx) -> None:
     """The feeds written in a forked process (:func:`write_feeds`), waited for; their entries
     and keys are in the state once this returns. Called however the build ended."""
-    task: ParallelTasks | None = getattr(app, "_kb_feeds_task", None)
-    if task is not None:
-        app._kb_feeds_task = None
-        task.join()
+    background.wait(app, BACKGROUND)
 
 
 def make_entries_in_parallel(app: Sphinx, blog: Blog, feeds: list[tuple[Any, ...]]) -> None:

@@ -19,13 +19,14 @@ from functools import partial
 from pathlib import Path
 
 from sphinx.application import Sphinx
-from sphinx.util.parallel import ParallelTasks, parallel_available
 
+from .. import background
 from ..assets.font_subset import cached_subset
 from .renderer import katex_module
 
 STATIC_SUBDIR = "katex"
 FONT_CACHE_DIR = "katex-fonts"
+BACKGROUND = "math fonts"  # the forked subsetting (kb.background)
 KEPT_BESIDE_DOCTREES = (FONT_CACHE_DIR + "/",)
 
 
@@ -43,21 +44,14 @@ def start_math_fonts(app: Sphinx, exception: Exception | None) -> None:
     """``build-finished``, early: with ``-j``, cut the fonts in a forked process while the other
     steps of the build's end run. The fonts need only the environment and KaTeX's originals;
     no step before :func:`subset_math_fonts` reads them."""
-    app._kb_math_fonts_task = None
-    if exception is not None or app.builder.format != "html" or app.parallel < 2 or not parallel_available:
-        return
-    task = ParallelTasks(1)
-    task.add_task(partial(_subset_math_fonts, app))
-    app._kb_math_fonts_task = task
+    if exception is None and app.builder.format == "html" and background.can_fork(app):
+        background.start(app, BACKGROUND, partial(_subset_math_fonts, app))
 
 
 def subset_math_fonts(app: Sphinx, exception: Exception | None) -> None:
     """Cut the copied KaTeX fonts to the characters of every formula on the site (or wait for
     the forked process of :func:`start_math_fonts` to have done it)."""
-    task: ParallelTasks | None = getattr(app, "_kb_math_fonts_task", None)
-    if task is not None:
-        app._kb_math_fonts_task = None
-        task.join()  # its log records are emitted here, as if it had run in this process
+    if background.wait(app, BACKGROUND):
         return
     if exception is not None or app.builder.format != "html":
         return

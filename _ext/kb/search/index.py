@@ -46,9 +46,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
-from sphinx.util.parallel import ParallelTasks, parallel_available
 
-from .. import pipeline
+from .. import background, pipeline
 from ..blog.post_links import links_between_posts
 from ..cross_page import sources_changed
 from ..rebuilds import reads_serially_for_parallel_writing
@@ -62,6 +61,7 @@ PENDING_SUFFIX = ".pending.pickle"  # a record's input, its words not yet cut (s
 RECORDS_CACHE = "kb_search_records.pickle"  # every record with its file's stamp (load_records)
 KEPT_BESIDE_DOCTREES = (RECORDS_DIR + "/",)  # one record per page, read when the index is assembled
 OUTPUT_DIR = "_search"
+BACKGROUND = "search index"  # the forked assembly (kb.background)
 SCRIPT = "kb-search.js"
 STEMMER = "kb-search-stemmer.js"
 SCRIPT_SOURCE = Path(__file__).with_name("search.js")
@@ -384,28 +384,19 @@ def start_index(app: Sphinx, env: BuildEnvironment) -> list[str]:
     only the environment, complete once every document is read, and the records kept beside the
     doctrees: nothing that writing the pages changes. Started at the end of the build instead,
     it kept the main process waiting (0.45 s of a 3.3 s edit rebuild at 1,000 posts)."""
-    app._kb_search_index_task = None
-    if app.builder.format != "html" or app.parallel < 2 or not parallel_available:
-        return []
-    if _index_is_current(app):
-        return []
-    task = ParallelTasks(1)
-    task.add_task(partial(_assemble_index, app))
-    app._kb_search_index_task = task
+    if app.builder.format == "html" and background.can_fork(app) and not _index_is_current(app):
+        background.start(app, BACKGROUND, partial(_assemble_index, app))
     return []
 
 
 def write_index(app: Sphinx, exception: Exception | None) -> None:
-    task: ParallelTasks | None = getattr(app, "_kb_search_index_task", None)
-    if task is not None:
-        app._kb_search_index_task = None
-        task.join()  # its log records are emitted here, as if it had run in this process
+    started = background.wait(app, BACKGROUND)
     if exception is not None or app.builder.format != "html":
         return  # (a started index is complete all the same: it depends on no written page)
     outdir = Path(app.outdir)
     for name in SPHINX_SEARCH_FILES:
         (outdir / name).unlink(missing_ok=True)
-    if task is None and not _index_is_current(app):
+    if not started and not _index_is_current(app):
         _assemble_index(app)
 
 
