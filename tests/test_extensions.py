@@ -1038,6 +1038,40 @@ def test_parallel_writing_resolves_only_a_few_chunks_ahead_and_uses_every_proces
     assert set(writers) == {2}
 
 
+# -- site_files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        [],
+        [("https://example.org/a.html", None)],
+        [
+            ("https://example.org/a.html", "2024-01-02"),
+            ("https://example.org/b%20c.html?x=1&y=<2>", None),
+            ("https://example.org/中文/页.html", "2025-12-31"),
+        ],
+    ],
+)
+def test_sitemap_is_what_elementtree_writes(urls):
+    """``sitemap_xml`` writes the sitemap as text; ElementTree, which it replaced, is the
+    reference: the same bytes, escapes and empty sitemap included."""
+    from xml.etree import ElementTree
+
+    from kb.pages.site_files import SITEMAP_NS, sitemap_xml
+
+    ElementTree.register_namespace("", SITEMAP_NS)
+    root = ElementTree.Element(f"{{{SITEMAP_NS}}}urlset")
+    for loc, lastmod in urls:
+        url = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = loc
+        if lastmod:
+            ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
+    ElementTree.indent(root)
+    expected = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    assert sitemap_xml(urls) == expected
+
+
 # -- code_spans --------------------------------------------------------------------------------
 
 

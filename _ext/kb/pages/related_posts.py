@@ -124,13 +124,18 @@ def tfidf_matrix(terms: dict[str, TermCounts], docs: list[str], top: int = TOP_T
     informative = df[col] < n
     row, col, count = row[informative], col[informative], count[informative]
     weight = (1 + np.log(count)) * np.log(n / df[col])
-    # A document's entries are in term order, so a stable sort of its weights puts the heaviest
-    # first and ties by term; only documents with more than `top` terms need one.
+    # A document's entries are in term order. Its `top` heaviest are those above its top-th
+    # largest weight and, of those equal to it, the first: what a stable sort by weight, heaviest
+    # first, keeps, without the sort. Only documents with more than `top` terms are cut.
     bounds = np.searchsorted(row, np.arange(n + 1))
     kept = np.ones(row.size, bool)
     for doc in np.flatnonzero(np.diff(bounds) > top):
-        start = bounds[doc]
-        kept[start + np.argsort(-weight[start : bounds[doc + 1]], kind="stable")[top:]] = False
+        start, stop = bounds[doc], bounds[doc + 1]
+        values = weight[start:stop]
+        threshold = np.partition(values, values.size - top)[values.size - top]
+        keep = values > threshold
+        keep[np.flatnonzero(values == threshold)[: top - np.count_nonzero(keep)]] = True
+        kept[start:stop] = keep
     matrix = sparse.csr_matrix((weight[kept], (row[kept], col[kept])), shape=(n, len(df)))
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
