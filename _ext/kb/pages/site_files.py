@@ -41,7 +41,9 @@ def sitemap(app: Sphinx) -> bytes:
     base = app.config.html_baseurl.rstrip("/") + "/"
     pages = {name: _lastmod(app, name) for name in app.env.found_docs if name not in NOT_LISTED}
     pages.update({name: None for name in collection_pagenames(app) if name not in pages})
-    return sitemap_xml(sorted((base + app.builder.get_target_uri(name), lastmod) for name, lastmod in pages.items()))
+    return sitemap_xml(
+        sorted((base + app.builder.get_target_uri(name), lastmod) for name, lastmod in pages.items())
+    )
 
 
 def sitemap_xml(urls: list[tuple[str, str | None]]) -> bytes:
