@@ -139,10 +139,14 @@ def measure_builds(site: Path, repeat: int) -> dict[str, float]:
     with WarmSphinx(site) as warm:
         argv = sphinx(site)[3:]
         warm.build(argv, site)  # waits for the server to warm up; not measured
+        # Each rebuild starts once the server is done after the last one (it loads the
+        # environment that build saved), as when an author reads the page before saving again.
         for _ in range(repeat):
+            warm.wait_until_idle()
             warm_noop.append(timed(lambda: warm.build(argv, site)))
         for i in range(repeat):
             edit_post(site, repeat + i)
+            warm.wait_until_idle()
             warm_edit.append(timed(lambda: warm.build(argv, site)))
     return {
         "clean": statistics.median(clean),

@@ -4,6 +4,7 @@ where Linux's ``prctl`` is missing it does so as plain sphinx-autobuild."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -168,6 +169,85 @@ def test_missing_prctl_is_detected_and_main_falls_back(monkeypatch: pytest.Monke
     assert livehtml.autobuild.Builder is builder  # sphinx-autobuild's own builder
     monkeypatch.delattr(os, "fork")
     assert livehtml.warm_builds_unavailable() == "os.fork() is missing"
+
+
+# Appended to the site's copy of kb/blog/bodies.py, a module that unpickling the environment
+# imports (ABlog's copies of the posts are its StoredBody objects): every feed entry then ends
+# with a marker, so a feed shows which copy of the module the build used.
+MARKED_BODIES = """
+
+_unmarked_deepcopy = StoredBody.deepcopy
+
+
+def _marked_deepcopy(self):
+    body = _unmarked_deepcopy(self)
+    body += nodes.paragraph(text="BODIES-EDITED")
+    return body
+
+
+StoredBody.deepcopy = _marked_deepcopy
+"""
+
+
+# Run as ``python -c WARM_SESSION SCRIPTS SITE OUTDIR``: a server started by a process that has
+# not imported the site's extensions, as ``make livehtml`` starts it (this test process has: a
+# server forked from it would use those). Prints what each step saw, as JSON.
+WARM_SESSION = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import livehtml
+
+site, outdir = Path(sys.argv[2]), Path(sys.argv[3])
+argv = ["-b", "html", "-W", "--keep-going", "-q", "-j", "2", "-d", str(outdir) + ".doctrees", str(site), str(outdir)]
+post = site / "posts" / "bench-0001" / "index.md"
+feed = outdir / "blog" / "atom.xml"
+bodies = site / "_ext" / "kb" / "blog" / "bodies.py"
+seen = []
+
+def build(step):
+    status = warm.build(argv, cwd=site)
+    seen.append({"step": step, "status": status, "reused": warm.wait_until_idle(),
+                 "page": (outdir / "posts" / "bench-0001" / "index.html").read_text(encoding="utf-8"),
+                 "feed": feed.read_text(encoding="utf-8")})
+
+with livehtml.WarmSphinx(site) as warm:
+    build("first")
+    post.write_text(post.read_text(encoding="utf-8") + "\\n热身后保存的一段。\\n", encoding="utf-8")
+    build("post edited")
+    bodies.write_text(bodies.read_text(encoding="utf-8") + sys.stdin.read(), encoding="utf-8")
+    build("module edited")
+    post.write_text(post.read_text(encoding="utf-8") + "\\n再保存一次。\\n", encoding="utf-8")
+    build("post edited again")
+print(json.dumps(seen))
+"""
+
+
+def test_warm_builds_start_from_the_servers_environment_until_its_modules_change(tmp_path: Path):
+    """The server keeps the environment the last build saved (scripts/livehtml.py), and the next
+    build starts from it; once a module file of the site that unpickling it imported changes,
+    the build drops the server's copies of both and runs the edited module."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(3, seed=5), site)
+    run = subprocess.run(
+        [sys.executable, "-c", WARM_SESSION, str(ROOT / "scripts"), str(site), str(tmp_path / "out")],
+        input=MARKED_BODIES,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    first, edited, module_edited, again = json.loads(run.stdout.splitlines()[-1])
+    assert [step["status"] for step in (first, edited, module_edited, again)] == [0, 0, 0, 0]
+    assert first["reused"] == 0  # the first build had no copy to take
+    assert edited["reused"] == 1 and "热身后保存的一段" in edited["page"]
+    assert "BODIES-EDITED" not in edited["feed"]
+    assert module_edited["reused"] == 1  # not taken: a module unpickling imported has changed
+    # The edited module ran, not the server's copy: every entry of the feed has the marker, the
+    # entry of the post saved again last too (the server imported the edited module anew).
+    for step in (module_edited, again):
+        assert step["feed"].count("BODIES-EDITED") == step["feed"].count("<entry>") > 0
+    assert again["reused"] == 2 and "再保存一次" in again["page"]
 
 
 @pytest.mark.slow

@@ -288,6 +288,26 @@ def test_sphinx_loads_the_environment_between_config_inited_and_builder_inited()
     assert "'builder-inited'" in inspect.getsource(Sphinx._init_builder)
 
 
+def test_sphinx_gets_its_environment_from_init_env_and_sets_up_what_it_unpickled():
+    """scripts/livehtml.py hands a warm build the server's copy of the environment by replacing
+    ``Sphinx._init_env(freshenv)``: Sphinx must get its environment from it alone, from the file
+    ``doctreedir / ENV_PICKLE_FILENAME``, and do with an unpickled environment only what the
+    replacement does (``env.setup(app)``, then ``_fresh_env_used = False``)."""
+    from sphinx.application import ENV_PICKLE_FILENAME, Sphinx
+
+    assert ENV_PICKLE_FILENAME == "environment.pickle"
+    assert inspect.signature(Sphinx._init_env).parameters.keys() == {"self", "freshenv"}
+    assert inspect.getsource(Sphinx.__init__).count("pickle.load") == 0
+    assert in_order(
+        inspect.getsource(Sphinx._init_env),
+        "filename = self.doctreedir / ENV_PICKLE_FILENAME",
+        "return self._load_existing_env(filename)",
+    )
+    load = inspect.getsource(Sphinx._load_existing_env)
+    assert in_order(load, "env = pickle.load(f)", "env.setup(self)", "self._fresh_env_used = False")
+    assert load.count("env.") == 1  # nothing else is done with the environment
+
+
 def test_sphinx_keeps_loaded_doctrees_bytes_in_a_dict_by_docname():
     """kb/rebuilds.py drops a page's entry from ``env._pickled_doctree_cache`` once the page is
     resolved: Sphinx must keep the bytes there, by docname, and read the file when they are gone."""
