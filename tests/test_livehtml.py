@@ -223,6 +223,7 @@ print(json.dumps(seen))
 """
 
 
+@pytest.mark.slow
 def test_warm_builds_start_from_the_servers_environment_until_its_modules_change(tmp_path: Path):
     """The server keeps the environment the last build saved (scripts/livehtml.py), and the next
     build starts from it; once a module file of the site that unpickling it imported changes,
