@@ -167,13 +167,13 @@ def preload_environment(path: Path, confdir: Path) -> None:
         with path.open("rb") as stream:
             env = pickle.load(stream)
     except Exception:
-        # Not ours to report: the next build loads the file itself and says what is wrong.
-        _forget_local_modules(confdir)
-        return
+        env = None  # not ours to report: the next build loads the file and says what is wrong
     finally:
         gc.enable()
-    if _stamp(path) != stamp:
-        return  # written again meanwhile: the next build loads the file
+    if env is None or _stamp(path) != stamp:  # unreadable, or written again meanwhile
+        # No copy, so no build checks the modules unpickling imported: none is kept.
+        _forget_local_modules(confdir)
+        return
     # The server imports no module of the site otherwise: these are the ones unpickling imported.
     modules = {file: _stamp(file) for file in _local_modules(confdir).values()}
     _environment = Environment(path, stamp, env, modules)
