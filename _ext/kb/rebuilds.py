@@ -99,7 +99,7 @@ def reads_serially_for_parallel_writing(app: Sphinx) -> bool:
 
 
 def restore_parallel_writing(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    if "_kb_parallel" in app.__dict__:
+    if reads_serially_for_parallel_writing(app):
         app.parallel = app.__dict__.pop("_kb_parallel")
     return []
 

@@ -71,14 +71,18 @@ def entry_path(app: Sphinx, docname: str, section: str, fulltext: bool) -> Path:
     return Path(app.doctreedir) / ENTRIES_DIR / docname / f"{section or '_'}.{kind}.xml"
 
 
+def _built_the_blog(app: Sphinx, exception: Exception | None) -> bool:
+    """Whether the build succeeded with a blog state to finish (``build-finished``)."""
+    return exception is None and hasattr(app, "_kb_state")
+
+
 def remove_stale_outputs(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or not hasattr(app, "_kb_state"):
-        return
-    delete_stale_outputs(app)
+    if _built_the_blog(app, exception):
+        delete_stale_outputs(app)
 
 
 def save_state(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or not hasattr(app, "_kb_state"):
+    if not _built_the_blog(app, exception):
         return
     path = state_path(app)
     path.parent.mkdir(parents=True, exist_ok=True)
