@@ -329,6 +329,62 @@ def test_renderer_exits_when_the_build_goes_away():
     assert process.wait(timeout=5) == 0
 
 
+def test_renderer_started_early_waits_for_node_on_first_use(tmp_path: Path):
+    # builder-inited starts node without waiting; the first batch waits for its greeting.
+    slow = tmp_path / "node"
+    slow.write_text('#!/bin/sh\nsleep 1\nexec node "$@"\n')
+    slow.chmod(0o755)
+    start = time.monotonic()
+    renderer = KatexRenderer(str(slow), KATEX, {}, timeout=30, wait=False)
+    try:
+        assert time.monotonic() - start < 0.5 and not renderer.ready
+        (answer,) = renderer.render_many([{"latex": "x^2", "display": False}])
+        assert renderer.ready and "katex" in answer["html"]
+    finally:
+        renderer.close()
+    # A greeting that is not KaTeX's is still the clear error, at first use.
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\necho '{}'\nexec sleep 60\n")
+    silent.chmod(0o755)
+    quiet = KatexRenderer(str(silent), KATEX, {}, timeout=5, wait=False)
+    with pytest.raises(ExtensionError, match="instead of its version"):
+        quiet.render_many([{"latex": "x", "display": False}])
+    quiet.process.kill()
+    quiet.process.wait()
+
+
+def test_forked_process_starts_its_own_renderer(monkeypatch: pytest.MonkeyPatch):
+    # A renderer another process started (inherited through Sphinx's forks) is kept aside, not
+    # used: its pipe is the parent's and its reader thread is gone.
+    from kb.math import renderer as module
+
+    app = SimpleNamespace(
+        confdir=str(ROOT),
+        config=SimpleNamespace(
+            kb_math_node="node",
+            kb_math_node_modules="node_modules",
+            kb_math_macros={},
+            kb_math_render_timeout=30,
+        ),
+    )
+    monkeypatch.setattr(module.State, "renderer", None)
+    monkeypatch.setattr(module.State, "inherited", [])
+    module.start_renderer_early(app)
+    parents = module.State.renderer
+    assert parents is not None and not parents.ready
+    try:
+        assert module.renderer(app) is parents and parents.ready  # this process's own
+        parents.owner = os.getpid() + 1  # as seen from a forked child
+        own = module.renderer(app)
+        try:
+            assert own is not parents and module.State.inherited == [parents]
+            assert own.owner == os.getpid() and own.render_many([{"latex": "y", "display": False}])
+        finally:
+            own.close()
+    finally:
+        parents.close()
+
+
 def test_numbered_amsmath_environments_are_left_to_sphinx():
     block = nodes.math_block("", "\\begin{align}a &= b\\\\ c &= d\\end{align}", nowrap=True)
     assert prerender.latex_for_katex(block) == "\\begin{align*}a &= b\\\\ c &= d\\end{align*}"

@@ -42,7 +42,7 @@ from .. import pipeline
 from ..cross_page import track_per_document
 from .fonts import STATIC_SUBDIR, shown_characters, start_math_fonts, subset_math_fonts
 from .mathml import page_formula
-from .renderer import State, katex_module, renderer, stop_renderer
+from .renderer import State, katex_module, renderer, start_renderer_early, stop_renderer
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +170,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         inline_renderers=(html_visit_math, None),
         block_renderers=(html_visit_displaymath, None),
     )
+    app.connect("builder-inited", start_renderer_early)
     app.connect("doctree-read", render_math_nodes, priority=pipeline.RENDER_MATH)
     app.connect("builder-inited", copy_katex_assets)
     app.connect("build-finished", stop_renderer, priority=pipeline.STOP_RENDERERS)
