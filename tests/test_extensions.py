@@ -1240,3 +1240,60 @@ def test_background_work_is_waited_for_once_and_its_result_reaches_this_process(
     background.start(app, "sum", lambda: sum(range(10)), results.append)
     assert background.wait(app, "sum") and results == [45]
     assert not background.wait(app, "sum") and not background.wait(app, "other")
+
+
+class _PickledBy:
+    """Unpickles as the id of the process that pickled it; ``fail`` makes pickling raise."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        if self.fail:
+            raise RuntimeError("cannot pickle this environment")
+        return (int, (os.getpid(),))
+
+
+def test_the_environment_is_pickled_by_a_forked_process_and_waited_for(tmp_path: Path):
+    """kb/rebuilds.py: with -j, ``sphinx.builders.pickle.dump(env, f)`` on the environment file
+    returns at once; a forked process writes the file, complete once build-finished has waited.
+    Any other object or file is pickled here, and the stand-in is gone after the build."""
+    import pickle
+
+    import sphinx.builders
+
+    from kb import rebuilds
+
+    env = _PickledBy()
+    app = SimpleNamespace(parallel=2, env=env)
+    rebuilds.save_environment_aside(app)
+    try:
+        stand_in = sphinx.builders.pickle
+        assert isinstance(stand_in, rebuilds.EnvironmentSavedAside)
+        path = tmp_path / "environment.pickle"
+        with path.open("wb") as f:
+            stand_in.dump(env, f, stand_in.HIGHEST_PROTOCOL)
+        other = tmp_path / "other.pickle"
+        with other.open("wb") as f:
+            stand_in.dump(env, f, pickle.HIGHEST_PROTOCOL)
+        assert pickle.loads(other.read_bytes()) == os.getpid()
+        rebuilds.wait_for_the_saved_environment(app, None)
+        assert sphinx.builders.pickle is pickle
+        pickler = pickle.loads(path.read_bytes())
+        assert pickler != os.getpid()  # a forked process wrote it
+    finally:
+        sphinx.builders.pickle = pickle
+    # A fork that fails: its error is raised at the end, and no half-written file stays behind.
+    failing = SimpleNamespace(parallel=2, env=_PickledBy(fail=True))
+    rebuilds.save_environment_aside(failing)
+    try:
+        with path.open("wb") as f:
+            sphinx.builders.pickle.dump(failing.env, f, pickle.HIGHEST_PROTOCOL)
+        with pytest.raises(Exception, match="cannot pickle this environment"):
+            rebuilds.wait_for_the_saved_environment(failing, None)
+        assert not path.exists() and sphinx.builders.pickle is pickle
+    finally:
+        sphinx.builders.pickle = pickle
+    # -j 1: the module stays Sphinx's own.
+    rebuilds.save_environment_aside(SimpleNamespace(parallel=1, env=env))
+    assert sphinx.builders.pickle is pickle

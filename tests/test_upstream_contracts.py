@@ -272,6 +272,34 @@ def test_sphinx_decides_parallel_reading_after_env_before_read_docs_and_writing_
     assert in_order(build, "self.read()", "self._app.parallel > 1 and self.allow_parallel")
 
 
+def test_sphinx_saves_the_environment_with_the_builders_module_global_pickle_before_writing():
+    """kb/rebuilds.py saves the environment in a forked process by standing in for the ``pickle``
+    that ``sphinx.builders`` looks up: ``Builder.build`` must save it with that module global's
+    ``dump``, into a file it opened on ``environment.pickle``, after reading and before writing, and
+    nothing in the build may read that file again."""
+    import pickle
+
+    import sphinx.builders
+    from sphinx.builders import Builder
+
+    assert sphinx.builders.pickle is pickle
+    build = inspect.getsource(Builder.build)
+    assert in_order(
+        build,
+        "self.read()",
+        "open(self.doctreedir / ENV_PICKLE_FILENAME, 'wb') as f",
+        "pickle.dump(self.env, f,",
+    )
+    assert in_order(build, "pickle.dump(self.env, f,", "self.write(docnames")
+    package = Path(sphinx.__file__).parent
+    readers = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "ENV_PICKLE_FILENAME" in path.read_text(encoding="utf-8")
+    ]
+    assert sorted(readers) == ["application.py", "builders/__init__.py"], readers
+
+
 def test_sphinx_loads_the_environment_between_config_inited_and_builder_inited():
     """kb/rebuilds.py pauses the garbage collector at config-inited and starts it again at
     builder-inited: the environment must be unpickled in between, and nothing else as long."""

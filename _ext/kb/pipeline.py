@@ -31,8 +31,9 @@ FREEZE_THE_ENVIRONMENT = 990  # rebuilds: the environment, complete, hidden from
 ORDER_ABLOG_POSTS = 50  # blog: ABlog's post records in document order, however read (-j)
 COLLECT_FIGURES = 100  # figures: wait for the drawing workers before anything uses figures
 ASSIGN_FIGURE_NUMBERS = 800  # figures: after Sphinx's toctree collector (500) numbered its own
-START_SEARCH_INDEX = 995  # search: with -j, _search/ assembled in a forked process while the
-# pages are written; forked from the environment complete and frozen (FREEZE_THE_ENVIRONMENT)
+START_SEARCH_INDEX = 60  # search: with -j, _search/ assembled in a forked process while the
+# other handlers here compute (the related articles ...) and the pages are written; it needs only
+# what reading stored (records, titles, metadata, links), complete once ABlog's posts are ordered
 
 # -- missing-reference ----------------------------------------------------------------------------
 REGISTER_POSTS_FIRST = 400  # blog: fill ABlog's registry before ABlog's own handler (500) looks
@@ -67,3 +68,5 @@ WRITE_SEARCH_INDEX = 850  # search: _search/ assembled from the pages' records (
 SAVE_BLOG_STATE = 860  # blog: the feeds written in a forked process (with -j) waited for, and
 # what the blog wrote saved for the next build
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end
+SAVE_THE_ENVIRONMENT = 999  # rebuilds: the forked process that pickles the environment (-j),
+# started when Sphinx saved it after reading, waited for: last, the longest overlap
