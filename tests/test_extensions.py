@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sphinx.search
@@ -358,7 +359,7 @@ def test_forked_process_starts_its_own_renderer(monkeypatch: pytest.MonkeyPatch)
     # used: its pipe is the parent's and its reader thread is gone.
     from kb.math import renderer as module
 
-    app = SimpleNamespace(
+    app: Any = SimpleNamespace(
         confdir=str(ROOT),
         config=SimpleNamespace(
             kb_math_node="node",
@@ -1265,7 +1266,7 @@ def test_the_environment_is_pickled_by_a_forked_process_and_waited_for(tmp_path:
     from kb import rebuilds
 
     env = _PickledBy()
-    app = SimpleNamespace(parallel=2, env=env)
+    app: Any = SimpleNamespace(parallel=2, env=env)
     rebuilds.save_environment_aside(app)
     try:
         stand_in = sphinx.builders.pickle
@@ -1284,7 +1285,7 @@ def test_the_environment_is_pickled_by_a_forked_process_and_waited_for(tmp_path:
     finally:
         sphinx.builders.pickle = pickle
     # A fork that fails: its error is raised at the end, and no half-written file stays behind.
-    failing = SimpleNamespace(parallel=2, env=_PickledBy(fail=True))
+    failing: Any = SimpleNamespace(parallel=2, env=_PickledBy(fail=True))
     rebuilds.save_environment_aside(failing)
     try:
         with path.open("wb") as f:
@@ -1295,5 +1296,6 @@ def test_the_environment_is_pickled_by_a_forked_process_and_waited_for(tmp_path:
     finally:
         sphinx.builders.pickle = pickle
     # -j 1: the module stays Sphinx's own.
-    rebuilds.save_environment_aside(SimpleNamespace(parallel=1, env=env))
+    serial: Any = SimpleNamespace(parallel=1, env=env)
+    rebuilds.save_environment_aside(serial)
     assert sphinx.builders.pickle is pickle

@@ -298,7 +298,7 @@ def wait_for_the_saved_environment(app: Sphinx, exception: Exception | None) -> 
     """``build-finished``, last: the forked process has written the whole file (or the file is
     removed, and its error raised)."""
     if isinstance(sphinx.builders.pickle, EnvironmentSavedAside):
-        sphinx.builders.pickle = pickle  # type: ignore[assignment]
+        sphinx.builders.pickle = pickle
     path = app.__dict__.pop("_kb_saving_environment", None)
     try:
         background.wait(app, SAVE_ENVIRONMENT)

@@ -263,11 +263,11 @@ def _near_in_tags(tags: list[list[str]], dates: list[str], reach: int) -> Any:
         for group in itertools.chain(((tag,) for tag in tags[i]), itertools.combinations(tags[i], 2)):
             by_group.setdefault(group, []).append(i)
     # The groups one after another: a pair is two members of one group at most `reach` apart.
-    members = np.array([i for group in by_group.values() for i in group], np.int64)
-    group = np.repeat(np.arange(len(by_group)), [len(group) for group in by_group.values()])
+    members = np.array([i for grouped in by_group.values() for i in grouped], np.int64)
+    group_of = np.repeat(np.arange(len(by_group)), [len(grouped) for grouped in by_group.values()])
     pairs = [np.zeros((0, 2), np.int64)]
     for step in range(1, min(reach, len(members) - 1) + 1):
-        same = np.flatnonzero(group[step:] == group[:-step])
+        same = np.flatnonzero(group_of[step:] == group_of[:-step])
         pairs.append(np.stack([members[same], members[same + step]], axis=1))
     return np.concatenate(pairs)
 
