@@ -196,24 +196,25 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
     links = links_between_posts(env, posts)
     linked = _symmetric([(position[a], position[b]) for a in posts for b in links[a]], n)
     near = _symmetric(_near_in_tags(tags, [str(info["date"] or "") for info in infos], CAP), n)
-    # The candidate pairs, as sorted keys first * n + second: the union of the three patterns,
-    # without a post paired with itself.
-    parts = [cosine, linked, near]
-    keys = np.concatenate([_keys(matrix) for matrix in parts])
-    if not len(keys):
+    # The candidate pairs: the union of the three patterns, found by adding the three matrices
+    # with each one's entries coded as a bit (1 shared terms, 2 a link, 4 near in a tag), rows
+    # and columns in order. The cosines are those of the entries with bit 1, in the same order.
+    cosine.sum_duplicates()  # canonical: each entry once, columns sorted in each row
+    cosine.eliminate_zeros()
+    shares_terms = cosine.copy()
+    shares_terms.data[:] = 1.0
+    union = (shares_terms + 2 * linked + 4 * near).tocsr()
+    union.sum_duplicates()
+    if not union.nnz:
         return {doc: () for doc in posts}  # no two posts share a term, a tag or a link
-    order, once = _sorted_runs(keys)
-    keys = keys[order]
-    pair = np.cumsum(once) - 1  # each key's place among the distinct keys
-    sizes = np.cumsum([0] + [matrix.nnz for matrix in parts])
-    text_score, link = (
-        np.bincount(pair, _only(order, sizes[i], sizes[i + 1], parts[i].data), minlength=pair[-1] + 1)
-        for i in (0, 1)
-    )  # each key is at most once in each part, so the sum is its value there
-    keys = keys[once]
-    other = keys // n != keys % n
-    keys, text_score, link = keys[other], text_score[other], link[other]
-    first, second = keys // n, keys % n
+    code = union.data.astype(np.int64)
+    text_score = np.zeros(union.nnz)
+    text_score[(code & 1) != 0] = cosine.data
+    link = ((code & 2) != 0).astype(np.float64)
+    first = np.repeat(np.arange(n, dtype=np.int64), np.diff(union.indptr))
+    second = union.indices.astype(np.int64)
+    other = first != second
+    first, second, text_score, link = first[other], second[other], text_score[other], link[other]
     jaccard = _jaccard(tags, first, second)
     w_text, w_tags, w_links = (config.kb_related_weights[k] for k in ("text", "tags", "links"))
     scores = np.round(w_text * text_score + w_tags * jaccard + w_links * link, 9)
