@@ -273,25 +273,6 @@ def _near_in_tags(tags: list[list[str]], dates: list[str], reach: int) -> Any:
     return np.concatenate(pairs)
 
 
-def _keys(matrix: Any) -> Any:
-    """The keys ``row * n + column`` of a square CSR matrix's entries, sorted."""
-    import numpy as np
-
-    matrix.sum_duplicates()  # canonical: sorted columns, each entry once
-    n = matrix.shape[0]
-    return np.repeat(np.arange(n, dtype=np.int64), np.diff(matrix.indptr)) * n + matrix.indices
-
-
-def _only(order: Any, start: int, stop: int, values: Any) -> Any:
-    """In the order ``order`` of a concatenation, ``values`` where they came from (``start`` to
-    ``stop``) and 0 elsewhere."""
-    import numpy as np
-
-    spread = np.zeros(len(order))
-    spread[start:stop] = values
-    return spread[order]
-
-
 def _symmetric(pairs: Any, n: int) -> Any:
     """The 0/1 ``n x n`` CSR matrix with ones at the pairs (i, j) and (j, i)."""
     import numpy as np
