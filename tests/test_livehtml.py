@@ -208,6 +208,7 @@ seen = []
 def build(step):
     status = warm.build(argv, cwd=site)
     seen.append({"step": step, "status": status, "reused": warm.wait_until_idle(),
+                 "kept": warm.stats()["kept_modules"],
                  "page": (outdir / "posts" / "bench-0001" / "index.html").read_text(encoding="utf-8"),
                  "feed": feed.read_text(encoding="utf-8")})
 
@@ -220,6 +221,13 @@ with livehtml.WarmSphinx(site) as warm:
     post.write_text(post.read_text(encoding="utf-8") + "\\n再保存一次。\\n", encoding="utf-8")
     build("post edited again")
 print(json.dumps(seen))
+"""
+
+# Appended to the site's copy of kb/pages/related_posts.py: every related article's reason.
+MARKED_REASON = """
+
+def _reason(shared, link):
+    return "RELATED-EDITED"
 """
 
 
@@ -249,6 +257,67 @@ def test_warm_builds_start_from_the_servers_environment_until_its_modules_change
     for step in (module_edited, again):
         assert step["feed"].count("BODIES-EDITED") == step["feed"].count("<entry>") > 0
     assert again["reused"] == 2 and "再保存一次" in again["page"]
+    # The site's modules the server imported after a build: kept by the next build while their
+    # files are unchanged (not by the first, nor after bodies.py changed).
+    assert [step["kept"] for step in (first, edited, module_edited, again)] == [0, 1, 1, 2]
+
+
+# Run as ``python -c EDITED_MODULE SCRIPTS SITE OUTDIR MARKED_REASON``: one build, then an edit
+# of kb/pages/related_posts.py, a module the server imported after that build (the environment
+# it loaded then did not import it: no object of the environment is of its classes), then a build.
+EDITED_MODULE = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import livehtml
+
+site, outdir = Path(sys.argv[2]), Path(sys.argv[3])
+argv = ["-b", "html", "-W", "--keep-going", "-q", "-j", "2", "-d", str(outdir) + ".doctrees", str(site), str(outdir)]
+related = site / "_ext" / "kb" / "pages" / "related_posts.py"
+with livehtml.WarmSphinx(site) as warm:
+    statuses = [warm.build(argv, cwd=site)]
+    warm.wait_until_idle()
+    related.write_text(related.read_text(encoding="utf-8") + sys.argv[4], encoding="utf-8")
+    statuses.append(warm.build(argv, cwd=site))
+    warm.wait_until_idle()
+    page = (outdir / "posts" / "bench-0001" / "index.html").read_text(encoding="utf-8")
+    print(json.dumps({"statuses": statuses, "stats": warm.stats(), "page": page}))
+"""
+
+# Appended to the site's copy of kb/pages/related_posts.py: every related article's reason.
+MARKED_REASON = """
+
+def _reason(shared, link):
+    return "RELATED-EDITED"
+"""
+
+
+@pytest.mark.slow
+def test_a_build_drops_the_servers_site_modules_once_one_of_their_files_changed(tmp_path: Path):
+    """The server imports the site's own modules after each build, for the next one
+    (scripts/livehtml.py); a build after one of their files changed runs the file, not the
+    server's copy, also for a module that no object of the environment comes from."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(3, seed=5), site)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            EDITED_MODULE,
+            str(ROOT / "scripts"),
+            str(site),
+            str(tmp_path / "out"),
+            MARKED_REASON,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.splitlines()[-1])
+    assert result["statuses"] == [0, 0]
+    assert result["stats"]["kept_modules"] == 0  # the edited build did not keep them
+    assert "RELATED-EDITED" in result["page"]
 
 
 @pytest.mark.slow
