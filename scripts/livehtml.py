@@ -5,9 +5,12 @@ NumPy and SciPy, and 1.3–2 s loading jieba's dictionary, before it reads a sin
 1,000 posts that was most of an edit-one-post rebuild (see the README's performance section).
 
 :class:`WarmSphinx` starts one server process that pays those costs once. It imports modules (the
-configuration's extensions and theme, then whatever each build imported that it lacks, except
-the site's own ``_ext/`` modules, which an author may be editing) and loads the dictionary,
-nothing else: it never creates a Sphinx application, so it holds no state of any build. For each
+configuration's extensions and theme, then whatever each build imported that it lacks) and loads
+the dictionary, nothing else: it never creates a Sphinx application, so it holds no state of any
+build. The site's own ``_ext/`` modules, which an author may be editing, are imported after each
+build for the next one, with the stamps of every file and folder under their packages; a build
+that finds one of those stamps changed drops them and imports the files (0.03-0.09 s of a warm
+edit at 1,000 posts). For each
 build it forks a child that runs ``sphinx-build``'s own ``main`` and exits. A child is therefore
 a fresh ``sphinx-build`` in everything but its start-up time, and the output is the same as
 ``make html``'s (``tests/test_incremental.py`` checks this). After upgrading a package, restart
