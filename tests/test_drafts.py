@@ -281,6 +281,15 @@ def test_find_unpublished_skips_excluded_files(tmp_path: Path):
     post.parent.mkdir(parents=True)
     post.write_text(POST.format(date="2099-01-01", extra=""), encoding="utf-8")
     assert find_unpublished(tmp_path, datetime(2026, 1, 1), Matcher(["**/.pytest_cache"])) == {}
+    # A folder two levels up, a file by name, and their siblings, which are found.
+    for name in ("old/a/index.md", "old/b/index.md", "new/a/index.md", "new/a/notes.md", "new/b/index.md"):
+        path = tmp_path / "posts" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(POST.format(date="2099-01-01", extra=""), encoding="utf-8")
+    found = find_unpublished(
+        tmp_path, datetime(2026, 1, 1), Matcher(["**/.pytest_cache", "posts/old", "**/notes.md"])
+    )
+    assert sorted(found) == ["posts/new/a/index", "posts/new/b/index"]
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ import pickle
 import re
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -176,6 +177,27 @@ def read_pages(outdir: Path, pages: list[tuple[str, tuple[int, int]]], processes
     return [page for number in range(len(chunks)) for page in results[number]]
 
 
+def _html_files(outdir: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Every ``.html`` file under ``outdir`` (links to folders not followed, as ``os.walk``):
+    its path relative to ``outdir`` and its ``stat``."""
+    folders = [("", outdir)]
+    while folders:
+        relative, folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # removed meanwhile: as os.walk, nothing
+            continue
+        for entry in entries:
+            name = relative + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((name + os.sep, entry.path))
+            elif entry.name.endswith(".html"):
+                try:
+                    yield name, entry.stat()
+                except OSError:
+                    continue
+
+
 def update_registry(
     registry: Registry, outdir: Path, processes: int = 1, written: dict[str, PageUse] | None = None
 ) -> bool:
@@ -187,25 +209,20 @@ def update_registry(
     changed = False
     seen = set()
     stale: list[tuple[str, tuple[int, int]]] = []
-    # os.walk and DirEntry.stat: a third of Path.rglob's time, which every build pays.
-    for dirpath, _dirnames, filenames in os.walk(outdir):
-        for name in filenames:
-            if not name.endswith(".html"):
-                continue
-            path = os.path.join(dirpath, name)
-            relpath = os.path.relpath(path, outdir)
-            seen.add(relpath)
-            stat = os.stat(path)
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            known = registry.pages.get(relpath)
-            if known is not None and known.stamp == stamp:
-                continue
-            noted = written.get(relpath)
-            if noted is not None and noted.stamp == stamp:
-                registry.pages[relpath] = noted
-                changed = True
-            else:
-                stale.append((relpath, stamp))
+    # os.scandir, and each path relative to outdir by prefix: a fraction of Path.rglob's and
+    # os.path.relpath's time, which every build pays (1,740 pages at 1,000 posts).
+    for relpath, stat in _html_files(str(outdir)):
+        seen.add(relpath)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        known = registry.pages.get(relpath)
+        if known is not None and known.stamp == stamp:
+            continue
+        noted = written.get(relpath)
+        if noted is not None and noted.stamp == stamp:
+            registry.pages[relpath] = noted
+            changed = True
+        else:
+            stale.append((relpath, stamp))
     for (relpath, _stamp), page in zip(stale, read_pages(outdir, stale, processes), strict=True):
         registry.pages[relpath] = page
         changed = True

@@ -154,10 +154,18 @@ def find_unpublished(
     found: dict[str, Unpublished] = {}
     folder = srcdir / POSTS_DIR
     seen = set()
+    prefix = len(os.path.join(str(srcdir), ""))  # _post_files gives paths under str(srcdir)
+    folder_excluded: dict[str, bool] = {}  # a folder's answer, asked once for all its posts
+
+    def is_excluded(relpath: str) -> bool:
+        parent, _, _name = relpath.rpartition("/")
+        if parent and parent not in folder_excluded:
+            folder_excluded[parent] = is_excluded(parent)
+        return (bool(parent) and folder_excluded[parent]) or excluded(relpath)
+
     for path in _post_files(folder) if folder.is_dir() else ():
-        relpath = Path(path).relative_to(srcdir).as_posix()
-        parts = relpath.split("/")
-        if any(excluded("/".join(parts[:end])) for end in range(1, len(parts) + 1)):
+        relpath = path[prefix:].replace(os.sep, "/")
+        if is_excluded(relpath):
             continue  # the file or a folder it is in (Sphinx prunes excluded folders)
         try:
             stat = os.stat(path)
