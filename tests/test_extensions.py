@@ -370,6 +370,13 @@ def test_forked_process_starts_its_own_renderer(monkeypatch: pytest.MonkeyPatch)
     )
     monkeypatch.setattr(module.State, "renderer", None)
     monkeypatch.setattr(module.State, "inherited", [])
+    # Without node, starting early is silent: the first formula reports it.
+    app.config.kb_math_node = "/nonexistent/node"
+    module.start_renderer_early(app)
+    assert module.State.renderer is None
+    with pytest.raises(ExtensionError, match="cannot start Node.js"):
+        module.renderer(app)
+    app.config.kb_math_node = "node"
     module.start_renderer_early(app)
     parents = module.State.renderer
     assert parents is not None and not parents.ready

@@ -153,8 +153,12 @@ def renderer(app: Sphinx) -> KatexRenderer:
 def start_renderer_early(app: Sphinx) -> None:
     """``builder-inited``: start ``node`` now, without waiting for it, so that it loads KaTeX
     (0.07 s) on the other core while Sphinx finds the changed documents and parses the first
-    one, instead of after. A build that reads nothing has it stopped unused at its end."""
-    _start(app, wait=False)
+    one, instead of after. A build that reads nothing has it stopped unused at its end. Where
+    ``node`` cannot be started, the first formula to render says so, as before."""
+    try:
+        _start(app, wait=False)
+    except ExtensionError:
+        pass
 
 
 def stop_renderer(app: Sphinx, exception: Exception | None) -> None:
