@@ -242,19 +242,24 @@ def _tree_stamps(roots: Iterable[str]) -> dict[str, tuple[int, int, int] | None]
     return stamps
 
 
+def _drop_local_code(confdir: Path) -> None:
+    """Forget the site's modules this process imported, and that the server imported them."""
+    global _local_code
+    _local_code = None
+    _forget_local_modules(confdir)
+
+
 def _forget_stale_local_code(
     confdir: Path, roots: dict[str, tuple[str, ...]] | None = None, stamps: dict[str, Any] | None = None
 ) -> None:
     """Drop the site's modules the server imported, unless they were imported from files that
     still have ``stamps`` (none given: drop them)."""
-    global _local_code
     if (
         _local_code is None
         or roots is None
         or (_local_code.roots, _local_code.stamps) != (_all_roots(roots), stamps)
     ):
-        _local_code = None
-        _forget_local_modules(confdir)
+        _drop_local_code(confdir)
 
 
 def preload_local_modules(
@@ -271,8 +276,7 @@ def preload_local_modules(
             if name not in sys.modules and name.partition(".")[0] in roots:
                 importlib.import_module(name)
     except Exception:  # not ours to report: the next build imports the files and fails there
-        _local_code = None
-        _forget_local_modules(confdir)
+        _drop_local_code(confdir)
         return
     _local_code = LocalCode(_all_roots(roots), stamps)
 
@@ -284,21 +288,16 @@ def _use_preloaded_environment(confdir: Path, report: dict[str, Any]) -> None:
     the server's copies of the site's modules are dropped too, and the build imports the files.
     ``report`` gets the path of the environment file (``environment``) and whether the server's
     copy was taken (``reused``)."""
-    global _environment, _local_code
+    global _environment
     from sphinx.application import ENV_PICKLE_FILENAME, Sphinx
 
-    if _local_code is not None and _tree_stamps(_local_code.roots) != _local_code.stamps:
-        _local_code = None
-        _environment = None  # its objects are instances of the old modules' classes
-        _forget_local_modules(confdir)
-    report["kept_modules"] = _local_code is not None
-    if _environment is not None and any(
-        _stamp(file) != stamp for file, stamp in _environment.modules.items()
+    if (_local_code is not None and _tree_stamps(_local_code.roots) != _local_code.stamps) or (
+        _environment is not None
+        and any(_stamp(file) != stamp for file, stamp in _environment.modules.items())
     ):
-        _environment = None
-        _local_code = None
-        _forget_local_modules(confdir)
-        report["kept_modules"] = False
+        _environment = None  # its objects are instances of the old modules' classes
+        _drop_local_code(confdir)
+    report["kept_modules"] = _local_code is not None
     original = Sphinx._init_env
 
     def _init_env(app: Sphinx, freshenv: bool) -> Any:

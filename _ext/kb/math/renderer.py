@@ -123,7 +123,8 @@ def katex_module(app: Sphinx) -> Path:
     return module
 
 
-def _start(app: Sphinx, wait: bool) -> KatexRenderer:
+def _start(app: Sphinx) -> KatexRenderer:
+    """This process's renderer, started (without waiting for its greeting) if it was not."""
     if State.renderer is not None and State.renderer.owner != os.getpid():
         # Inherited through a fork (Sphinx's parallel readers and writers): the pipe is the
         # parent's and its reader thread did not come along. This process starts its own. The
@@ -138,14 +139,14 @@ def _start(app: Sphinx, wait: bool) -> KatexRenderer:
             katex_module(app),
             app.config.kb_math_macros,
             app.config.kb_math_render_timeout,
-            wait=wait,
+            wait=False,
         )
     return State.renderer
 
 
 def renderer(app: Sphinx) -> KatexRenderer:
     """This process's renderer, started if it was not, and ready."""
-    started = _start(app, wait=True)
+    started = _start(app)
     started.wait_until_ready()
     return started
 
@@ -156,7 +157,7 @@ def start_renderer_early(app: Sphinx) -> None:
     one, instead of after. A build that reads nothing has it stopped unused at its end. Where
     ``node`` cannot be started, the first formula to render says so, as before."""
     try:
-        _start(app, wait=False)
+        _start(app)
     except ExtensionError:
         pass
 
