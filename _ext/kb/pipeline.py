@@ -67,6 +67,8 @@ WRITE_SEARCH_INDEX = 850  # search: _search/ assembled from the pages' records (
 # process of START_SEARCH_INDEX waited for)
 SAVE_BLOG_STATE = 860  # blog: the feeds written in a forked process (with -j) waited for, and
 # what the blog wrote saved for the next build
+SAVE_THE_ENVIRONMENT = 880  # rebuilds: the forked process that pickles the environment (-j),
+# started when Sphinx saved it after reading, waited for as late as it may be: before the
+# renderers stop, since the fork holds a copy of KaTeX's input pipe, and node sees its end only
+# once every copy is closed
 STOP_RENDERERS = 900  # math, figures: the KaTeX process and the drawing workers end
-SAVE_THE_ENVIRONMENT = 999  # rebuilds: the forked process that pickles the environment (-j),
-# started when Sphinx saved it after reading, waited for: last, the longest overlap

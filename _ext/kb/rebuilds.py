@@ -59,7 +59,7 @@ of an edit at 1,000 posts, 1.2-1.9 s at 10,000, in which the other core has noth
 ``-j``, the pickling of that one object into that one file runs in a forked process instead
 (:class:`EnvironmentSavedAside`, what ``sphinx.builders`` calls ``pickle`` during the build): the
 fork pickles the environment exactly as it was when Sphinx asked, and ``build-finished`` waits
-for it, last, so the file is complete when the build ends, and is removed if the fork failed
+for it, late, so the file is complete when the build ends, and is removed if the fork failed
 (the next build then starts afresh, as Sphinx does with a file it cannot load).
 tests/test_upstream_contracts.py states the line of ``Builder.build`` this relies on.
 """
@@ -295,7 +295,7 @@ def save_environment_aside(app: Sphinx) -> None:
 
 
 def wait_for_the_saved_environment(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``, last: the forked process has written the whole file (or the file is
+    """``build-finished``, late: the forked process has written the whole file (or the file is
     removed, and its error raised)."""
     if isinstance(sphinx.builders.pickle, EnvironmentSavedAside):
         sphinx.builders.pickle = pickle
