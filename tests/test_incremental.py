@@ -358,6 +358,31 @@ def test_a_new_licence_reaches_every_page_and_feed(tmp_path: Path):
     assert [name for name in fresh if incremental[name] != fresh[name]] == []
 
 
+def test_collection_pages_are_kept_whole_until_what_they_show_changes(tmp_path: Path):
+    """kb/blog/collections.py: an edit below a post's excerpt keeps every collection page without
+    making their keys; a redirect (which no listing shows) and a deleted collection page are
+    still noticed, and the pages are those of a clean build."""
+    site = make_site(tmp_path / "site")
+    write_sphinx(make_corpus(4, seed=4), site)
+    outdir = tmp_path / "out"
+    checked(sphinx_build(site, outdir, *OPTIONS, *PARALLEL))
+    append(post_file(site, "bench-0001"), "\n文末补充的一段。\n")
+    kept = checked(sphinx_build(site, outdir, *OPTIONS, *PARALLEL))
+    assert re.search(r"blog: all \d+ collection pages unchanged", kept.output), kept.output[-3000:]
+    add_front_matter(post_file(site, "bench-0002"), "redirect: old/moved-post")
+    redirected = checked(sphinx_build(site, outdir, *OPTIONS, *PARALLEL))
+    assert "collection pages unchanged" not in redirected.output
+    assert "bench-0002" in (outdir / "old" / "moved-post.html").read_text(encoding="utf-8")
+    archive = outdir / "blog" / "archive.html"
+    archive.unlink()
+    rewritten = checked(sphinx_build(site, outdir, *OPTIONS, *PARALLEL))
+    assert "collection pages unchanged" not in rewritten.output and archive.is_file()
+    clean = checked(sphinx_build(site, tmp_path / "clean", *OPTIONS, *PARALLEL))
+    incremental, fresh = output_files(outdir), output_files(clean.outdir)
+    assert sorted(set(incremental) ^ set(fresh)) == []
+    assert [name for name in fresh if incremental[name] != fresh[name]] == []
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_nothing_changed_rewrites_nothing(tmp_path: Path, jobs: str):
     """With ``-j 2`` the feeds are written and the search index assembled in forked processes;

@@ -26,6 +26,7 @@ published, and ABlog's drafts list is always empty.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -327,11 +328,37 @@ def _page_key(app: Sphinx, context: dict[str, Any], template: str) -> str:
 MIN_PARALLEL_PAGES = 64  # fewer collection pages to write are written by the main process
 
 
+def _collections_key(app: Sphinx) -> str:
+    """What every collection page's key (:func:`_page_key`) is made of, for all of them at once:
+    the listing key (the posts' listed facts, excerpts, templates and configuration), each post's
+    redirects, and the documents found (a source document takes a collection page's place)."""
+    blog = Blog(app)
+    if not blog:
+        ablog.post.register_posts(app)
+    return digest(
+        app._kb_state.listing_key,
+        [(post.docname, list(post.redirect)) for post in blog.posts],
+        sorted(app.env.found_docs),
+    )
+
+
 def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
     state: State = app._kb_state
     skipped = 0
     if not ablog.builder_support(app):
         return
+    # An edit that changes no listed fact or excerpt (most edits) leaves every collection page as
+    # it was: the last build's pages are kept without making their contexts and keys (0.06 s of
+    # an edit at 1,000 posts, 0.6 s at 10,000), unless one of their files is gone.
+    key = _collections_key(app)
+    if key == state.collections_key and all(
+        os.path.isfile(app.builder.get_outfilename(pagename)) for pagename in state.pages
+    ):
+        app._kb_written.update(state.pages)
+        logger.info("blog: all %d collection pages unchanged", len(state.pages))
+        write_feeds(app)
+        return
+    state.collections_key = key
     pages = []
     for pagename, context, template in archive_pages(app):
         key = _page_key(app, context, template)

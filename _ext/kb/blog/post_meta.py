@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import ablog
 from ablog.blog import Blog, slugify
 from ablog.post import register_posts
 from docutils import nodes
@@ -191,6 +192,15 @@ def register_posts_first(app: Sphinx, env: Any, node: nodes.Element, contnode: n
         register_posts(app)
 
 
+def register_posts_before_writing(app: Sphinx, builder: Any) -> None:
+    """``write-started``: register the posts before any page is written. A build that writes
+    no document (only an output file was deleted, or ``sphinx-build`` found nothing to read)
+    otherwise wrote the index and 404 pages, which come before the collection pages, without
+    ABlog's sidebars, unlike a clean build."""
+    if ablog.builder_support(app) and not Blog(app):
+        register_posts(app)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # Defaults as conf.py sets them (it names the sources).
     app.add_config_value("kb_reading_cjk_per_minute", 300, "env", types=[int, float])
@@ -201,4 +211,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_reading_least_image_seconds", 3, "env", types=[int, float])
     app.connect("doctree-read", add_post_meta, priority=pipeline.ADD_POST_META)
     app.connect("missing-reference", register_posts_first, priority=pipeline.REGISTER_POSTS_FIRST)
+    app.connect("write-started", register_posts_before_writing)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

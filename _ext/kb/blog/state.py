@@ -25,8 +25,8 @@ STATE_FILE = "kb_blog_incremental.pickle"
 # and kind, read only when a feed that lists the post is written.
 ENTRIES_DIR = "kb_feed_entries"
 KEPT_BESIDE_DOCTREES = (STATE_FILE, ENTRIES_DIR + "/")
-STATE_VERSION = 6  # 4: feed entries serialised one by one, in files; 5: formulas as MathML;
-# 6: figures in their light copy alone
+STATE_VERSION = 7  # 4: feed entries serialised one by one, in files; 5: formulas as MathML;
+# 6: figures in their light copy alone; 7: the collections' key
 
 
 @dataclass
@@ -36,6 +36,7 @@ class State:
     version: int = STATE_VERSION
     site_key: str = ""
     listing_key: str = ""
+    collections_key: str = ""  # every collection page unchanged while it is (collections.py)
     pages: dict[str, str] = field(default_factory=dict)  # collection pagename -> key
     entries: dict[tuple[str, str, bool], str] = field(default_factory=dict)  # feed entry -> key
     feeds: dict[str, str] = field(default_factory=dict)  # feed file (relative) -> key
