@@ -802,6 +802,46 @@ def test_a_headings_formulas_are_searchable_like_the_texts():
     assert chunk.formulas == ["I-\\gamma P_\\pi", "\\gamma<1"]
 
 
+def test_search_records_come_back_through_the_cache_and_its_changes(tmp_path: Path):
+    """kb/search/index.py ``load_records``: an edit writes the changed record to the small
+    changes pickle, not the whole cache; many changes write the cache again; a removed page is
+    forgotten; a damaged pickle costs a re-read, never a stale record."""
+    from kb.search import index
+
+    app: Any = SimpleNamespace(doctreedir=str(tmp_path), config=SimpleNamespace(kb_math_macros={}))
+    folder = index.records_dir(app)
+    folder.mkdir()
+    base, changes = tmp_path / index.RECORDS_CACHE, tmp_path / index.RECORDS_CHANGES
+
+    def write(name: str, text: str) -> None:
+        path = folder / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"text": text}), encoding="utf-8")
+
+    names = [f"posts/p{i:02d}/index" for i in range(40)]
+    for name in names:
+        write(name, f"first {name}")
+    assert index.load_records(app, set(names)) == {name: {"text": f"first {name}"} for name in names}
+    assert base.is_file() and not changes.exists()
+    base_stamp = base.stat().st_mtime_ns
+    write(names[3], "edited")
+    (folder / f"{names[4]}.json").unlink()
+    time.sleep(0.01)
+    records = index.load_records(app, set(names) - {names[4]})
+    assert records[names[3]] == {"text": "edited"} and names[4] not in records
+    assert base.stat().st_mtime_ns == base_stamp and changes.is_file()
+    assert index.load_records(app, set(names) - {names[4]}) == records  # read back from both pickles
+    changes.write_bytes(b"damaged")
+    assert index.load_records(app, set(names) - {names[4]}) == records
+    for name in names[:35]:  # more changes than the changes pickle keeps
+        write(name, f"second {name}")
+    expected = {name: {"text": f"second {name}"} for name in names[:35] if name != names[4]}
+    expected.update({name: {"text": f"first {name}"} for name in names[35:]})
+    assert index.load_records(app, set(expected)) == expected
+    assert base.stat().st_mtime_ns != base_stamp and not changes.exists()
+    assert index.load_records(app, set(expected)) == expected
+
+
 def test_the_collector_is_paused_only_while_the_environment_loads():
     """kb/rebuilds.py: no garbage collection from config-inited to builder-inited (Sphinx
     unpickles the environment in between), and from then on collections, also when the

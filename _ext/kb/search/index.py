@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 RECORDS_DIR = "kb_search"
 PENDING_SUFFIX = ".pending.pickle"  # a record's input, its words not yet cut (store_record)
 RECORDS_CACHE = "kb_search_records.pickle"  # every record with its file's stamp (load_records)
+RECORDS_CHANGES = "kb_search_records.changes.pickle"  # records since the cache was written
 KEPT_BESIDE_DOCTREES = (RECORDS_DIR + "/",)  # one record per page, read when the index is assembled
 OUTPUT_DIR = "_search"
 BACKGROUND = "search index"  # the forked assembly (kb.background)
@@ -305,17 +306,21 @@ def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
 
     The records are also kept together in one pickle (:data:`RECORDS_CACHE`), each with its
     file's size and mtime: an edit rebuild reads back the one record it wrote, not a thousand
-    JSON files (a third of the time, and JSON's share of an edit rebuild at 1,000 posts)."""
+    JSON files (a third of the time, and JSON's share of an edit rebuild at 1,000 posts). What
+    changed since that pickle was written goes to a small one beside it
+    (:data:`RECORDS_CHANGES`), so an edit does not write them all again (0.08 s at 1,000 posts)
+    until the changes reach a twentieth of the records."""
     folder = records_dir(app)
-    cache_path = Path(app.doctreedir) / RECORDS_CACHE
-    try:
-        gc.disable()  # a few hundred thousand new objects, none of them garbage
-        try:
-            cached = pickle.loads(cache_path.read_bytes())
-        finally:
-            gc.enable()
-    except Exception:  # missing or damaged: every record is read again
-        cached = {}
+    base_path = Path(app.doctreedir) / RECORDS_CACHE
+    changes_path = Path(app.doctreedir) / RECORDS_CHANGES
+    base = _unpickled(base_path)
+    changes = _unpickled(changes_path)
+    cached = dict(base)
+    for name, entry in changes.items():
+        if entry is None:
+            cached.pop(name, None)
+        else:
+            cached[name] = entry
     records: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
     for dirpath, _dirnames, filenames in os.walk(folder):
         # Records whose words this process cuts (store_record): made first, then read below.
@@ -346,8 +351,30 @@ def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
             )
     records = dict(sorted(records.items()))
     if records.keys() != cached.keys() or any(records[name] is not cached[name] for name in records):
-        cache_path.write_bytes(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+        since: dict[str, Any] = {
+            name: entry for name, entry in records.items() if base.get(name) is not entry
+        }
+        since.update((name, None) for name in base if name not in records)
+        if len(since) <= max(32, len(records) // 20):
+            changes_path.write_bytes(pickle.dumps(since, protocol=pickle.HIGHEST_PROTOCOL))
+        else:
+            base_path.write_bytes(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+            changes_path.unlink(missing_ok=True)
     return {name: record for name, (_stamp, record) in records.items()}
+
+
+def _unpickled(path: Path) -> dict[str, Any]:
+    """A records pickle (:func:`load_records`); empty when it is missing or damaged (its records
+    are then read again)."""
+    try:
+        gc.disable()  # a few hundred thousand new objects, none of them garbage
+        try:
+            loaded = pickle.loads(path.read_bytes())
+        finally:
+            gc.enable()
+    except Exception:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _index_is_current(app: Sphinx) -> bool:
