@@ -281,6 +281,19 @@ def preload_local_modules(
     _local_code = LocalCode(_all_roots(roots), stamps)
 
 
+SITE_PRELOAD = "kb.preloaded"  # the site's module that keeps its own pickles for the next build
+
+
+def preload_site_files(doctreedir: Path) -> int:
+    """Have the site's module :data:`SITE_PRELOAD`, when the server imported it for the next
+    build, unpickle the files it keeps beside the doctrees (its ``preload``); a build forked
+    after it takes those objects while the files are unchanged. The module goes with the rest
+    of the site's modules when one of their files changes, and its copies with it. Returns
+    how many files the server holds."""
+    module = sys.modules.get(SITE_PRELOAD) if _local_code is not None else None
+    return module.preload(doctreedir) if module is not None else 0
+
+
 def _use_preloaded_environment(confdir: Path, report: dict[str, Any]) -> None:
     """In a build's fork: Sphinx takes the server's environment when it would unpickle that very
     file (``Sphinx._init_env``; ``tests/test_upstream_contracts.py`` states what this relies
@@ -404,6 +417,7 @@ def _serve(address: str, authkey: bytes, confdir: str, ready: Event) -> None:
                 # Builds still work, only slower; the traceback says why.
                 traceback.print_exc()
             reused = kept = 0  # builds that took the server's environment, its site modules
+            files = 0  # the site's pickles the server holds (preload_site_files)
             while True:
                 with listener.accept() as connection:
                     request = connection.recv()
@@ -413,7 +427,9 @@ def _serve(address: str, authkey: bytes, confdir: str, ready: Event) -> None:
                         connection.send(reused)
                         continue
                     if request == STATS:
-                        connection.send({"reused_environment": reused, "kept_modules": kept})
+                        connection.send(
+                            {"reused_environment": reused, "kept_modules": kept, "site_files": files}
+                        )
                         continue
                     argv, cwd = request
                     status, report = _build_in_child(argv, cwd, Path(confdir))
@@ -429,6 +445,7 @@ def _serve(address: str, authkey: bytes, confdir: str, ready: Event) -> None:
                         _forget_stale_local_code(Path(confdir), roots, stamps)
                         preload_environment(Path(report["environment"]), Path(confdir))
                         preload_local_modules(local, roots, stamps, Path(confdir))
+                        files = preload_site_files(Path(report["environment"]).parent)
                     except Exception:
                         traceback.print_exc()  # the next build loads the files itself
     except KeyboardInterrupt:  # Ctrl+C in the terminal reaches the whole process group
@@ -483,7 +500,8 @@ class WarmSphinx:
 
     def stats(self) -> dict[str, int]:
         """Once the server is idle: how many builds so far took its environment
-        (``reused_environment``) and the site's modules it had imported (``kept_modules``)."""
+        (``reused_environment``) and the site's modules it had imported (``kept_modules``), and
+        how many of the site's pickles it holds for the next build (``site_files``)."""
         result = self._request(STATS)
         assert isinstance(result, dict)
         return result

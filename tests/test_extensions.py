@@ -842,6 +842,36 @@ def test_search_records_come_back_through_the_cache_and_its_changes(tmp_path: Pa
     assert index.load_records(app, set(expected)) == expected
 
 
+def test_preloaded_pickles_are_taken_while_their_files_are_unchanged(tmp_path: Path, monkeypatch):
+    """kb/preloaded.py: ``make livehtml``'s server unpickles the registered files after a build;
+    a build takes its copy only of the very file (same stamp), else unpickles the file."""
+    import pickle
+
+    from kb import preloaded
+
+    monkeypatch.setattr(preloaded, "FILES", set())
+    monkeypatch.setattr(preloaded, "_kept", {})
+    held, damaged = tmp_path / "held.pickle", tmp_path / "damaged.pickle"
+    held.write_bytes(pickle.dumps({"value": 1}))
+    damaged.write_bytes(b"not a pickle")
+    for name in ("held.pickle", "damaged.pickle", "missing.pickle"):
+        preloaded.register(name)
+    assert preloaded.load(held) == {"value": 1}  # nothing preloaded: the file
+    assert preloaded.load(held) is not preloaded.load(held)
+    assert preloaded.preload(tmp_path) == 1  # the damaged and the missing file are not held
+    assert preloaded.load(held) is preloaded.load(held) == {"value": 1}
+    with pytest.raises(pickle.UnpicklingError):
+        preloaded.load(damaged)
+    time.sleep(0.01)
+    held.write_bytes(pickle.dumps({"value": 2}))  # written by the next build
+    assert preloaded.load(held) == {"value": 2}
+    assert preloaded.preload(tmp_path) == 1 and preloaded.load(held) is preloaded.load(held)
+    held.unlink()
+    assert preloaded.preload(tmp_path) == 0
+    with pytest.raises(FileNotFoundError):
+        preloaded.load(held)
+
+
 def test_the_collector_is_paused_only_while_the_environment_loads():
     """kb/rebuilds.py: no garbage collection from config-inited to builder-inited (Sphinx
     unpickles the environment in between), and from then on collections, also when the

@@ -208,7 +208,7 @@ seen = []
 def build(step):
     status = warm.build(argv, cwd=site)
     seen.append({"step": step, "status": status, "reused": warm.wait_until_idle(),
-                 "kept": warm.stats()["kept_modules"],
+                 "kept": warm.stats()["kept_modules"], "files": warm.stats()["site_files"],
                  "page": (outdir / "posts" / "bench-0001" / "index.html").read_text(encoding="utf-8"),
                  "feed": feed.read_text(encoding="utf-8")})
 
@@ -221,13 +221,6 @@ with livehtml.WarmSphinx(site) as warm:
     post.write_text(post.read_text(encoding="utf-8") + "\\n再保存一次。\\n", encoding="utf-8")
     build("post edited again")
 print(json.dumps(seen))
-"""
-
-# Appended to the site's copy of kb/pages/related_posts.py: every related article's reason.
-MARKED_REASON = """
-
-def _reason(shared, link):
-    return "RELATED-EDITED"
 """
 
 
@@ -260,6 +253,9 @@ def test_warm_builds_start_from_the_servers_environment_until_its_modules_change
     # The site's modules the server imported after a build: kept by the next build while their
     # files are unchanged (not by the first, nor after bodies.py changed).
     assert [step["kept"] for step in (first, edited, module_edited, again)] == [0, 1, 1, 2]
+    # After each build the server holds the search records and the stylesheet trim's registry
+    # (kb/preloaded.py) for the next one.
+    assert [step["files"] for step in (first, edited, module_edited, again)] == [2, 2, 2, 2]
 
 
 # Run as ``python -c EDITED_MODULE SCRIPTS SITE OUTDIR MARKED_REASON``: one build, then an edit

@@ -48,7 +48,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.parallel import ParallelTasks, make_chunks, parallel_available
 
-from .. import pipeline
+from .. import pipeline, preloaded
 from .css_bundle import BUNDLE
 
 logger = logging.getLogger(__name__)
@@ -341,9 +341,10 @@ def load_written_pages(doctreedir: Path) -> dict[str, PageUse]:
 
 
 def load_registry(path: Path) -> Registry:
+    """The registry the last build saved, or the copy ``make livehtml``'s server holds
+    (:mod:`kb.preloaded`); an empty one when the file is missing or damaged."""
     try:
-        with path.open("rb") as stream:
-            registry = pickle.load(stream)
+        registry = preloaded.load(path)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return Registry()
     return registry if getattr(registry, "version", None) == REGISTRY_VERSION else Registry()
@@ -574,6 +575,9 @@ def trim_site_css(app: Sphinx, exception: Exception | None) -> None:
         # The theme's source map describes the untrimmed file, and the trimmed one drops the
         # comment that pointed to it.
         (static / f"{name}.map").unlink(missing_ok=True)
+
+
+preloaded.register(REGISTRY_FILE)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

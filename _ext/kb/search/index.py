@@ -47,7 +47,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from .. import background, pipeline
+from .. import background, pipeline, preloaded
 from ..blog.post_links import links_between_posts
 from ..cross_page import sources_changed
 from ..rebuilds import reads_serially_for_parallel_writing
@@ -355,7 +355,7 @@ def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
             name: entry for name, entry in records.items() if base.get(name) is not entry
         }
         since.update((name, None) for name in base if name not in records)
-        if len(since) <= max(32, len(records) // 20):
+        if base and len(since) <= max(32, len(records) // 20):
             changes_path.write_bytes(pickle.dumps(since, protocol=pickle.HIGHEST_PROTOCOL))
         else:
             base_path.write_bytes(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
@@ -364,14 +364,11 @@ def load_records(app: Sphinx, wanted: set[str]) -> dict[str, dict[str, Any]]:
 
 
 def _unpickled(path: Path) -> dict[str, Any]:
-    """A records pickle (:func:`load_records`); empty when it is missing or damaged (its records
-    are then read again)."""
+    """A records pickle (:func:`load_records`), or the copy ``make livehtml``'s server holds
+    (:mod:`kb.preloaded`); empty when it is missing or damaged (its records are then read
+    again)."""
     try:
-        gc.disable()  # a few hundred thousand new objects, none of them garbage
-        try:
-            loaded = pickle.loads(path.read_bytes())
-        finally:
-            gc.enable()
+        loaded = preloaded.load(path)
     except Exception:
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -434,6 +431,9 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
         (outdir / name).unlink(missing_ok=True)
     if not started and not _index_is_current(app):
         _assemble_index(app)
+
+
+preloaded.register(RECORDS_CACHE)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
