@@ -716,15 +716,18 @@ def _reference_related(env, terms, links, cap: int) -> dict[str, list[str]]:
     return result
 
 
+@pytest.mark.parametrize("dense", [True, False], ids=["n-by-n", "sparse"])
 @pytest.mark.parametrize("cap", [2, 5, 40])
-def test_related_lists_follow_the_documented_candidate_rule(monkeypatch, cap: int):
+def test_related_lists_follow_the_documented_candidate_rule(monkeypatch, cap: int, dense: bool):
     """``related`` scores candidate pairs only (kb/pages/related_posts.py). With the cap above
     the site's size that is every pair (the lists a full scoring gives); with a small cap, terms
-    and tags held by more posts than the cap are cut exactly as the docstring says."""
+    and tags held by more posts than the cap are cut exactly as the docstring says. Both ways of
+    scoring them: as n x n arrays (small sites) and through the candidates' sparse lists."""
     from kb.pages import related_posts
 
     env, config, terms, links = _related_site(30, seed=cap)
     monkeypatch.setattr(related_posts, "CAP", cap)
+    monkeypatch.setattr(related_posts, "DENSE_UP_TO", 30 if dense else 0)
     monkeypatch.setattr(related_posts, "links_between_posts", lambda env, posts: {p: links[p] for p in posts})
     lists = {doc: [b for b, _reason in items] for doc, items in related_posts.related(env, config).items()}
     assert lists == _reference_related(env, terms, links, cap)
@@ -732,10 +735,30 @@ def test_related_lists_follow_the_documented_candidate_rule(monkeypatch, cap: in
         assert lists != _reference_related(env, terms, links, 100)
 
 
-def test_posts_that_share_nothing_have_no_related_articles(monkeypatch):
+def test_both_ways_of_scoring_give_the_same_lists_and_reasons(monkeypatch):
+    """A site with ties (few distinct words, repeated dates and tags) and a cap that cuts: the
+    n x n arrays and the candidates' sparse lists give the same lists, reasons included."""
+    from kb.pages import related_posts
+
+    env, config, _terms, links = _related_site(120, seed=7)
+    monkeypatch.setattr(related_posts, "CAP", 6)
+    monkeypatch.setattr(related_posts, "links_between_posts", lambda env, posts: {p: links[p] for p in posts})
+    dense = related_posts.related(env, config)
+    monkeypatch.setattr(related_posts, "DENSE_UP_TO", 0)
+    sparse = related_posts.related(env, config)
+    assert dense == sparse
+    assert sum(map(len, dense.values())) > 300 and any(
+        "文中互有引用" in r for v in dense.values() for _b, r in v
+    )
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["n-by-n", "sparse"])
+def test_posts_that_share_nothing_have_no_related_articles(monkeypatch, dense: bool):
     from types import SimpleNamespace
 
     from kb.pages import related_posts
+
+    monkeypatch.setattr(related_posts, "DENSE_UP_TO", 3 if dense else 0)
 
     docs = ["posts/a/index", "posts/b/index", "posts/c/index"]
     env = SimpleNamespace(
