@@ -761,7 +761,7 @@ def test_posts_that_share_nothing_have_no_related_articles(monkeypatch, dense: b
     monkeypatch.setattr(related_posts, "DENSE_UP_TO", 3 if dense else 0)
 
     docs = ["posts/a/index", "posts/b/index", "posts/c/index"]
-    env = SimpleNamespace(
+    env: Any = SimpleNamespace(
         ablog_posts={doc: [{"tags": [], "date": None}] for doc in docs},
         found_docs=set(docs),
         kb_post_terms={"posts/a/index": related_posts.term_counts({})},  # no prose (code only)
