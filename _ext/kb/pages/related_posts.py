@@ -377,7 +377,8 @@ def compute(app: Sphinx, env: BuildEnvironment) -> list[str]:
     if not sources_changed(env) and hasattr(env, "kb_related"):
         return []  # every input is read from the documents: the stored lists still hold
     lists = related(env, app.config)
-    views = {doc: tuple((b, title(env, b), reason) for b, reason in items) for doc, items in lists.items()}
+    titles = {doc: title(env, doc) for doc in lists}  # each once: a post is in about five lists
+    views = {doc: tuple((b, titles[b], reason) for b, reason in items) for doc, items in lists.items()}
     env.kb_related = views
     return changed_views(env, FEATURE, views)
 
