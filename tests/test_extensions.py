@@ -889,6 +889,11 @@ def test_preloaded_pickles_are_taken_while_their_files_are_unchanged(tmp_path: P
     held.write_bytes(pickle.dumps({"value": 2}))  # written by the next build
     assert preloaded.load(held) == {"value": 2}
     assert preloaded.preload(tmp_path) == 1 and preloaded.load(held) is preloaded.load(held)
+    time.sleep(0.01)
+    held.write_bytes(pickle.dumps({"value": 3, "more": "x" * 100}))  # grown past the limit
+    monkeypatch.setattr(preloaded, "MAX_BYTES", held.stat().st_size - 1)
+    assert preloaded.preload(tmp_path) == 0 and preloaded.load(held) is not preloaded.load(held)
+    assert preloaded.load(held)["value"] == 3
     held.unlink()
     assert preloaded.preload(tmp_path) == 0
     with pytest.raises(FileNotFoundError):
