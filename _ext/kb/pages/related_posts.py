@@ -195,13 +195,9 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
     near = _symmetric(_near_in_tags(tags, [str(info["date"] or "") for info in infos], CAP), n)
     weights = tuple(config.kb_related_weights[k] for k in ("text", "tags", "links"))
     if n <= DENSE_UP_TO:
-        chosen = _best_dense(cosine, linked, near, tags, weights, config.kb_related_count)
-        return {
-            posts[a]: tuple(
-                (posts[b], _reason(set(tags[a]) & set(tags[b]), linked_ab)) for b, linked_ab in row
-            )
-            for a, row in enumerate(chosen)
-        }
+        return _with_reasons(
+            posts, tags, _best_dense(cosine, linked, near, tags, weights, config.kb_related_count)
+        )
     # The candidate pairs: the union of the three patterns, found by adding the three matrices
     # with each one's entries coded as a bit (1 shared terms, 2 a link, 4 near in a tag), rows
     # and columns in order. The cosines are those of the entries with bit 1, in the same order.
@@ -226,7 +222,7 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
     scores = np.round(w_text * text_score + w_tags * jaccard + w_links * link, 9)
     count = config.kb_related_count
     bounds = np.searchsorted(first, np.arange(n + 1))
-    result = {}
+    best: list[list[tuple[int, bool]]] = []
     for a in range(n):
         span = slice(bounds[a], bounds[a + 1])
         candidates = np.flatnonzero(scores[span] > 0) + span.start
@@ -237,10 +233,24 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
             kept = rounded >= np.partition(rounded, len(rounded) - count)[len(rounded) - count]
             candidates, rounded = candidates[kept], rounded[kept]
         chosen = candidates[np.lexsort((second[candidates], -rounded))[:count]]
-        result[posts[a]] = tuple(
-            (posts[b], _reason(set(tags[a]) & set(tags[b]), link[i])) for i, b in zip(chosen, second[chosen])
-        )
-    return result
+        best.append([(int(second[i]), bool(link[i])) for i in chosen])
+    return _with_reasons(posts, tags, best)
+
+
+def _with_reasons(
+    posts: list[str], tags: list[list[str]], best: list[list[tuple[int, bool]]]
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each post's list: for the chosen posts (index, whether the two link), best first, their
+    names and the reason shown beside them."""
+    return {
+        posts[a]: tuple((posts[b], _reason(set(tags[a]) & set(tags[b]), linked)) for b, linked in row)
+        for a, row in enumerate(best)
+    }
+
+
+def _tag_numbers(tags: list[list[str]]) -> dict[str, int]:
+    """Each tag of the site, numbered in name order."""
+    return {tag: i for i, tag in enumerate(sorted(set().union(*map(set, tags))))}
 
 
 def _best_dense(
@@ -261,7 +271,7 @@ def _best_dense(
     candidate |= link != 0
     candidate |= near.toarray() != 0
     np.fill_diagonal(candidate, False)
-    number = {tag: i for i, tag in enumerate(sorted(set().union(*map(set, tags))))}
+    number = _tag_numbers(tags)
     incidence = np.zeros((n, max(1, len(number))))
     for i, names in enumerate(tags):
         incidence[i, [number[name] for name in names]] = 1.0
@@ -349,7 +359,7 @@ def _jaccard(tags: list[list[str]], first: Any, second: Any) -> Any:
     """Jaccard overlap of the tag sets of each pair ``(first[k], second[k])``, from bit masks."""
     import numpy as np
 
-    number = {tag: i for i, tag in enumerate(sorted(set().union(*map(set, tags))))}
+    number = _tag_numbers(tags)
     masks = np.zeros((len(tags), max(1, -(-len(number) // 64))), np.uint64)
     for i, names in enumerate(tags):
         for name in names:
