@@ -793,6 +793,64 @@ def test_term_numbers_are_numpys_unique():
     assert df.tolist() == np.bincount(inverse).tolist()
 
 
+def test_term_columns_kept_across_builds_are_those_of_sorting_every_key():
+    """``term_columns`` numbers the terms from ids kept in the environment; through reading
+    posts again, new posts, removed ones and the ids given anew, it gives what sorting every
+    key gives (``_term_numbers``), and so the same TF-IDF matrix."""
+    import random
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from kb.pages.related_posts import _term_numbers, term_columns, term_counts, tfidf_matrix
+
+    rng = random.Random(3)
+
+    def prose(alphabet: str = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差") -> dict[str, int]:
+        return _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))))
+
+    env: Any = SimpleNamespace(kb_post_terms={f"p{i:02d}": term_counts(prose()) for i in range(20)})
+
+    def check(docs: list[str]) -> None:
+        keys = [np.frombuffer(env.kb_post_terms[doc][0], np.uint64) for doc in docs]
+        number, df = term_columns(env, docs)
+        expected_number, expected_df = _term_numbers(np.concatenate(keys))
+        assert number.tolist() == expected_number.tolist()
+        assert df.tolist() == expected_df.tolist()
+        kept = tfidf_matrix(env.kb_post_terms, docs, columns=(number, df))
+        assert (kept != tfidf_matrix(env.kb_post_terms, docs)).nnz == 0
+
+    docs = sorted(env.kb_post_terms)
+    check(docs)
+    stable, others = docs[:5], docs[5:]
+    ids = {doc: env.kb_post_term_ids[doc] for doc in stable}
+    for round_ in range(30):
+        # What a build does: a post read again loses its ids (env-purge-doc) and gets new terms;
+        # a post is added; a post is removed.
+        for doc in rng.sample(others, 3):
+            env.kb_post_term_ids.pop(doc)
+            env.kb_post_terms[doc] = term_counts(prose())
+        others.append(f"new{round_:02d}")
+        env.kb_post_terms[others[-1]] = term_counts(prose())
+        gone = others.pop(rng.randrange(len(others)))
+        env.kb_post_terms.pop(gone)
+        env.kb_post_term_ids.pop(gone, None)
+        check(sorted(stable + others))
+    assert {doc: env.kb_post_term_ids[doc] for doc in stable} == ids  # kept, not given again
+
+    # Every post rewritten with other words: most ids fall out of use, and all are given anew.
+    before = len(env.kb_term_ids)
+    for doc in stable + others:
+        env.kb_post_term_ids.pop(doc)
+        env.kb_post_terms[doc] = term_counts(prose("一二三四"))
+    check(sorted(stable + others))
+    assert len(env.kb_term_ids) < before // 4
+
+    env.kb_post_terms = {"only": term_counts({})}
+    env.kb_post_term_ids.clear()
+    check(["only"])  # a post without prose: no terms at all
+
+
 def test_split_text_indexes_every_dictionary_word_and_stems():
     from kb.search.zh import split_text
 
