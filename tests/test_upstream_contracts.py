@@ -12,6 +12,7 @@ import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import ablog
 import ablog.blog
@@ -728,3 +729,155 @@ def test_html_builder_writes_a_page_with_what_its_last_template_rendering_return
         .strip()
         .endswith("return Path(self.outdir, page_name + self.out_suffix)")
     )
+
+
+def _sphinx_discover(srcdir: Path, excluded: list[str], included: list[str]) -> tuple:
+    from sphinx.project import Project
+
+    project = Project(srcdir, (".md", ".rst"))
+    project.discover(excluded, included)
+    return (
+        sorted(project.docnames),
+        list(project._path_to_docname.items()),
+        list(project._docname_to_path.items()),
+    )
+
+
+def _kept_discover(srcdir: Path, cache: Path, excluded: list[str], included: list[str]) -> tuple:
+    from sphinx.project import Project
+
+    from kb import found_documents
+
+    project = Project(srcdir, (".md", ".rst"))
+    found_documents.discover(project, excluded, included, cache_path=cache)
+    return (
+        sorted(project.docnames),
+        list(project._path_to_docname.items()),
+        list(project._docname_to_path.items()),
+    )
+
+
+def test_kept_search_for_documents_finds_what_sphinx_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """kb/found_documents.py walks the source folder as ``get_matching_files`` does and then
+    takes ``Project.discover``'s steps, listing again only the folders whose time changed. On a
+    tree with excluded folders, a link to a folder, other suffixes, hidden files and non-ASCII
+    names, and after each kind of change, it finds what Sphinx's own method finds, listing only the
+    folders that changed."""
+    import os
+    import time
+    import unicodedata
+
+    from kb import found_documents
+
+    src, cache = tmp_path / "src", tmp_path / "doctrees" / found_documents.CACHE_FILE
+    files = [
+        "index.md",
+        "posts/a/index.md",
+        "posts/a/code.py",
+        "posts/b/index.rst",
+        "posts/b/notes.txt",
+        "posts/c/deep/er/page.md",
+        "_build/html/x.md",
+        "drafts/secret.md",
+        "drafts/keep/not.md",
+        "posts/d/__pycache__/junk.md",
+        ".#lock.md",
+        "posts/é/index.md",
+    ]
+    for name in files:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text("# t\n", encoding="utf-8")
+    (src / "linked").symlink_to(src / "posts" / "c", target_is_directory=True)
+    excluded, included = ["_build", "drafts", "**/__pycache__"], ["**"]
+    age = [100.0]
+
+    def settle() -> None:
+        """Every folder's time in the past, each change a distinct time, as a later build sees them."""
+        age[0] += 10
+        stamp = time.time() - 10_000 + age[0]
+        for folder, _dirs, _files in os.walk(src):
+            if Path(folder).stat().st_mtime > time.time() - found_documents.RECENT_NS / 1e9:
+                os.utime(folder, (stamp, stamp))
+
+    listed: list[str] = []
+    list_folder = found_documents._list
+
+    def counted_list(project: Any, path: str, *rest: Any) -> Any:
+        listed.append(path)
+        return list_folder(project, path, *rest)
+
+    monkeypatch.setattr(found_documents, "_list", counted_list)
+
+    def check(relisted: int | None) -> None:
+        listed.clear()
+        assert _kept_discover(src, cache, excluded, included) == _sphinx_discover(src, excluded, included)
+        if relisted is not None:
+            assert len(listed) == relisted, listed
+
+    settle()
+    check(None)  # no cache yet: every folder listed
+    found = _sphinx_discover(src, excluded, included)[0]
+    assert "posts/a/index" in found and "linked/deep/er/page" in found and "posts/b/index" in found
+    assert not any(doc.startswith(("_build", "drafts", ".#")) or "__pycache__" in doc for doc in found)
+    check(0)  # nothing changed: nothing listed
+    (src / "posts/a/index.md").write_text("# edited in place\n", encoding="utf-8")
+    settle()
+    check(0)
+    # An editor's save: a new file renamed over the old one changes the folder's time.
+    (src / "posts/a/.index.md.swp").write_text("x", encoding="utf-8")
+    os.replace(src / "posts/a/.index.md.swp", src / "posts/a/index.md")
+    settle()
+    check(1)
+    (src / "posts/new/sub").mkdir(parents=True)
+    (src / "posts/new/sub/index.md").write_text("# new\n", encoding="utf-8")
+    settle()
+    check(3)  # posts, posts/new, posts/new/sub
+    (src / "posts/b/index.rst").rename(src / "posts/b/index.md")  # another suffix, same document
+    settle()
+    check(1)
+    for name in ("code.py", "index.md"):
+        (src / "posts/a" / name).unlink()
+    (src / "posts/a").rmdir()
+    settle()
+    check(1)
+    (src / "drafts/another.md").write_text("# excluded\n", encoding="utf-8")
+    settle()
+    check(0)  # an excluded folder is not looked at
+    # A change seen within RECENT_NS of it: that folder is listed again by the next build too.
+    (src / "posts/new/sub/late.md").write_text("# late\n", encoding="utf-8")
+    check(1)
+    check(1)
+    settle()
+    check(1)
+    check(0)
+    # Where Sphinx warns, its own method runs: two files for one document, and a file whose name
+    # is not in NFC (Sphinx looks for the NFC name, and finds it "unreadable").
+    (src / "posts/b/index.rst").write_text("dup\n", encoding="utf-8")
+    settle()
+    check(None)
+    (src / "posts/b/index.rst").unlink()
+    (src / unicodedata.normalize("NFD", "posts/ü/index.md")).parent.mkdir()
+    (src / unicodedata.normalize("NFD", "posts/ü/index.md")).write_text("# nfd\n", encoding="utf-8")
+    settle()
+    check(None)
+    (src / unicodedata.normalize("NFD", "posts/ü/index.md")).unlink()
+    settle()
+    check(None)
+    check(0)
+    # A pattern that is an absolute path matches nothing (sphinxcontrib-katex adds a new one to
+    # the static paths every build): the folders are kept all the same.
+    excluded.append(str(tmp_path / "katex-static"))
+    check(0)
+    other = tmp_path / "other" / found_documents.CACHE_FILE
+    assert _kept_discover(src, other, ["_build"], included) == _sphinx_discover(src, ["_build"], included)
+
+
+def test_sphinx_finds_documents_through_the_projects_discover_between_builder_inited_and_env_get_outdated():
+    """kb/found_documents.py replaces ``app.project.discover`` at ``builder-inited`` and puts
+    Sphinx's back at ``env-get-outdated``: the environment calls it from ``find_files``, which
+    the builder's ``read`` calls before it emits ``env-get-outdated``."""
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+    assert "self.project.discover(" in inspect.getsource(BuildEnvironment.find_files)
+    assert in_order(inspect.getsource(Builder.read), "self.env.find_files(", "'env-get-outdated'")

@@ -36,6 +36,7 @@ MODULES = [
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.cross_page")
     app.setup_extension("kb.rebuilds")
+    app.setup_extension("kb.found_documents")  # the search for documents, kept between builds
     app.setup_extension("kb.warned_documents")
     app.setup_extension("kb.empty_templates")  # ABlog's sidebars, on every page
     for module in MODULES:
