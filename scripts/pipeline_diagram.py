@@ -52,6 +52,7 @@ SUBSYSTEMS = [
     "assets",
     "cross_page",
     "rebuilds",
+    "found_documents",
     "warned_documents",
     "empty_templates",
 ]

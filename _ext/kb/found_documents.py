@@ -36,6 +36,7 @@ from sphinx.project import EXCLUDE_PATHS, Project
 from sphinx.util.matching import _unicode_nfc, compile_matchers
 
 CACHE_FILE = "kb-found-documents.pickle"
+KEPT_BESIDE_DOCTREES = (CACHE_FILE,)
 VERSION = 1
 RECENT_NS = 2_000_000_000  # a folder changed this recently is listed again by the next build
 
