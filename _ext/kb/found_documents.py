@@ -8,9 +8,10 @@ file added, removed or renamed changes its folder's modification time; editing a
 So the walk here keeps, beside the doctrees, each folder's modification time with the files the
 patterns keep in it (and their document names) and the subfolders walked. A later build lists
 and matches again only the folders whose time changed (an editor that saves by writing a new file
-and renaming it changes one folder), and takes the rest as they were: 0.015 s at 1,000 posts. A folder modified less than
-:data:`RECENT_NS` before it was listed is listed again next time: a change in the same tick of
-the file system's clock would leave its time as it was (git's "racy" rule).
+and renaming it changes one folder), and takes the rest as they were: 0.015 s at 1,000 posts. A
+folder modified less than :data:`RECENT_NS` before it was listed is listed again next time: a
+change in the same tick of the file system's clock would leave its time as it was (git's "racy"
+rule).
 
 The walk is the one of ``sphinx.util.matching.get_matching_files`` (``os.walk`` following
 links, files and folders in name order, excluded folders pruned, the same matchers on the same
@@ -104,7 +105,7 @@ def _walk(
         if docname is not None:
             yield filename, docname
     for name in folder[2]:
-        yield from _walk(project, root, f"{relative}/{name}" if relative else name, kept, folders, matchers)
+        yield from _walk(project, root, _joined(relative, name), kept, folders, matchers)
 
 
 def _list(
@@ -127,16 +128,22 @@ def _list(
         files, subfolders = [], []
     kept_files = []
     for name in sorted(files):
-        filename = _unicode_nfc(f"{relative}/{name}" if relative else name)
+        filename = _unicode_nfc(_joined(relative, name))
         if any(match(filename) for match in included) and not any(match(filename) for match in excluded):
             kept_files.append((filename, project.path2doc(filename)))
     walked = [
         name
         for name in sorted(subfolders)
-        if not any(match(_unicode_nfc(f"{relative}/{name}" if relative else name)) for match in excluded)
+        if not any(match(_unicode_nfc(_joined(relative, name))) for match in excluded)
     ]
     recent = time.time_ns() - mtime < RECENT_NS
     return (-1 if recent else mtime, tuple(kept_files), tuple(walked))
+
+
+def _joined(relative: str, name: str) -> str:
+    """The path of ``name`` in the folder ``relative`` ("" for the source folder), as Sphinx's
+    matchers see it: relative, with ``/``."""
+    return f"{relative}/{name}" if relative else name
 
 
 def _load(path: Path, key: tuple) -> dict[str, Folder]:
