@@ -369,6 +369,12 @@ def test_collection_pages_are_kept_whole_until_what_they_show_changes(tmp_path: 
     append(post_file(site, "bench-0001"), "\n文末补充的一段。\n")
     kept = checked(sphinx_build(site, outdir, *OPTIONS, *PARALLEL))
     assert re.search(r"blog: all \d+ collection pages unchanged", kept.output), kept.output[-3000:]
+    # kb/blog/feeds.py: only the feeds that list the edited post are keyed again, and those with
+    # its full text (the site's, its category's) are written.
+    keyed, listed, written = map(
+        int, re.search(r"blog: (\d+) of (\d+) feeds keyed again, (\d+) to", kept.output).groups()
+    )
+    assert 0 < written <= keyed < listed, (written, keyed, listed)
     add_front_matter(post_file(site, "bench-0002"), "redirect: old/moved-post")
     redirected = checked(sphinx_build(site, outdir, *OPTIONS, *PARALLEL))
     assert "collection pages unchanged" not in redirected.output

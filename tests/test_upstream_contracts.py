@@ -96,6 +96,36 @@ def test_ablog_reads_a_posts_stored_body_only_through_deepcopy():
     assert re.search(r'self\.doctree = info\["doctree"\]', source)
 
 
+def test_an_ablog_collection_knows_a_post_by_the_name_the_feeds_give_it():
+    """kb/blog/feeds.py finds the feeds that list an edited post by asking each collection
+    whether it holds the post's name (``_post_name``: the document, and ``#section`` for a post
+    that is a section of it), as ``Collection.add`` names them."""
+    from types import SimpleNamespace
+
+    from kb.blog.feeds import _lists_any, _post_name
+
+    catalog = SimpleNamespace(blog=SimpleNamespace(references={}), xref="blog-tag", path="blog/tag")
+    collection = ablog.blog.Collection(catalog, "tag")
+    whole = SimpleNamespace(docname="posts/a/index", section="")
+    part = SimpleNamespace(docname="posts/b/index", section="second-post")
+    for post in (whole, part):
+        collection.add(post)
+    assert [_post_name(post) in collection for post in (whole, part)] == [True, True]
+    assert _lists_any(collection, {"posts/b/index#second-post", "posts/c/index"})
+    assert not _lists_any(collection, {"posts/b/index", "posts/c/index"})
+    assert not _lists_any(collection, set())
+
+
+def test_the_html_builder_names_output_files_as_the_collections_join_them(app: Sphinx):
+    """kb/blog/collections.py checks that every kept collection page still exists by joining the
+    output folder, the page name and the suffix as strings (``_output_files``), not through
+    ``builder.get_outfilename``: the two must agree."""
+    from kb.blog.collections import _output_files
+
+    names = ["blog", "blog/tag/扩散模型", "blog/2026/page-2"]
+    assert list(_output_files(app, names)) == [str(app.builder.get_outfilename(name)) for name in names]
+
+
 def test_ablog_helpers_the_blog_calls_or_replaces_exist():
     """kb/blog/feeds.py calls ``ablog.post.register_posts`` and ``generate_atom_feeds`` (for
     options it does not implement); kb/blog/collections.py replaces ``ablog.blog.new_document``

