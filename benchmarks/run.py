@@ -343,7 +343,7 @@ def main() -> None:
         mk = f"{mkdocs:.1f} s" if mkdocs else "–"
         listing_cell = f"{listing_page}: {listing_raw / 1e3:.0f} KB ({listing_gz / 1e3:.0f} KB)"
         rebuilds = (
-            f"{b['noop']:.2f} s (sphinx-build: {b['sphinx_noop']:.1f} s) | {b['edit']:.1f} s | {b['warm_noop']:.1f} s / {b['warm_edit']:.1f} s"
+            f"{b['noop']:.2f} s (sphinx-build: {b['sphinx_noop']:.1f} s) | {b['edit']:.1f} s | {b['warm_noop']:.2f} s / {b['warm_edit']:.2f} s"
             if "noop" in b
             else "– | – | –"
         )

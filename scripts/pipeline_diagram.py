@@ -56,7 +56,10 @@ SUBSYSTEMS = [
     "warned_documents",
     "empty_templates",
 ]
-COLOURS = {name: f"C{index}" for index, name in enumerate(SUBSYSTEMS)}
+# Matplotlib's colour cycle has ten colours ("C10" is "C0" again); the eleventh subsystem on is
+# given one of tab20b's darker hues, so no two share a colour (a sixteenth fails here, loudly).
+PALETTE = [f"C{index}" for index in range(10)] + ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+COLOURS = dict(zip(SUBSYSTEMS, PALETTE[: len(SUBSYSTEMS)], strict=True))
 
 
 def listeners() -> dict[str, list[tuple[int, str, str]]]:
