@@ -428,6 +428,39 @@ def test_html_builder_exposes_template_mtime_config_hash_and_jinja_environment(a
     assert hasattr(builder.templates.environment, "bytecode_cache")
 
 
+def test_templates_rendered_from_a_string_are_compiled_as_the_cache_compiles_them(app: Sphinx):
+    """kb/assets/template_cache.py replaces the builder's ``render_string`` with one that keeps the
+    compiled code in the bytecode cache: Sphinx's must be Jinja's ``from_string`` and render, and
+    ``from_string`` the compile and ``from_code`` the cache calls; the two give the same text,
+    from the cache too."""
+    import jinja2
+    from sphinx.jinja2glue import BuiltinTemplateLoader
+
+    from kb.assets.template_cache import CACHE_DIR, use_bytecode_cache
+
+    assert "return self.environment.from_string(source).render(context)" in inspect.getsource(
+        BuiltinTemplateLoader.render_string
+    )
+    from_string = inspect.getsource(jinja2.Environment.from_string)
+    assert "cls.from_code(self, self.compile(source), gs, None)" in from_string
+    assert "gs = self.make_globals(globals)" in from_string
+    templates = app.builder.templates
+    source = "{{ project|e }}{% for x in items %}[{{ loop.index }}:{{ x }}]{% endfor %}{{ pathto('a', 1) }}"
+    context = {"project": "<知识库>", "items": ["a", "b"], "pathto": lambda name, kind: f"{name}/{kind}"}
+    sphinx_text = templates.render_string(source, context)
+    kept = templates.environment.bytecode_cache
+    try:
+        use_bytecode_cache(app)
+        first = templates.render_string(source, context)
+        cached = list((Path(app.doctreedir) / CACHE_DIR).rglob("__jinja2_*.cache"))
+        again = templates.render_string(source, context)
+    finally:
+        del templates.render_string
+        templates.environment.bytecode_cache = kept
+    assert cached, "the compiled template was not kept"
+    assert first == again == sphinx_text == "&lt;知识库&gt;[1:a][2:b]a/1"
+
+
 def test_html_builder_makes_no_search_index_when_search_is_off():
     """kb/search/index.py sets ``builder.search = False`` so Sphinx neither indexes pages nor
     writes ``searchindex.js`` and its search page (the site writes its own)."""
