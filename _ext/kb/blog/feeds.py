@@ -158,6 +158,10 @@ def write_feeds(app: Sphinx) -> None:
         else None
     )
     state.feeds_base, state.post_keys = base, post_keys
+
+    def on_disk(relpath: str) -> bool:
+        return os.path.isfile(os.path.join(outdir, relpath))
+
     feeds = []
     keyed = 0
     for posts, relpath, title, url, fulltext in listed:
@@ -166,7 +170,7 @@ def write_feeds(app: Sphinx) -> None:
             changed is not None
             and relpath in state.feeds
             and not _lists_any(posts, changed)
-            and os.path.isfile(os.path.join(outdir, relpath))
+            and on_disk(relpath)
         ):
             continue
         keyed += 1
@@ -181,7 +185,7 @@ def write_feeds(app: Sphinx) -> None:
             app.config.kb_feed_full_text_posts,
             [post_key(app, post) for post in ordered],
         )
-        if state.feeds.get(relpath) == key and os.path.isfile(os.path.join(outdir, relpath)):
+        if state.feeds.get(relpath) == key and on_disk(relpath):
             continue
         feeds.append((ordered, relpath, title, url, fulltext, key))
     logger.info("blog: %d of %d feeds keyed again, %d to write", keyed, len(listed), len(feeds))
