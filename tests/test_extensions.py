@@ -851,6 +851,106 @@ def test_term_columns_kept_across_builds_are_those_of_sorting_every_key():
     check(["only"])  # a post without prose: no terms at all
 
 
+def test_tfidf_rows_kept_across_builds_are_those_computed_anew(monkeypatch):
+    """``kept_tfidf_matrix`` takes a post's row from the last build unless the post was read
+    again, the number of posts changed or one of its terms' document frequency did. Through
+    edits that change counts only, add a term, drop a shared term, add and remove posts, its
+    matrix is the one computed anew, value for value, and it computes only the rows it must."""
+    import random
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from kb.pages import related_posts
+    from kb.pages.related_posts import kept_tfidf_matrix, term_counts, tfidf_matrix
+
+    rng = random.Random(11)
+    alphabet = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差"
+
+    def prose() -> dict[str, int]:
+        return _bigrams("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90))))
+
+    computed: list[int] = []
+    unit_rows = related_posts._unit_rows
+    monkeypatch.setattr(
+        related_posts,
+        "_unit_rows",
+        lambda counts, *args: (computed.append(len(counts)), unit_rows(counts, *args))[1],
+    )
+    env: Any = SimpleNamespace(kb_post_terms={f"p{i:02d}": term_counts(prose()) for i in range(40)})
+
+    def check() -> list[str]:
+        """Build: the kept matrix equals the one computed anew. Returns the docs whose rows
+        this build computed."""
+        docs = sorted(env.kb_post_terms)
+        before = dict(env.__dict__.get("kb_post_tfidf", {}))
+        computed.clear()
+        kept = kept_tfidf_matrix(env, docs, top=12)  # small enough that the cut matters
+        rows_computed = sum(computed)
+        fresh = tfidf_matrix(env.kb_post_terms, docs, top=12)
+        assert np.array_equal(kept.indptr, fresh.indptr)
+        assert np.array_equal(kept.indices, fresh.indices)
+        assert kept.data.tobytes() == fresh.data.tobytes()  # the same numbers, bit for bit
+        assert sorted(env.kb_post_tfidf) == docs
+        redone = [d for d in docs if before.get(d) is not env.kb_post_tfidf[d]]
+        assert rows_computed == len(redone)
+        return redone
+
+    def read_again(doc: str, terms: dict[str, int]) -> None:
+        """What a build does to a post it reads again (env-purge-doc, then doctree-read)."""
+        env.kb_post_tfidf.pop(doc, None)
+        env.kb_post_term_ids.pop(doc, None)
+        env.kb_post_terms[doc] = term_counts(terms)
+
+    assert len(check()) == 40
+    assert check() == []  # nothing read again: every row kept
+    terms = {doc: _bigrams("".join(rng.choice(alphabet) for _ in range(60))) for doc in ("p03", "p04")}
+    for doc, words in terms.items():
+        read_again(doc, words)
+    check()
+
+    # Only the counts change: the post's own row, nothing else.
+    read_again("p03", {term: count + 1 for term, count in terms["p03"].items()})
+    assert check() == ["p03"]
+    # A term no other post has: its frequency is new, and only this post has it.
+    read_again("p03", {**terms["p03"], "新词": 3})
+    assert check() == ["p03"]
+    # A term a few other posts share leaves the post: every post that has it changes, and
+    # keeping their old rows would be wrong (a rare term is heavy enough to be kept in them).
+    holders_of = {
+        term: [d for d in sorted(env.kb_post_terms) if d != "p03" and term in _bigrams_of(env, d)]
+        for term in terms["p03"]
+    }
+    shared = min((t for t in holders_of if holders_of[t]), key=lambda t: (len(holders_of[t]), t))
+    holders = holders_of[shared]
+    old_rows = {d: env.kb_post_tfidf[d] for d in holders}
+    read_again("p03", {t: c for t, c in terms["p03"].items() if t != shared})
+    redone = check()
+    assert set(holders) <= set(redone) and len(redone) < 40
+    assert any(env.kb_post_tfidf[d] != old_rows[d] for d in holders)
+    # A post added, then one removed: the number of posts changes every IDF.
+    env.kb_post_terms["p99"] = term_counts(prose())
+    assert len(check()) == 41
+    del env.kb_post_terms["p10"]
+    env.kb_post_term_ids.pop("p10")
+    assert len(check()) == 40 and "p10" not in env.kb_post_tfidf
+    for _round in range(15):  # edits of every kind at once
+        for doc in rng.sample(sorted(env.kb_post_terms), 3):
+            read_again(doc, prose())
+        check()
+
+
+def _bigrams_of(env: Any, doc: str) -> set[str]:
+    """The terms of a post whose counts ``_bigrams`` made, by key."""
+    import numpy as np
+
+    from kb.pages.related_posts import term_key
+
+    keys = set(np.frombuffer(env.kb_post_terms[doc][0], np.uint64).tolist())
+    alphabet = "扩散模型得分函数朗之万采样去噪线程进程调度内存梯度方差"
+    return {a + b for a in alphabet for b in alphabet if term_key(a + b) in keys}
+
+
 def test_split_text_indexes_every_dictionary_word_and_stems():
     from kb.search.zh import split_text
 
