@@ -383,13 +383,12 @@ def related(env: BuildEnvironment, config: Any) -> dict[str, tuple[tuple[str, st
     link = ((code & 2) != 0).astype(np.float64)
     first = np.repeat(np.arange(n, dtype=np.int64), np.diff(union.indptr))
     second = union.indices.astype(np.int64)
-    other = first != second
-    first, second, text_score, link = first[other], second[other], text_score[other], link[other]
     jaccard = _jaccard(tags, first, second)
     w_text, w_tags, w_links = weights
     scores = np.round(w_text * text_score + w_tags * jaccard + w_links * link, 9)
+    scores[first == second] = 0.0  # a post is not related to itself (a zero score is no candidate)
     count = config.kb_related_count
-    bounds = np.searchsorted(first, np.arange(n + 1))
+    bounds = union.indptr
     best: list[list[tuple[int, bool]]] = []
     for a in range(n):
         span = slice(bounds[a], bounds[a + 1])
