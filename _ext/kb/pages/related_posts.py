@@ -165,8 +165,8 @@ def _unit_rows(counts: list[Any], col: Any, df: Any, n: int, top: int) -> tuple[
         keep[start:stop] = chosen
     weight = weight[keep]
     lengths = np.bincount(row[keep], minlength=m)
-    # Each row's length: the sum of its squares, row by row as SciPy's row sums do (a reduction
-    # of each row's own entries, in order).
+    # Each row's norm: the root of the sum of its squares, each row summed on its own (as SciPy's
+    # row sums do), so that a row's norm does not depend on the rows computed with it.
     norms = np.zeros(m)
     filled = np.flatnonzero(lengths)
     if filled.size:
@@ -230,7 +230,7 @@ def kept_tfidf_matrix(env: BuildEnvironment, docs: list[str], top: int = TOP_TER
         cuts = np.cumsum(kept_lengths)[:-1]
         for i, place_of, value in zip(redo.tolist(), np.split(places, cuts), np.split(values, cuts)):
             rows[docs[i]] = (place_of.tobytes(), value.tobytes())
-    if len(rows) > n:
+    if len(rows) > n:  # every post has its row now: the others are of posts gone
         wanted = set(docs)
         for doc in [doc for doc in rows if doc not in wanted]:
             del rows[doc]
